@@ -58,3 +58,25 @@ class ArticleView:
     fingerprint: str = ""
     decision: Decision | None = None
     extra: dict = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    """One page of `/news` results.
+
+    `mode` says how TERMS matched: "topic" when a topic is named exactly
+    (case-insensitively), "text" for the full-text fallback.
+    """
+
+    query: str  # the user's text, filters included, to fetch further pages
+    mode: str  # "topic" or "text"
+    articles: tuple[ArticleView, ...]
+    offset: int
+    limit: int
+    has_more: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TopicCount:
+    name: str
+    count: int

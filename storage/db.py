@@ -1,0 +1,144 @@
+"""Engines, sessions and schema migrations for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+# Any 64-bit number will do; it only has to be the same for every replica.
+_PG_MIGRATION_LOCK = 0x6E657773626F74
+
+
+class DatabaseError(Exception):
+    """The database cannot be used; the message is one sentence for the operator."""
+
+
+@dataclass(frozen=True)
+class Database:
+    """An engine and its two session factories.
+
+    `Session` opens a deferred transaction (reads, and writes that do not race);
+    `WriteSession` takes SQLite's write lock up front, so two writers queue on
+    the busy timeout instead of one failing with "database is locked" when it
+    upgrades a read lock. On PostgreSQL both are the same.
+    """
+
+    engine: Engine
+    Session: sessionmaker[Session]
+    WriteSession: sessionmaker[Session]
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def create_db_engine(url: str) -> Engine:
+    """An engine for a SQLAlchemy URL, with SQLite tuned for several processes."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseError(
+            f"NEWSBOT_DATABASE_URL: {url!r} is not a database URL "
+            "(try sqlite:///newsbot.db or postgresql://user@host/db)"
+        ) from None
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    kwargs: dict[str, Any] = {}
+    if parsed.get_backend_name() == "sqlite":
+        kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+    elif parsed.get_backend_name() == "postgresql":
+        kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=20)
+    try:
+        engine = create_engine(parsed, **kwargs)
+    except (ArgumentError, ImportError, SQLAlchemyError) as exc:
+        raise DatabaseError(f"NEWSBOT_DATABASE_URL: cannot use {url!r}: {exc}") from None
+    if engine.dialect.name == "sqlite":
+        _tune_sqlite(engine)
+    return engine
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    # pysqlite's own transaction handling skips BEGIN before DDL and cannot take
+    # the write lock early; the SQLAlchemy docs' recipe is to emit BEGIN ourselves.
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(conn: Any) -> None:
+        mode = "IMMEDIATE" if conn.get_execution_options().get("sqlite_write") else "DEFERRED"
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def open_database(url: str, *, migrate: bool = True) -> Database:
+    """Connect, and bring the schema up to date unless `migrate` is false."""
+    engine = create_db_engine(url)
+    try:
+        if migrate:
+            upgrade(engine)
+        else:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise DatabaseError(f"cannot open the database {_safe(url)}: {reason}") from None
+    writer = engine.execution_options(sqlite_write=True)
+    return Database(
+        engine=engine,
+        Session=sessionmaker(engine, expire_on_commit=False),
+        WriteSession=sessionmaker(writer, expire_on_commit=False),
+    )
+
+
+def alembic_config(connection: Any = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply migrations; replicas starting together take turns on a lock."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+            conn.commit()
+        try:
+            command.upgrade(alembic_config(conn), revision)
+            conn.commit()
+        finally:
+            if engine.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_MIGRATION_LOCK})
+                conn.commit()
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(unparseable URL)"

@@ -1,0 +1,217 @@
+"""The database schema, as SQLAlchemy 2.0 typed models.
+
+The migrations in `storage/migrations` create exactly these tables (plus the
+full-text index, which lives outside the ORM: FTS5 on SQLite, a generated
+`tsvector` column on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC, hands back aware UTC, whatever the backend keeps."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime,
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+        str: Text,
+    }
+
+
+class Article(Base):
+    """One article, identified by its `webUrl`; survives renames, moves and bad edits."""
+
+    __tablename__ = "articles"
+    __table_args__ = (
+        Index("ix_articles_review_queue", "published", "rejected", "missing", "heat"),
+        Index("ix_articles_published_at", "published_at"),
+        Index("ix_articles_rank", "heat", "published_at"),
+        Index("ix_articles_provider_domain", "provider_domain"),
+        Index("ix_articles_amp_web_url", "amp_web_url"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    web_url: Mapped[str] = mapped_column(String(2048), unique=True)
+    amp_web_url: Mapped[str | None] = mapped_column(String(2048))
+    cdn_amp_web_url: Mapped[str | None]
+    title: Mapped[str]
+    excerpt: Mapped[str] = mapped_column(default="")
+    category: Mapped[str | None]
+    type: Mapped[str | None]
+    quality: Mapped[int] = mapped_column(Integer, default=0)
+    heat: Mapped[int] = mapped_column(Integer, default=0)
+    published: Mapped[bool] = mapped_column(Boolean, default=False)
+    published_at: Mapped[datetime | None]
+    provider_name: Mapped[str | None]
+    provider_domain: Mapped[str | None] = mapped_column(String(255))
+    # The article's own lists, as the file gives them; article_topics indexes topics.
+    topics: Mapped[list[Any]] = mapped_column(default=list)
+    images: Mapped[list[Any]] = mapped_column(default=list)
+    related: Mapped[list[Any]] = mapped_column(default=list)
+    secured: Mapped[str | None]
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    source_path: Mapped[str]
+    size: Mapped[int] = mapped_column(BigInteger)
+    mtime_ns: Mapped[int] = mapped_column(BigInteger)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    missing: Mapped[bool] = mapped_column(Boolean, default=False)
+    rejected: Mapped[bool] = mapped_column(Boolean, default=False)
+    first_indexed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Topic(Base):
+    __tablename__ = "topics"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)  # str.casefold() of the name
+    name: Mapped[str] = mapped_column(String(255))
+
+
+class ArticleTopic(Base):
+    """Article-topic link, with heat and date copied in so topic search is one index scan."""
+
+    __tablename__ = "article_topics"
+    __table_args__ = (
+        Index(
+            "ix_article_topics_rank",
+            "topic_id",
+            "heat",
+            "published_at",
+            "article_id",
+        ),
+    )
+
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    topic_id: Mapped[int] = mapped_column(
+        ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True
+    )
+    heat: Mapped[int] = mapped_column(Integer)
+    published_at: Mapped[datetime | None]
+
+
+class IndexFailure(Base):
+    """A file that could not be indexed, remembered so an unchanged bad file is not re-read."""
+
+    __tablename__ = "index_failures"
+
+    path: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    mtime_ns: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str]
+    duplicate_of: Mapped[str | None] = mapped_column(String(2048))
+    failed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReviewDecision(Base):
+    """The audit record: who decided what about which article, when and where."""
+
+    __tablename__ = "review_decisions"
+    __table_args__ = (Index("ix_review_decisions_decided_at", "decided_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), index=True)
+    action: Mapped[str] = mapped_column(String(16))  # publish, reject, unpublish
+    reviewer_id: Mapped[str] = mapped_column(String(32))
+    reviewer_name: Mapped[str] = mapped_column(String(255))
+    old_value: Mapped[str | None] = mapped_column(String(64))
+    new_value: Mapped[str | None] = mapped_column(String(64))
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DigestRun(Base):
+    """One digest per channel and local date: the row is claimed before posting."""
+
+    __tablename__ = "digest_runs"
+    __table_args__ = (
+        UniqueConstraint("channel", "local_date", name="uq_digest_runs_channel_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    local_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))  # claimed, posted, empty
+    claimed_by: Mapped[str | None] = mapped_column(String(255))
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    posted_at: Mapped[datetime | None]
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class DigestItem(Base):
+    __tablename__ = "digest_items"
+    __table_args__ = (
+        UniqueConstraint("channel", "article_id", name="uq_digest_items_channel_article"),
+    )
+
+    digest_run_id: Mapped[int] = mapped_column(
+        ForeignKey("digest_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+
+
+class PostedCard(Base):
+    """A message the app posted that shows an article, so a decision can update it."""
+
+    __tablename__ = "posted_cards"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    message_ts: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))  # share, digest
+    posted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class HandledRequest(Base):
+    """Keys of Slack requests already acted on, so a retry does nothing twice."""
+
+    __tablename__ = "handled_requests"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    handled_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,304 @@
+"""Reading one article file: `parse_article(path) -> ArticleRecord`, pure and picklable.
+
+Every way a file can be wrong ends in `ParseError` with one sentence for the
+operator; the caller prefixes the path.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+from frontmatter.default_handlers import YAMLHandler
+
+from storage.hashing import content_hash
+
+MAX_FILE_SIZE = 1024 * 1024
+
+# Fields the spec names; anything else in the frontmatter is kept in `extra`.
+KNOWN_FIELDS = frozenset(
+    (
+        "category", "title", "excerpt", "publishedDateTime", "webUrl", "ampWebUrl",
+        "cdnAmpWebUrl", "type", "quality", "heat", "published", "provider", "topics",
+        "images", "related", "secured",
+    )
+)  # fmt: skip
+
+_BOUNDARY = re.compile(r"^-{3,}[ \t]*\r?$", re.MULTILINE)
+_HANDLER = YAMLHandler()
+
+
+class ParseError(Exception):
+    """A file that cannot be indexed; the message names the field and the problem."""
+
+
+@dataclass(frozen=True, slots=True)
+class FileStat:
+    size: int
+    mtime_ns: int
+    content_hash: str
+
+
+@dataclass(slots=True)
+class ArticleRecord:
+    """One valid article file, normalised: what the indexer stores."""
+
+    web_url: str
+    title: str
+    excerpt: str = ""
+    amp_web_url: str | None = None
+    cdn_amp_web_url: str | None = None
+    category: str | None = None
+    type: str | None = None
+    quality: int = 0
+    heat: int = 0
+    published: bool = False
+    published_at: datetime | None = None
+    provider_name: str | None = None
+    provider_domain: str | None = None
+    topics: list[str] = field(default_factory=list)
+    images: list[dict[str, Any]] = field(default_factory=list)
+    related: list[dict[str, Any]] = field(default_factory=list)
+    secured: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    source_path: str = ""
+    size: int = 0
+    mtime_ns: int = 0
+    content_hash: str = ""
+
+
+def read_file(path: Path) -> tuple[bytes, FileStat]:
+    """The bytes of an article file and their stat, refusing files over 1 MiB."""
+    try:
+        with open(path, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            if st.st_size > MAX_FILE_SIZE:
+                raise ParseError(
+                    f"file is {st.st_size / MAX_FILE_SIZE:.2f} MiB, over the 1 MiB limit"
+                )
+            data = fh.read(MAX_FILE_SIZE + 1)
+    except FileNotFoundError:
+        raise ParseError("file vanished during the scan") from None
+    except IsADirectoryError:
+        raise ParseError("is a directory, not a file") from None
+    except PermissionError:
+        raise ParseError("file is not readable (permission denied)") from None
+    if len(data) > MAX_FILE_SIZE:
+        raise ParseError("file grew past the 1 MiB limit while it was read")
+    return data, FileStat(len(data), st.st_mtime_ns, content_hash(data))
+
+
+def parse_article(path: Path, source_path: str | None = None) -> ArticleRecord:
+    """Read and validate one article file. Raises `ParseError`."""
+    data, stat = read_file(path)
+    record = parse_bytes(data)
+    record.source_path = source_path if source_path is not None else str(path)
+    record.size, record.mtime_ns, record.content_hash = stat.size, stat.mtime_ns, stat.content_hash
+    return record
+
+
+def parse_bytes(data: bytes) -> ArticleRecord:
+    """Validate the bytes of an article file into a record (without file metadata)."""
+    if not data.strip():
+        raise ParseError("file is empty")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ParseError(
+            f"not valid UTF-8 (byte 0x{data[exc.start]:02X} at offset {exc.start})"
+        ) from None
+    # python-frontmatter accepts a file without frontmatter or with an unclosed
+    # block silently, so the boundaries are checked here before it splits.
+    first = _BOUNDARY.match(text)
+    if first is None:
+        raise ParseError("no YAML frontmatter (the file must start with a '---' line)")
+    if _BOUNDARY.search(text, first.end()) is None:
+        raise ParseError("frontmatter is not closed (no second '---' line)")
+    try:
+        fm_text, _body = _HANDLER.split(text)
+        meta = _HANDLER.load(fm_text)
+    except yaml.YAMLError as exc:
+        raise ParseError(f"invalid YAML: {_yaml_problem(exc)}") from None
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        raise ParseError(f"frontmatter is not a mapping of fields, got {_shown(meta)}")
+    return _validate(meta)
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    mark = getattr(exc, "problem_mark", None)
+    # +1 for the opening '---' line the frontmatter handler strips off.
+    where = f" (frontmatter line {mark.line + 2})" if mark is not None else ""
+    return f"{problem}{where}"
+
+
+def _validate(meta: dict[str, Any]) -> ArticleRecord:
+    title = meta.get("title")
+    if title is None:
+        raise ParseError("field title: missing (every article needs a title)")
+    if not isinstance(title, str) or not title.strip():
+        raise ParseError(f"field title: expected a non-empty string, got {_shown(title)}")
+    web_url = _url(meta, "webUrl", required=True)
+    assert web_url is not None
+    provider = meta.get("provider")
+    if provider is not None and not isinstance(provider, dict):
+        raise ParseError(
+            f"field provider: expected a mapping with name and domain, got {_shown(provider)}"
+        )
+    provider = provider or {}
+    return ArticleRecord(
+        web_url=web_url,
+        title=title,
+        excerpt=_optional_str(meta, "excerpt") or "",
+        amp_web_url=_url(meta, "ampWebUrl"),
+        cdn_amp_web_url=_url(meta, "cdnAmpWebUrl"),
+        category=_optional_str(meta, "category"),
+        type=_optional_str(meta, "type"),
+        quality=_integer(meta, "quality"),
+        heat=_integer(meta, "heat"),
+        published=_boolean(meta, "published"),
+        published_at=_timestamp(meta.get("publishedDateTime")),
+        provider_name=_optional_str(provider, "name", "provider.name"),
+        provider_domain=(_optional_str(provider, "domain", "provider.domain") or "").lower()
+        or None,
+        topics=_topics(meta.get("topics")),
+        images=_mappings(meta, "images"),
+        related=_mappings(meta, "related"),
+        secured=_optional_str(meta, "secured"),
+        extra={k: jsonable(v) for k, v in meta.items() if k not in KNOWN_FIELDS},
+    )
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, str):
+        return "a string" if len(value) > 40 else repr(value)
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return repr(value) if isinstance(value, int | float) else type(value).__name__
+
+
+def _optional_str(meta: dict[str, Any], key: str, name: str | None = None) -> str | None:
+    value = meta.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise ParseError(f"field {name or key}: expected a string, got {_shown(value)}")
+
+
+def _url(meta: dict[str, Any], key: str, *, required: bool = False) -> str | None:
+    value = meta.get(key)
+    if value is None or value == "":
+        if required:
+            raise ParseError(f"field {key}: missing (every article needs its URL)")
+        return None
+    if not isinstance(value, str):
+        raise ParseError(f"field {key}: expected an http(s) URL, got {_shown(value)}")
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ParseError(f"field {key}: expected an http(s) URL, got {_shown(value)}")
+    return value.strip()
+
+
+def _integer(meta: dict[str, Any], key: str) -> int:
+    value = meta.get(key)
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise ParseError(f"field {key}: expected integer, got {_shown(value)}")
+    return value
+
+
+def _boolean(meta: dict[str, Any], key: str) -> bool:
+    value = meta.get(key)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise ParseError(f"field {key}: expected true or false, got {_shown(value)}")
+    return value
+
+
+def _timestamp(value: Any) -> datetime | None:
+    """ISO 8601 (PyYAML may already have made it a datetime or date), in UTC."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime.combine(value, time())
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ParseError(
+                f"field publishedDateTime: expected an ISO 8601 date and time, got {_shown(value)}"
+            ) from None
+    else:
+        raise ParseError(
+            f"field publishedDateTime: expected an ISO 8601 date and time, got {_shown(value)}"
+        )
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _topics(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        raise ParseError("field topics: expected a list of strings, got a string")
+    if not isinstance(value, list):
+        raise ParseError(f"field topics: expected a list of strings, got {_shown(value)}")
+    topics: list[str] = []
+    seen: set[str] = set()
+    for item in value:
+        if isinstance(item, int | float) and not isinstance(item, bool):
+            item = str(item)  # an unquoted topic like 5G or 3D is still a name
+        if not isinstance(item, str):
+            raise ParseError(f"field topics: expected a list of strings, found {_shown(item)}")
+        name = item.strip()
+        if name and topic_key(name) not in seen:
+            seen.add(topic_key(name))
+            topics.append(name)
+    return topics
+
+
+def _mappings(meta: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    value = meta.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise ParseError(f"field {key}: expected a list of mappings, got {_shown(value)}")
+    return [jsonable(item) for item in value]
+
+
+def topic_key(name: str) -> str:
+    """The case-insensitive key of a topic; casefold handles more than ASCII."""
+    return " ".join(name.casefold().split())
+
+
+def jsonable(value: Any) -> Any:
+    """The value with dates as ISO strings, so it can be stored as JSON."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value

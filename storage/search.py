@@ -1,0 +1,282 @@
+"""Queries behind `/news` and `newsbot search`: topic first, full text as a fallback.
+
+Every function takes a Session first and never commits; the caller owns the
+transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, func, select, text
+from sqlalchemy.orm import Session
+
+from storage.models import Article, ArticleTopic, ReviewDecision, Topic
+from storage.parse import topic_key
+from storage.types import ArticleView, Decision, Image, RelatedItem, SearchPage, TopicCount
+
+# Below this many full-text matches, fetching them all and sorting is cheapest;
+# above it, walking the heat index and probing the matches stops sooner.
+_FEW_MATCHES = 2000
+
+_UTC = ZoneInfo("UTC")
+_WORD = re.compile(r"\w+")
+_SINCE_DAYS = re.compile(r"^(\d{1,5})([dwh])$")
+_HEAT = re.compile(r"^heat(>=|>|=)(.*)$")
+
+
+class QueryError(ValueError):
+    """A filter the user typed cannot be understood; the message says how to fix it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """Search terms and filters, as typed after `/news`."""
+
+    text: str
+    terms: str = ""
+    min_heat: int | None = None
+    since: datetime | None = None
+    provider: str | None = None
+    published: bool | None = None
+
+
+def parse_query(
+    typed: str, *, now: datetime | None = None, tz: ZoneInfo = _UTC
+) -> Query:
+    """Split what the user typed into terms and filters (`heat>=N`, `since:7d`, ...)."""
+    now = now or datetime.now(UTC)
+    words: list[str] = []
+    min_heat = since = provider = published = None
+    for token in typed.split():
+        lowered = token.lower()
+        if heat := _HEAT.match(lowered):
+            op, number = heat.groups()
+            if not number.lstrip("-").isdigit():
+                raise QueryError(f"`{token}` needs a whole number, as in heat>=50")
+            min_heat = int(number) + (1 if op == ">" else 0)
+        elif lowered.startswith("since:"):
+            since = _since(token[6:], now, tz)
+        elif lowered.startswith("provider:") and len(token) > 9:
+            provider = lowered[9:].removeprefix("www.")
+        elif lowered in ("published", "unpublished", "is:published", "is:draft", "drafts"):
+            published = lowered in ("published", "is:published")
+        else:
+            words.append(token)
+    return Query(
+        text=typed.strip(),
+        terms=" ".join(words),
+        min_heat=min_heat,
+        since=since,
+        provider=provider,
+        published=published,
+    )
+
+
+def _since(value: str, now: datetime, tz: ZoneInfo) -> datetime:
+    if match := _SINCE_DAYS.match(value.lower()):
+        amount, unit = int(match.group(1)), match.group(2)
+        hours = {"h": 1, "d": 24, "w": 24 * 7}[unit] * amount
+        return now - timedelta(hours=hours)
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise QueryError(
+            f"`since:{value}` is not a date: use since:7d, since:12h or since:2026-11-01"
+        ) from None
+    return datetime.combine(day, time(), tzinfo=tz).astimezone(UTC)
+
+
+def search(
+    session: Session,
+    query: Query,
+    *,
+    offset: int = 0,
+    limit: int = 5,
+) -> SearchPage:
+    """One page of articles for the query, hottest first, then newest."""
+    topic = None
+    if query.terms:
+        topic = session.scalar(select(Topic).where(Topic.key == topic_key(query.terms)))
+    if topic is not None:
+        mode = "topic"
+        stmt = _topic_select(topic.id, query)
+    elif query.terms:
+        mode = "text"
+        words = _WORD.findall(query.terms)
+        if not words:
+            return SearchPage(query.text, mode, (), offset, limit, has_more=False)
+        stmt = _text_select(session, words, query)
+    else:
+        mode = "all"
+        stmt = _filtered(select(Article), query)
+    stmt = stmt.order_by(*_HOTTEST).offset(offset).limit(limit + 1)
+    articles = list(session.scalars(stmt))
+    views = views_of(session, articles[:limit])
+    return SearchPage(query.text, mode, tuple(views), offset, limit, has_more=len(articles) > limit)
+
+
+_HOTTEST = (Article.heat.desc(), Article.published_at.desc(), Article.id.desc())
+
+
+def _filtered(stmt: Select, query: Query) -> Select:
+    stmt = stmt.where(Article.missing.is_(False))
+    if query.min_heat is not None:
+        stmt = stmt.where(Article.heat >= query.min_heat)
+    if query.since is not None:
+        stmt = stmt.where(Article.published_at >= query.since)
+    if query.provider is not None:
+        stmt = stmt.where(Article.provider_domain == query.provider)
+    if query.published is not None:
+        stmt = stmt.where(Article.published.is_(query.published))
+    return stmt
+
+
+def _topic_select(topic_id: int, query: Query) -> Select:
+    # Filtering and ordering on the link table's own heat and date lets the
+    # covering index (topic_id, heat, published_at) answer without a sort.
+    stmt = (
+        select(Article)
+        .join(ArticleTopic, ArticleTopic.article_id == Article.id)
+        .where(ArticleTopic.topic_id == topic_id)
+    )
+    if query.min_heat is not None:
+        stmt = stmt.where(ArticleTopic.heat >= query.min_heat)
+    if query.since is not None:
+        stmt = stmt.where(ArticleTopic.published_at >= query.since)
+    stmt = _filtered(
+        stmt, Query(text=query.text, provider=query.provider, published=query.published)
+    )
+    return stmt.order_by(
+        ArticleTopic.heat.desc(), ArticleTopic.published_at.desc(), ArticleTopic.article_id.desc()
+    )
+
+
+def _text_select(session: Session, words: Sequence[str], query: Query) -> Select:
+    stmt = _filtered(select(Article), query)
+    if session.get_bind().dialect.name == "postgresql":
+        # plainto_tsquery treats its input as plain words, never as operators.
+        matches = text("articles.search_vector @@ plainto_tsquery('english', :q)")
+        return stmt.where(matches.bindparams(q=" ".join(words)))
+    # FTS5: every word quoted, so the user's text is never FTS syntax.
+    match = " ".join('"' + w.replace('"', '""') + '"' for w in words)
+    matches = text("SELECT rowid FROM articles_fts WHERE articles_fts MATCH :m LIMIT :n")
+    ids = session.scalars(matches, {"m": match, "n": _FEW_MATCHES + 1}).all()
+    if len(ids) <= _FEW_MATCHES:
+        return stmt.where(Article.id.in_(ids))
+    every = text("SELECT rowid FROM articles_fts WHERE articles_fts MATCH :m").bindparams(m=match)
+    return stmt.where(Article.id.in_(every.columns(rowid=Article.id.type)))
+
+
+def topic_counts(session: Session, *, limit: int | None = None) -> list[TopicCount]:
+    """Topics with how many (non-missing) articles carry them, most first."""
+    count = func.count(ArticleTopic.article_id)
+    stmt = (
+        select(Topic.name, count)
+        .join(ArticleTopic, ArticleTopic.topic_id == Topic.id)
+        .join(Article, Article.id == ArticleTopic.article_id)
+        .where(Article.missing.is_(False))
+        .group_by(Topic.id, Topic.name)
+        .order_by(count.desc(), Topic.name)
+        .limit(limit)
+    )
+    return [TopicCount(name, n) for name, n in session.execute(stmt)]
+
+
+def get_article(session: Session, article_id: int) -> ArticleView | None:
+    """The article with this id, or None."""
+    article = session.get(Article, article_id)
+    return views_of(session, [article])[0] if article else None
+
+
+def find_by_url(session: Session, url: str) -> ArticleView | None:
+    """The article whose webUrl or ampWebUrl is `url` (as pasted in Slack), or None."""
+    candidates = {url, url.rstrip("/")}
+    article = session.scalars(
+        select(Article)
+        .where(Article.web_url.in_(candidates) | Article.amp_web_url.in_(candidates))
+        .order_by(Article.missing)
+        .limit(1)
+    ).first()
+    return views_of(session, [article])[0] if article else None
+
+
+def hottest(session: Session, *, since: datetime, limit: int = 5) -> list[ArticleView]:
+    """The hottest articles first published since the given moment."""
+    stmt = _filtered(select(Article), Query(text="", since=since)).order_by(*_HOTTEST).limit(limit)
+    return views_of(session, session.scalars(stmt))
+
+
+def views_of(session: Session, articles: Iterable[Article]) -> list[ArticleView]:
+    """ArticleViews for ORM rows, with each one's latest review decision."""
+    articles = list(articles)
+    decisions = latest_decisions(session, [a.id for a in articles])
+    return [to_view(a, decisions.get(a.id)) for a in articles]
+
+
+def latest_decisions(session: Session, article_ids: Sequence[int]) -> dict[int, Decision]:
+    """The most recent review decision for each of these articles that has one."""
+    if not article_ids:
+        return {}
+    rows = session.scalars(
+        select(ReviewDecision)
+        .where(ReviewDecision.article_id.in_(article_ids))
+        .order_by(ReviewDecision.decided_at, ReviewDecision.id)
+    )
+    return {
+        r.article_id: Decision(r.action, r.reviewer_id, r.reviewer_name, r.decided_at) for r in rows
+    }
+
+
+def to_view(article: Article, decision: Decision | None = None) -> ArticleView:
+    """The plain-data view of one article row."""
+    return ArticleView(
+        id=article.id,
+        web_url=article.web_url,
+        title=article.title,
+        excerpt=article.excerpt or "",
+        amp_web_url=article.amp_web_url,
+        published_at=article.published_at,
+        provider_name=article.provider_name,
+        provider_domain=article.provider_domain,
+        topics=tuple(article.topics or ()),
+        heat=article.heat,
+        quality=article.quality,
+        published=article.published,
+        images=tuple(_images(article.images)),
+        related=tuple(_related(article.related)),
+        type=article.type,
+        category=article.category,
+        fingerprint=article.content_hash,
+        decision=decision,
+        extra=dict(article.extra or {}),
+    )
+
+
+def _images(items: Iterable[dict]) -> Iterable[Image]:
+    for item in items or ():
+        url = item.get("url")
+        if isinstance(url, str) and url:
+            yield Image(
+                url=url,
+                width=_int_or_none(item.get("width")),
+                height=_int_or_none(item.get("height")),
+                title=item.get("title") if isinstance(item.get("title"), str) else None,
+            )
+
+
+def _related(items: Iterable[dict]) -> Iterable[RelatedItem]:
+    for item in items or ():
+        title, url = item.get("title"), item.get("webUrl")
+        if isinstance(title, str) and isinstance(url, str):
+            provider = item.get("provider")
+            name = provider.get("name") if isinstance(provider, dict) else None
+            yield RelatedItem(title=title, web_url=url, provider_name=name)
+
+
+def _int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

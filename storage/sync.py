@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -229,6 +229,24 @@ def sync(
     report.missing = len(vanished)
     report.failures.sort(key=lambda f: f.path)
     return report
+
+
+def insert_records(
+    session_factory: sessionmaker[Session], records: Iterable[ArticleRecord]
+) -> int:
+    """Insert new articles straight from records, without files (bulk loads, benchmarks).
+
+    Every record must have a webUrl that is not in the database yet.
+    """
+    with session_factory() as session:
+        topics = {t.key: t.id for t in session.scalars(select(Topic))}
+    writer = _BatchWriter(session_factory, topics, {}, {}, {})
+    count = 0
+    for record in records:
+        writer.upsert(record)
+        count += 1
+    writer.flush()
+    return count
 
 
 def _known_articles(session: Session) -> dict[str, _Known]:

@@ -174,7 +174,8 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     table = Table(*headers, show_lines=False, highlight=False)
     for row in rows:
         table.add_row(*row)
-    Console(soft_wrap=not sys.stdout.isatty()).print(table)
+    # Piped output is for grep and friends: one row per line, never wrapped.
+    Console(width=None if sys.stdout.isatty() else 1000).print(table)
 
 
 # --- quickstart ----------------------------------------------------------------

@@ -1,0 +1,87 @@
+"""Fixtures shared by the whole suite: databases, article folders, the shared corpus."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from storage.db import Database, open_database
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "examples" / "articles"
+SHARED = REPO.parent / "shared"
+PG_URL = os.environ.get("NEWSBOT_TEST_DATABASE_URL")
+PG_SKIP = (
+    "PostgreSQL tests need NEWSBOT_TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1/test)"
+)
+
+
+def _pg_schema_url(schema: str) -> str:
+    separator = "&" if "?" in PG_URL else "?"
+    return f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
+    if not PG_URL:
+        pytest.skip(PG_SKIP)
+    schema = f"newsbot_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield _pg_schema_url(schema)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of an empty database: SQLite always, PostgreSQL when configured."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'newsbot.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'newsbot.db'}"
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    database = open_database(database_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def articles_dir(tmp_path: Path) -> Path:
+    """A copy of the five example articles, safe to edit."""
+    target = tmp_path / "articles"
+    shutil.copytree(EXAMPLES, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def make_articles():
+    """The shared corpus generator's `main`, or a skip when shared/ is not beside the repo."""
+    corpus = SHARED / "corpus"
+    if not (corpus / "make_articles.py").exists():
+        pytest.skip(f"the shared corpus generator is not at {corpus}")
+    sys.path.insert(0, str(corpus))
+    try:
+        import make_articles
+    finally:
+        sys.path.remove(str(corpus))
+    return make_articles.main

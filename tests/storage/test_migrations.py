@@ -1,0 +1,55 @@
+from datetime import UTC, datetime
+
+from sqlalchemy import inspect, text
+
+from storage.db import create_db_engine, open_database, upgrade
+
+HEAD_TABLES = {
+    "articles",
+    "topics",
+    "article_topics",
+    "index_failures",
+    "review_decisions",
+    "digest_runs",
+    "digest_items",
+    "posted_cards",
+    "handled_requests",
+}
+
+
+def test_empty_database_upgrades_to_head(database_url):
+    db = open_database(database_url)
+    assert set(inspect(db.engine).get_table_names()) >= HEAD_TABLES
+    with db.engine.connect() as conn:
+        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0002"
+    db.dispose()
+
+
+def test_database_from_the_first_revision_upgrades_in_place(database_url):
+    engine = create_db_engine(database_url)
+    upgrade(engine, "0001")
+    assert "review_decisions" not in inspect(engine).get_table_names()
+    now = datetime(2026, 11, 1, tzinfo=UTC).replace(tzinfo=None)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO articles (web_url, title, excerpt, quality, heat, published, topics,"
+                " images, related, extra, source_path, size, mtime_ns, content_hash, missing,"
+                " rejected, first_indexed_at, updated_at) VALUES ('https://x.example/1',"
+                " 'Old row', 'kept', 1, 70, false, '[]', '[]', '[]', '{}', 'a.md', 1, 1, 'h',"
+                " false, false, :now, :now)"
+            ),
+            {"now": now},
+        )
+    engine.dispose()
+
+    db = open_database(database_url)  # what every command does on start
+    assert set(inspect(db.engine).get_table_names()) >= HEAD_TABLES
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT title, heat FROM articles")).one() == ("Old row", 70)
+    db.dispose()
+
+
+def test_opening_twice_is_harmless(database_url):
+    open_database(database_url).dispose()
+    open_database(database_url).dispose()

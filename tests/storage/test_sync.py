@@ -1,0 +1,159 @@
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from storage.models import Article, IndexFailure
+from storage.search import find_by_url, parse_query, search
+from storage.sync import FolderError, sync
+
+CAMERAS = "https://www.harborcityherald.com/story/ai-traffic-cameras-pilot-results-4821907"
+
+
+def article(db, url=CAMERAS):
+    with db.Session() as session:
+        return session.scalars(select(Article).where(Article.web_url == url)).one()
+
+
+def count(db, *where):
+    with db.Session() as session:
+        return session.scalar(select(func.count()).select_from(Article).where(*where))
+
+
+def cameras_file(folder: Path) -> Path:
+    return next(folder.rglob("harbor-city-tests-ai-traffic-cameras.md"))
+
+
+def test_first_run_adds_every_article_and_second_changes_nothing(db, articles_dir):
+    first = sync(db.WriteSession, articles_dir)
+    assert (first.added, first.updated, first.unchanged, first.failed) == (5, 0, 0, 0)
+    again = sync(db.WriteSession, articles_dir)
+    assert (again.added, again.updated, again.unchanged, again.missing) == (0, 0, 5, 0)
+    assert count(db) == 5
+
+
+def test_touched_but_identical_file_is_not_parsed_again(db, articles_dir):
+    sync(db.WriteSession, articles_dir)
+    path = cameras_file(articles_dir)
+    os.utime(path, ns=(1, 1))
+    report = sync(db.WriteSession, articles_dir)
+    assert (report.updated, report.unchanged) == (0, 5)
+    assert article(db).mtime_ns == 1  # the new mtime is remembered
+
+
+def test_edited_file_updates_its_article(db, articles_dir):
+    sync(db.WriteSession, articles_dir)
+    path = cameras_file(articles_dir)
+    path.write_text(path.read_text().replace("heat: 82", "heat: 91"))
+    report = sync(db.WriteSession, articles_dir)
+    assert (report.updated, report.unchanged) == (1, 4)
+    assert article(db).heat == 91
+
+
+def test_vanished_file_is_marked_missing_and_comes_back(db, articles_dir):
+    sync(db.WriteSession, articles_dir)
+    path = cameras_file(articles_dir)
+    saved = path.read_bytes()
+    path.unlink()
+    report = sync(db.WriteSession, articles_dir)
+    assert report.missing == 1
+    assert article(db).missing
+    assert count(db) == 5  # kept with its history, not deleted
+    with db.Session() as session:
+        assert "Harbor" not in str(search(session, parse_query("computer vision")).articles)
+    path.write_bytes(saved)
+    sync(db.WriteSession, articles_dir)
+    assert not article(db).missing
+
+
+def test_moved_file_keeps_its_article(db, articles_dir):
+    sync(db.WriteSession, articles_dir)
+    before = article(db)
+    target = articles_dir / "elsewhere" / "renamed.md"
+    target.parent.mkdir()
+    cameras_file(articles_dir).rename(target)
+    report = sync(db.WriteSession, articles_dir)
+    assert (report.added, report.updated, report.missing) == (0, 1, 0)
+    after = article(db)
+    assert after.id == before.id
+    assert after.source_path == "elsewhere/renamed.md"
+
+
+def test_a_file_gone_bad_keeps_the_last_good_version(db, articles_dir):
+    sync(db.WriteSession, articles_dir)
+    path = cameras_file(articles_dir)
+    path.write_text(path.read_text().replace("heat: 82", 'heat: "hot"'))
+    report = sync(db.WriteSession, articles_dir)
+    assert [str(f) for f in report.failures] == [
+        "2026/11/harbor-city-tests-ai-traffic-cameras.md: field heat: expected integer, got 'hot'"
+    ]
+    assert not article(db).missing
+    assert article(db).heat == 82
+    with db.Session() as session:
+        assert find_by_url(session, CAMERAS).heat == 82
+    # Unchanged and still bad: reported again, not re-parsed, still not missing.
+    again = sync(db.WriteSession, articles_dir)
+    assert again.failed == 1 and again.missing == 0
+    path.write_text(path.read_text().replace('heat: "hot"', "heat: 90"))
+    fixed = sync(db.WriteSession, articles_dir)
+    assert fixed.failed == 0 and article(db).heat == 90
+    with db.Session() as session:
+        assert session.scalar(select(func.count()).select_from(IndexFailure)) == 0
+
+
+def test_second_file_with_the_same_url_is_a_duplicate(db, articles_dir):
+    original = cameras_file(articles_dir)
+    copy = articles_dir / "zz-copy.md"
+    shutil.copy(original, copy)
+    os.utime(copy, ns=(original.stat().st_mtime_ns + 10**9,) * 2)
+    report = sync(db.WriteSession, articles_dir)
+    assert report.added == 5
+    assert [f.path for f in report.failures] == ["zz-copy.md"]
+    assert "duplicate webUrl" in report.failures[0].reason
+    assert original.name in report.failures[0].reason
+    assert article(db).source_path.endswith(original.name)
+
+
+def test_hidden_folders_and_escaping_symlinks_are_skipped(db, articles_dir, tmp_path):
+    hidden = articles_dir / ".drafts"
+    hidden.mkdir()
+    shutil.copy(cameras_file(articles_dir), hidden / "copy.md")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "x.md").write_text("not an article")
+    (articles_dir / "link").symlink_to(outside, target_is_directory=True)
+    (articles_dir / "loop").symlink_to(articles_dir, target_is_directory=True)
+    (articles_dir / "notes.txt").write_text("ignored")
+    report = sync(db.WriteSession, articles_dir)
+    assert (report.added, report.failed) == (5, 0)
+
+
+def test_every_bad_kind_is_reported_and_the_rest_indexed(db, tmp_path, make_articles):
+    folder = tmp_path / "corpus"
+    make_articles([str(folder), "--count", "60", "--bad", "10"])
+    listed = [
+        line.split("\t")[0]
+        for line in (folder / "BAD_FILES.txt").read_text().splitlines()
+        if not line.startswith("#")
+    ]
+    report = sync(db.WriteSession, folder)
+    assert report.added == 60
+    assert sorted(f.path for f in report.failures) == sorted(listed)
+    assert all(f.reason for f in report.failures)
+
+
+def test_missing_folder_is_one_sentence(db, tmp_path):
+    with pytest.raises(FolderError, match="does not exist"):
+        sync(db.WriteSession, tmp_path / "nope")
+
+
+def test_large_runs_parse_in_worker_processes(db, tmp_path, make_articles):
+    folder = tmp_path / "many"
+    make_articles([str(folder), "--count", "600"])
+    report = sync(db.WriteSession, folder)
+    assert (report.added, report.failed) == (600, 0)
+    with db.Session() as session:
+        page = search(session, parse_query("ai"), limit=3)
+    assert page.mode == "topic" and len(page.articles) == 3

@@ -1,0 +1,327 @@
+"""Write a review decision back into an article file's `published:` flag.
+
+The pipeline's files are hand-checked by editors and diffed in git, so the
+write-back is a surgical edit of one line, not a YAML round trip: key order,
+quoting, comments, line endings, a BOM, the body and the opaque `secured`
+blob all stay byte for byte. PyYAML's node positions locate the top-level
+`published` value, so look-alike lines (nested `related:` items, block
+scalars, multi-line quoted strings, comments) are never touched.
+
+The new bytes replace the old file atomically (temporary file in the same
+folder, fsync, `os.replace`, fsync of the folder): a crash at any point leaves
+either the old file or the new one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import re
+import stat
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from storage.hashing import content_hash
+
+__all__ = [
+    "TEMP_MARKER",
+    "StaleFileError",
+    "WriteBackError",
+    "WriteResult",
+    "set_published",
+]
+
+#: Part of every temporary file's name (`.<name>.newsbot-tmp-XXXXXXXX`). The
+#: leading dot hides it from the indexer and the name never ends in `.md`.
+TEMP_MARKER = ".newsbot-tmp-"
+
+_BOM = b"\xef\xbb\xbf"
+_FENCE = re.compile("-{3,}")
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_STR_TAG = "tag:yaml.org,2002:str"
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class WriteBackError(Exception):
+    """An article file could not be updated; the message is one sentence naming the file."""
+
+
+class StaleFileError(WriteBackError):
+    """The file is not the version the caller saw (someone else changed it); nothing was written."""
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """What `set_published` did, and the file's state afterwards for the indexer.
+
+    `size` and `mtime_ns` describe the file as it is now (the new file when
+    `changed`, the untouched one otherwise).
+    """
+
+    changed: bool
+    old_fingerprint: str
+    new_fingerprint: str
+    size: int
+    mtime_ns: int
+
+
+def set_published(
+    path: Path, value: bool, *, expected_fingerprint: str | None = None
+) -> WriteResult:
+    """Set the top-level `published:` flag of an article file to `value`.
+
+    Only the value token of that line changes (to `true` or `false`); its
+    spacing, trailing comment and line ending are kept. Without a top-level
+    `published` key, the line `published: true` (or `false`) is added just
+    before the closing `---`, with the file's line ending. When the flag
+    already has the requested value nothing is written.
+
+    `expected_fingerprint` is the `content_hash` of the bytes the caller based
+    its decision on; if the file differs, `StaleFileError` is raised. The file
+    is read again just before it is replaced, so a concurrent edit by another
+    process is never overwritten (that too raises `StaleFileError`).
+
+    A symlink is followed: the file it points to is replaced, the link stays.
+
+    Raises `WriteBackError` (one sentence naming the file) when the file is
+    missing or unreadable, not UTF-8, has no closed frontmatter, has invalid
+    YAML, or its `published` value is not a plain boolean.
+    """
+    label = str(path)
+    target = Path(os.path.realpath(path))
+    old, st = _read(target, label)
+    old_fingerprint = content_hash(old)
+    if expected_fingerprint is not None and expected_fingerprint != old_fingerprint:
+        raise StaleFileError(
+            f"{label}: the file changed since it was indexed "
+            "(fingerprint mismatch); nothing was written"
+        )
+    new = _with_published(old, value, label)
+    if new is None:
+        return WriteResult(False, old_fingerprint, old_fingerprint, st.st_size, st.st_mtime_ns)
+    new_st = _replace_atomically(target, new, expected=old, old_st=st, label=label)
+    return WriteResult(True, old_fingerprint, content_hash(new), new_st.st_size, new_st.st_mtime_ns)
+
+
+# --- reading ---------------------------------------------------------------
+
+
+def _read(path: Path, label: str) -> tuple[bytes, os.stat_result]:
+    # Stat the open descriptor so size and mtime describe exactly these bytes.
+    try:
+        with open(path, "rb") as f:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise WriteBackError(f"{label}: not a regular file")
+            return f.read(), st
+    except FileNotFoundError:
+        raise WriteBackError(f"{label}: file not found") from None
+    except IsADirectoryError:
+        raise WriteBackError(f"{label}: is a folder, not an article file") from None
+    except PermissionError:
+        raise WriteBackError(f"{label}: permission denied while reading the file") from None
+    except OSError as e:
+        raise WriteBackError(f"{label}: cannot read the file ({e.strerror or e})") from None
+
+
+# --- editing ---------------------------------------------------------------
+
+
+def _with_published(data: bytes, value: bool, label: str) -> bytes | None:
+    """The file's bytes with `published` set to `value`, or None when already so."""
+    bom = _BOM if data.startswith(_BOM) else b""
+    try:
+        text = data[len(bom) :].decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise WriteBackError(f"{label}: not valid UTF-8 (bad byte at offset {e.start})") from None
+
+    fm_start, fm_end, newline = _frontmatter_bounds(text, label)
+    frontmatter = text[fm_start:fm_end]
+    root = _compose(frontmatter, label)
+    token = "true" if value else "false"
+
+    published = _top_level_published(root, frontmatter, label)
+    if published is None:
+        if root is not None and root.flow_style:
+            raise WriteBackError(
+                f"{label}: the frontmatter is a flow mapping ({{...}}) without a published key, "
+                "which cannot be extended line by line"
+            )
+        # A root mapping may be indented as a whole; the new key must line up with it.
+        indent = " " * (
+            root.value[0][0].start_mark.column if root is not None and root.value else 0
+        )
+        edited = frontmatter + f"{indent}published: {token}{newline}"
+    else:
+        start, end, current = published
+        if current is value:
+            return None
+        edited = frontmatter[:start] + token + frontmatter[end:]
+
+    _check_only_published_changed(frontmatter, edited, value, label)
+    return bom + (text[:fm_start] + edited + text[fm_end:]).encode("utf-8")
+
+
+def _frontmatter_bounds(text: str, label: str) -> tuple[int, int, str]:
+    """Offsets of the frontmatter between the `---` lines, and the opening line's ending."""
+    # Only "\n" ends a line here, as in the indexer and python-frontmatter
+    # ("\r\n" included); YAML's other line breaks inside values are not fences.
+    lines = text.split("\n")
+    lines = [line + "\n" for line in lines[:-1]] + [lines[-1]]
+    if not _is_fence(lines[0]):
+        raise WriteBackError(
+            f"{label}: no YAML frontmatter (the file must start with a '---' line)"
+        )
+    newline = "\r\n" if lines[0].endswith("\r\n") else "\n"
+    fm_start = offset = len(lines[0])
+    for line in lines[1:]:
+        if _is_fence(line):
+            return fm_start, offset, newline
+        offset += len(line)
+    raise WriteBackError(f"{label}: the frontmatter is not closed (no '---' line after the first)")
+
+
+def _is_fence(line: str) -> bool:
+    # Same rule as the indexer (storage.parse): three or more dashes.
+    return _FENCE.fullmatch(line.rstrip(" \t\r\n")) is not None
+
+
+def _compose(frontmatter: str, label: str) -> yaml.Node | None:
+    try:
+        root = yaml.compose(frontmatter, Loader=_Loader)
+    except yaml.MarkedYAMLError as e:
+        where = f" at line {e.problem_mark.line + 2}" if e.problem_mark else ""
+        raise WriteBackError(
+            f"{label}: invalid YAML in the frontmatter{where} ({e.problem})"
+        ) from None
+    except yaml.YAMLError as e:
+        raise WriteBackError(f"{label}: invalid YAML in the frontmatter ({e})") from None
+    if root is not None and not isinstance(root, yaml.MappingNode):
+        raise WriteBackError(f"{label}: the frontmatter is not a mapping of keys to values")
+    return root
+
+
+def _top_level_published(
+    root: yaml.MappingNode | None, frontmatter: str, label: str
+) -> tuple[int, int, bool] | None:
+    """Offsets of the top-level `published` value token and its boolean value."""
+    if root is None:
+        return None
+    found = [
+        (key, node)
+        for key, node in root.value
+        if isinstance(key, yaml.ScalarNode) and key.tag == _STR_TAG and key.value == "published"
+    ]
+    if not found:
+        return None
+    if len(found) > 1:
+        lines = ", ".join(str(key.start_mark.line + 2) for key, _ in found)
+        raise WriteBackError(
+            f"{label}: the frontmatter has more than one published key (lines {lines})"
+        )
+    key, node = found[0]
+    start, end = node.start_mark.index, node.end_mark.index
+    source = frontmatter[start:end]
+    shown = repr(source if len(source) <= 40 else source[:37] + "...") if source else "empty"
+    if not isinstance(node, yaml.ScalarNode) or node.tag != _BOOL_TAG:
+        raise WriteBackError(f"{label}: published must be true or false, not {shown}")
+    # An anchor, tag or alias would not survive swapping the token; an alias's
+    # marks even point at the anchored value elsewhere in the file.
+    if node.style or start < key.end_mark.index or source != node.value:
+        raise WriteBackError(f"{label}: published must be a plain true or false, not {shown}")
+    return start, end, yaml.constructor.SafeConstructor.bool_values[node.value.lower()]
+
+
+def _check_only_published_changed(before: str, after: str, value: bool, label: str) -> None:
+    # A last line of defence: the edit must mean exactly "published := value".
+    try:
+        old = yaml.load(before, Loader=_Loader) or {}
+    except yaml.YAMLError as e:
+        problem = getattr(e, "problem", None) or e
+        raise WriteBackError(f"{label}: invalid YAML in the frontmatter ({problem})") from None
+    try:
+        new = yaml.load(after, Loader=_Loader)
+    except yaml.YAMLError:
+        new = None
+    old["published"] = value
+    if not (isinstance(new, dict) and new.get("published") is value and repr(new) == repr(old)):
+        raise WriteBackError(
+            f"{label}: the published flag cannot be changed without altering other "
+            "frontmatter; edit the file by hand"
+        )
+
+
+# --- writing ---------------------------------------------------------------
+
+
+def _replace_atomically(
+    path: Path, new: bytes, *, expected: bytes, old_st: os.stat_result, label: str
+) -> os.stat_result:
+    folder = path.parent
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}{TEMP_MARKER}", dir=folder)
+    except OSError as e:
+        raise WriteBackError(
+            f"{label}: cannot create a temporary file in {folder} ({e.strerror or e})"
+        ) from None
+    tmp = Path(tmp_name)
+    try:
+        with open(fd, "wb") as f:
+            f.write(new)
+            f.flush()
+            # Owner first: chown may clear mode bits that chmod then restores.
+            _keep_owner(f.fileno(), old_st)
+            os.fchmod(f.fileno(), stat.S_IMODE(old_st.st_mode))
+            os.fsync(f.fileno())
+            new_st = os.fstat(f.fileno())
+        # Narrow the window for lost updates: anything written since we read
+        # the file wins over our edit, and the caller gets to decide again.
+        current, _ = _read(path, label)
+        if current != expected:
+            raise StaleFileError(
+                f"{label}: the file was changed by someone else while it was being "
+                "updated; nothing was written"
+            )
+        os.replace(tmp, path)
+    except BaseException as e:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            raise WriteBackError(f"{label}: cannot write the file ({e.strerror or e})") from None
+        raise
+    _fsync_folder(folder, label)
+    return new_st
+
+
+def _keep_owner(fd: int, old_st: os.stat_result) -> None:
+    # Group members may read articles through the group bits (0o640); keep the
+    # group (and owner, when we are allowed to) rather than ours.
+    if (old_st.st_uid, old_st.st_gid) == (os.getuid(), os.getgid()):
+        return
+    try:
+        os.fchown(fd, old_st.st_uid, old_st.st_gid)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.fchown(fd, -1, old_st.st_gid)
+
+
+def _fsync_folder(folder: Path, label: str) -> None:
+    # Makes the rename itself durable; some file systems cannot fsync a folder.
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError as e:
+        if e.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):
+            raise WriteBackError(
+                f"{label}: the file was replaced but its folder could not be synced to disk "
+                f"({e.strerror or e})"
+            ) from None
+    finally:
+        os.close(fd)

@@ -1,0 +1,204 @@
+"""Committing one review decision to a real git repository."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from storage.gitcommit import GitCommitError, commit_file, is_git_work_tree
+from storage.writeback import set_published
+
+ARTICLE = b'---\ntitle: "Harbor City Tests AI Traffic Cameras"\npublished: false\n---\n'
+APPROVED = {"Approved-by": "Jane Doe <U123>"}
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=True
+    ).stdout
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    # Keep the developer's own git configuration (signing, hooks, templates) out.
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "gitconfig"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    root = tmp_path / "site"
+    (root / "articles").mkdir(parents=True)
+    git(root, "init", "-q", "-b", "main")
+    git(root, "config", "user.name", "Newsbot Test")
+    git(root, "config", "user.email", "newsbot@example.com")
+    (root / "articles" / "a.md").write_bytes(ARTICLE)
+    (root / "articles" / "b.md").write_bytes(ARTICLE.replace(b"Harbor", b"Lakeview"))
+    (root / "notes.txt").write_text("draft\n")
+    git(root, "add", ".")
+    git(root, "commit", "-q", "-m", "Initial articles")
+    return root
+
+
+def files_in(repo: Path, rev: str = "HEAD") -> list[str]:
+    return git(repo, "show", "--name-only", "--format=", rev).split()
+
+
+def test_commit_has_subject_trailer_and_author(repo: Path) -> None:
+    path = repo / "articles" / "a.md"
+    set_published(path, True)
+    sha = commit_file(
+        repo,
+        path,
+        message="Publish: Harbor City Tests AI Traffic Cameras",
+        trailers=APPROVED,
+        author="Jane Doe <jane@example.com>",
+    )
+    assert sha == git(repo, "rev-parse", "HEAD").strip()
+    assert git(repo, "log", "-1", "--format=%s") == (
+        "Publish: Harbor City Tests AI Traffic Cameras\n"
+    )
+    assert git(repo, "log", "-1", "--format=%(trailers:key=Approved-by,valueonly)").strip() == (
+        "Jane Doe <U123>"
+    )
+    assert git(repo, "log", "-1", "--format=%an <%ae>|%cn").strip() == (
+        "Jane Doe <jane@example.com>|Newsbot Test"
+    )
+    assert files_in(repo) == ["articles/a.md"]
+    diff = git(repo, "show", "--format=", "-U0", "HEAD")
+    assert "-published: false\n+published: true\n" in diff
+
+
+def test_other_staged_unstaged_and_untracked_changes_stay_out(repo: Path) -> None:
+    (repo / "articles" / "b.md").write_bytes(b"---\ntitle: editing\n---\n")
+    (repo / "notes.txt").write_text("staged work\n")
+    git(repo, "add", "notes.txt")
+    (repo / "articles" / "c.md").write_bytes(ARTICLE)
+    path = repo / "articles" / "a.md"
+    set_published(path, True)
+
+    commit_file(repo, path, message="Publish: Harbor", trailers=APPROVED)
+
+    assert files_in(repo) == ["articles/a.md"]
+    assert git(repo, "diff", "--cached", "--name-only").split() == ["notes.txt"]
+    assert git(repo, "diff", "--name-only").split() == ["articles/b.md"]
+    assert "?? articles/c.md" in git(repo, "status", "--porcelain")
+    assert (repo / "notes.txt").read_text() == "staged work\n"
+
+
+def test_without_author_the_configured_identity_is_used(repo: Path) -> None:
+    path = repo / "articles" / "a.md"
+    set_published(path, True)
+    commit_file(repo, path, message="Publish: Harbor", trailers={})
+    assert git(repo, "log", "-1", "--format=%an <%ae>").strip() == (
+        "Newsbot Test <newsbot@example.com>"
+    )
+
+
+def test_nothing_to_commit_returns_none(repo: Path) -> None:
+    head = git(repo, "rev-parse", "HEAD")
+    assert commit_file(repo, repo / "articles" / "a.md", message="x", trailers=APPROVED) is None
+    assert git(repo, "rev-parse", "HEAD") == head
+
+
+def test_untracked_file_is_added_and_committed_alone(repo: Path) -> None:
+    path = repo / "articles" / "new.md"
+    path.write_bytes(ARTICLE)
+    (repo / "stray.txt").write_text("not mine\n")
+    assert commit_file(repo, path, message="Publish: New", trailers=APPROVED)
+    assert files_in(repo) == ["articles/new.md"]
+    assert "?? stray.txt" in git(repo, "status", "--porcelain")
+
+
+def test_relative_path_and_articles_subfolder_as_work_tree(repo: Path) -> None:
+    articles = repo / "articles"
+    set_published(articles / "a.md", True)
+    assert commit_file(articles, Path("a.md"), message="Publish", trailers={})
+    assert files_in(repo) == ["articles/a.md"]
+
+
+def test_file_name_is_not_a_glob(repo: Path) -> None:
+    literal = repo / "articles" / "[ab].md"
+    literal.write_bytes(ARTICLE)
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "bracket file")
+    set_published(literal, True)
+    set_published(repo / "articles" / "a.md", True)
+    commit_file(repo, literal, message="Publish: bracket", trailers={})
+    assert files_in(repo) == ["articles/[ab].md"]
+    assert git(repo, "diff", "--name-only").split() == ["articles/a.md"]
+
+
+def test_subject_starting_with_a_hash_is_kept(repo: Path) -> None:
+    path = repo / "articles" / "a.md"
+    set_published(path, True)
+    commit_file(repo, path, message="#1 story of the day", trailers=APPROVED)
+    assert git(repo, "log", "-1", "--format=%s") == "#1 story of the day\n"
+
+
+def test_non_ascii_subject_and_a_dashed_body_line(repo: Path) -> None:
+    path = repo / "articles" / "a.md"
+    set_published(path, True)
+    message = "Publish: Zürich heat pumps 🚀\n\n--- summary below\nWhy: timely"
+    commit_file(repo, path, message=message, trailers=APPROVED)
+    body = git(repo, "log", "-1", "--format=%B")
+    assert body == (
+        "Publish: Zürich heat pumps 🚀\n\n--- summary below\nWhy: timely\n\n"
+        "Approved-by: Jane Doe <U123>\n\n"
+    )
+
+
+def test_failing_hook_raises_one_sentence(repo: Path) -> None:
+    hook = repo / ".git" / "hooks" / "pre-commit"
+    hook.write_text("#!/bin/sh\necho 'error: articles are frozen' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    path = repo / "articles" / "a.md"
+    set_published(path, True)
+    head = git(repo, "rev-parse", "HEAD")
+    with pytest.raises(GitCommitError) as raised:
+        commit_file(repo, path, message="Publish: Harbor", trailers=APPROVED)
+    message = str(raised.value)
+    assert "\n" not in message
+    assert message.startswith("git commit for articles/a.md in ")
+    assert message.endswith("failed: articles are frozen")
+    assert git(repo, "rev-parse", "HEAD") == head
+
+
+def test_not_a_repository_raises(repo: Path, tmp_path: Path) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "a.md").write_bytes(ARTICLE)
+    with pytest.raises(GitCommitError, match="not a git repository"):
+        commit_file(plain, plain / "a.md", message="Publish", trailers={})
+
+
+def test_path_outside_the_work_tree_raises(repo: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere.md"
+    outside.write_bytes(ARTICLE)
+    with pytest.raises(GitCommitError, match="is not inside the git work tree"):
+        commit_file(repo, outside, message="Publish", trailers={})
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"message": "  "}, "commit message is empty"),
+        ({"trailers": {"Approved by": "x"}}, "not a valid git trailer name"),
+        ({"trailers": {"Approved-by": "a\nb"}}, "non-empty value on one line"),
+        ({"author": "Jane Doe"}, "must look like 'Name <email>'"),
+    ],
+)
+def test_malformed_arguments_are_refused(repo: Path, kwargs: dict, match: str) -> None:
+    arguments = {"message": "Publish", "trailers": APPROVED, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        commit_file(repo, repo / "articles" / "a.md", **arguments)
+
+
+def test_is_git_work_tree(repo: Path, tmp_path: Path) -> None:
+    assert is_git_work_tree(repo)
+    assert is_git_work_tree(repo / "articles")
+    assert is_git_work_tree(repo / "articles" / "a.md")
+    assert not is_git_work_tree(repo / ".git")
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    assert not is_git_work_tree(plain)
+    assert not is_git_work_tree(tmp_path / "missing" / "folder")

@@ -1,0 +1,40 @@
+"""Pure Block Kit rendering: storage dataclasses in, Block Kit dicts out, no I/O.
+
+Everything here builds `slack_sdk.models.blocks` objects and serializes them with
+`to_dict()`, so a Block Kit limit we miss raises in tests instead of in a channel.
+"""
+
+from bot.render import actions
+from bot.render.card import article_card, decided_card
+from bot.render.message import Message
+from bot.render.mrkdwn import escape, link, truncate
+from bot.render.views import (
+    app_home,
+    digest_messages,
+    ephemeral_text,
+    help_message,
+    results_message,
+    review_queue_message,
+    shared_message,
+    topics_message,
+    unfurl_blocks,
+)
+
+__all__ = [
+    "Message",
+    "actions",
+    "app_home",
+    "article_card",
+    "decided_card",
+    "digest_messages",
+    "ephemeral_text",
+    "escape",
+    "help_message",
+    "link",
+    "results_message",
+    "review_queue_message",
+    "shared_message",
+    "topics_message",
+    "truncate",
+    "unfurl_blocks",
+]

@@ -1,0 +1,65 @@
+"""Action ids and button values: the contract between the renderers and the listeners.
+
+Every value is a compact JSON object of at most 2000 characters (Slack's limit):
+
+- `news_share`: `{"a": article_id}`
+- `news_page`: `{"q": query, "o": offset}` (the query is shortened if it must be)
+- `review_publish`, `review_reject`, `review_unpublish`: `{"a": article_id, "f": fingerprint}`
+- `review_page`: `{"o": offset}`
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.render import limits
+from bot.render.mrkdwn import prefix, slack_len
+
+NEWS_SHARE = "news_share"
+NEWS_PAGE = "news_page"
+REVIEW_PUBLISH = "review_publish"
+REVIEW_REJECT = "review_reject"
+REVIEW_UNPUBLISH = "review_unpublish"
+REVIEW_PAGE = "review_page"
+
+ALL = (NEWS_SHARE, NEWS_PAGE, REVIEW_PUBLISH, REVIEW_REJECT, REVIEW_UNPUBLISH, REVIEW_PAGE)
+
+
+def _dumps(obj: dict[str, Any]) -> str:
+    # ensure_ascii=False: "\u4e2d" would spend six of the 2000 characters on one.
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+
+def _json_cost(c: str) -> int:
+    return slack_len(_dumps({"": c})) - slack_len(_dumps({"": ""}))
+
+
+def share_value(article_id: int) -> str:
+    """The value of a `news_share` button."""
+    return _dumps({"a": article_id})
+
+
+def page_value(query: str, offset: int) -> str:
+    """The value of a `news_page` button; a huge query is cut (at a space) to fit 2000."""
+    room = limits.BUTTON_VALUE - slack_len(_dumps({"q": "", "o": offset}))
+    return _dumps({"q": prefix(query, room, _json_cost), "o": offset})
+
+
+def review_value(article_id: int, fingerprint: str) -> str:
+    """The value of a `review_publish`, `review_reject` or `review_unpublish` button."""
+    return _dumps({"a": article_id, "f": fingerprint})
+
+
+def review_page_value(offset: int) -> str:
+    """The value of a `review_page` button."""
+    return _dumps({"o": offset})
+
+
+def parse_value(value: str) -> dict[str, Any]:
+    """Decode a button value; a malformed one gives `{}` so the listener can refuse it."""
+    try:
+        decoded = json.loads(value)
+    except (TypeError, ValueError):
+        return {}
+    return decoded if isinstance(decoded, dict) else {}

@@ -1,0 +1,253 @@
+"""The article card: linked title and excerpt, image, context line, and buttons."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    ContextBlock,
+    ImageElement,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+
+from bot.render import actions, limits
+from bot.render.dates import local_date, short_date
+from bot.render.message import to_dicts
+from bot.render.mrkdwn import (
+    date_token,
+    escape,
+    escape_truncate,
+    http_url,
+    one_line,
+    slack_len,
+    user_mention,
+)
+from storage.types import ArticleView, Decision
+
+# Editorial caps, well inside Slack's limits: a card is a teaser, and ten of them
+# share one ephemeral message.
+TITLE_LIMIT = 300
+EXCERPT_LIMIT = 600
+LINK_URL_LIMIT = 1000
+PROVIDER_LIMIT = 100
+TOPIC_LIMIT = 60
+TOPICS_LIMIT = 300
+MAX_TOPICS = 6
+
+_DECISION_VERBS = {"publish": "Published", "reject": "Rejected", "unpublish": "Unpublished"}
+
+
+def md(text: str) -> MarkdownTextObject:
+    """mrkdwn that Slack will not auto-link or auto-mention; our own `<…>` tokens still work."""
+    return MarkdownTextObject(text=text, verbatim=True)
+
+
+def plain(text: str) -> PlainTextObject:
+    """A plain_text object with emoji shortcodes rendered."""
+    return PlainTextObject(text=text, emoji=True)
+
+
+def title_text(article: ArticleView) -> str:
+    """The article's title on one line, falling back to its URL; not escaped."""
+    return one_line(article.title) or one_line(article.web_url) or "Untitled article"
+
+
+def _headline(article: ArticleView) -> str:
+    label = escape_truncate(title_text(article), TITLE_LIMIT)
+    url = http_url(article.web_url)
+    # Measured after escaping: every "&" costs five characters of the section's 3000.
+    if url is not None and slack_len(escape(url)) <= LINK_URL_LIMIT:
+        return f"*<{escape(url)}|{label}>*"
+    return f"*{label}*"
+
+
+def _section_text(article: ArticleView) -> str:
+    headline = _headline(article)
+    room = min(EXCERPT_LIMIT, limits.SECTION_TEXT - slack_len(headline) - 1)
+    excerpt = escape_truncate(one_line(article.excerpt), room)
+    return f"{headline}\n{excerpt}" if excerpt else headline
+
+
+def _image(article: ArticleView) -> ImageElement | None:
+    for image in article.images:
+        url = http_url(image.url)
+        if url is None or slack_len(url) > limits.URL:
+            continue
+        alt = one_line(image.title) or title_text(article)
+        return ImageElement(image_url=url, alt_text=escape_truncate(alt, limits.ALT_TEXT))
+    return None
+
+
+def _topics(topics: Sequence[str]) -> str:
+    names: list[str] = []
+    seen: set[str] = set()
+    for topic in topics:
+        name = one_line(topic)
+        if name and name.casefold() not in seen:
+            seen.add(name.casefold())
+            names.append(name)
+    shown: list[str] = []
+    used = 0
+    for name in names[:MAX_TOPICS]:
+        piece = escape_truncate(name, TOPIC_LIMIT)
+        if used + slack_len(piece) + 2 > TOPICS_LIMIT:
+            break
+        shown.append(piece)
+        used += slack_len(piece) + 2
+    text = ", ".join(shown)
+    if len(names) > len(shown):
+        text += f" +{len(names) - len(shown)} more"
+    return text
+
+
+def decision_line(decision: Decision) -> str:
+    """ "Published by <@U123> · <!date^…>", the line that replaces a card's review buttons."""
+    verb = _DECISION_VERBS.get(decision.action, "Reviewed")
+    who = user_mention(decision.reviewer_id, decision.reviewer_name)
+    return f"{verb} by {who} · {date_token(decision.decided_at)}"
+
+
+def _meta(article: ArticleView, tz: ZoneInfo, notes: Sequence[str]) -> str:
+    parts: list[str] = []
+    provider = one_line(article.provider_name) or one_line(article.provider_domain)
+    if provider:
+        parts.append(escape_truncate(provider, PROVIDER_LIMIT))
+    if article.published_at is not None:
+        parts.append(short_date(local_date(article.published_at, tz)))
+    topics = _topics(article.topics)
+    if topics:
+        parts.append(topics)
+    parts.append(f"🔥 {article.heat}")
+    parts.append(f"quality {article.quality}")
+    if not article.published:
+        parts.append("*Draft*")
+    parts.extend(notes)
+    text = " · ".join(parts)
+    if article.decision is not None:
+        text += "\n" + decision_line(article.decision)
+    return text
+
+
+def _button(
+    text: str,
+    action_id: str,
+    value: str,
+    *,
+    style: str | None = None,
+    confirm: ConfirmObject | None = None,
+) -> ButtonElement:
+    return ButtonElement(
+        text=plain(text), action_id=action_id, value=value, style=style, confirm=confirm
+    )
+
+
+def _confirm(title: str, template: str, article: ArticleView, verb: str) -> ConfirmObject:
+    # template holds one "{}" for the title; the title gets whatever room is left.
+    room = limits.CONFIRM_TEXT - slack_len(template.format(""))
+    text = template.format(escape_truncate(title_text(article), room))
+    return ConfirmObject(
+        title=plain(title), text=md(text), confirm=plain(verb), deny=plain("Cancel"), style="danger"
+    )
+
+
+def _reviewable(article: ArticleView) -> bool:
+    # An unpublished article is a draft again and may be published anew; a published
+    # or rejected one is settled until someone unpublishes it.
+    return not article.published and (
+        article.decision is None or article.decision.action == "unpublish"
+    )
+
+
+def _buttons(article: ArticleView, *, share: bool, review: bool, reviewer: bool) -> list[Any]:
+    buttons: list[ButtonElement] = []
+    if share:
+        buttons.append(_button("Share", actions.NEWS_SHARE, actions.share_value(article.id)))
+    review_value = actions.review_value(article.id, article.fingerprint)
+    if review and _reviewable(article):
+        buttons.append(
+            _button("Publish", actions.REVIEW_PUBLISH, review_value, style="primary"),
+        )
+        buttons.append(
+            _button(
+                "Reject",
+                actions.REVIEW_REJECT,
+                review_value,
+                style="danger",
+                confirm=_confirm(
+                    "Reject this draft?",
+                    "*{}* will be rejected and leave the review queue.",
+                    article,
+                    "Reject",
+                ),
+            )
+        )
+    if reviewer and article.published:
+        buttons.append(
+            _button(
+                "Unpublish",
+                actions.REVIEW_UNPUBLISH,
+                review_value,
+                confirm=_confirm(
+                    "Unpublish this article?",
+                    "*{}* will go back to draft and come off the site.",
+                    article,
+                    "Unpublish",
+                ),
+            )
+        )
+    return buttons
+
+
+def card_blocks(
+    article: ArticleView,
+    *,
+    tz: ZoneInfo,
+    share: bool = False,
+    review: bool = False,
+    reviewer: bool = False,
+    notes: Sequence[str] = (),
+) -> list[Block]:
+    """The card as slack_sdk blocks (two or three), for views that count blocks before serializing.
+
+    `notes` are extra mrkdwn snippets for the context line ("+3 related", "waiting 3 h");
+    they are ours, so they are not escaped.
+    """
+    blocks: list[Block] = [
+        SectionBlock(
+            block_id=f"card:{article.id}",
+            text=md(_section_text(article)),
+            accessory=_image(article),
+        ),
+        ContextBlock(block_id=f"card-meta:{article.id}", elements=[md(_meta(article, tz, notes))]),
+    ]
+    buttons = _buttons(article, share=share, review=review, reviewer=reviewer)
+    if buttons:
+        blocks.append(ActionsBlock(block_id=f"card-actions:{article.id}", elements=buttons))
+    return blocks
+
+
+def article_card(
+    article: ArticleView,
+    *,
+    tz: ZoneInfo,
+    share: bool = False,
+    review: bool = False,
+    reviewer: bool = False,
+) -> list[dict[str, Any]]:
+    """The card: Share if `share`, Publish/Reject on drafts if `review`, Unpublish if `reviewer`."""
+    return to_dicts(card_blocks(article, tz=tz, share=share, review=review, reviewer=reviewer))
+
+
+def decided_card(
+    article: ArticleView, *, tz: ZoneInfo, share: bool = False
+) -> list[dict[str, Any]]:
+    """The card after a review decision: the "Published by …" line and no review buttons."""
+    return to_dicts(card_blocks(article, tz=tz, share=share))

@@ -142,3 +142,22 @@ def _safe(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
         return "(unparseable URL)"
+
+
+def insert_if_absent(session: Session, model: type, **values: Any) -> bool:
+    """INSERT one row unless its key exists; True when this call inserted it.
+
+    The database decides, so two processes (or replicas) racing for the same
+    key get exactly one True between them.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - the two supported backends are above
+        raise DatabaseError(f"unsupported database {dialect}")
+    # RETURNING rather than rowcount: ORM-enabled inserts report rowcount -1 on psycopg.
+    key = model.__table__.primary_key.columns
+    stmt = insert(model).values(**values).on_conflict_do_nothing().returning(*key)
+    return session.execute(stmt).first() is not None

@@ -195,17 +195,33 @@ class DigestItem(Base):
     channel: Mapped[str] = mapped_column(String(32))
 
 
-class PostedCard(Base):
-    """A message the app posted that shows an article, so a decision can update it."""
+class PostedMessage(Base):
+    """A channel message the app posted (a share, a digest part), with the blocks it has now.
 
-    __tablename__ = "posted_cards"
+    Kept so that a review decision can update every card of the article in place.
+    """
+
+    __tablename__ = "posted_messages"
+    __table_args__ = (UniqueConstraint("channel", "message_ts", name="uq_posted_messages_ts"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), index=True)
     channel: Mapped[str] = mapped_column(String(32))
     message_ts: Mapped[str] = mapped_column(String(32))
     kind: Mapped[str] = mapped_column(String(16))  # share, digest
+    text: Mapped[str]
+    blocks: Mapped[list[Any]]
     posted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PostedCard(Base):
+    """An article's card inside a posted message."""
+
+    __tablename__ = "posted_cards"
+
+    posted_message_id: Mapped[int] = mapped_column(
+        ForeignKey("posted_messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), primary_key=True, index=True)
 
 
 class HandledRequest(Base):

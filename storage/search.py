@@ -45,9 +45,7 @@ class Query:
     published: bool | None = None
 
 
-def parse_query(
-    typed: str, *, now: datetime | None = None, tz: ZoneInfo = _UTC
-) -> Query:
+def parse_query(typed: str, *, now: datetime | None = None, tz: ZoneInfo = _UTC) -> Query:
     """Split what the user typed into terms and filters (`heat>=N`, `since:7d`, ...)."""
     now = now or datetime.now(UTC)
     words: list[str] = []

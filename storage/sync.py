@@ -231,9 +231,7 @@ def sync(
     return report
 
 
-def insert_records(
-    session_factory: sessionmaker[Session], records: Iterable[ArticleRecord]
-) -> int:
+def insert_records(session_factory: sessionmaker[Session], records: Iterable[ArticleRecord]) -> int:
     """Insert new articles straight from records, without files (bulk loads, benchmarks).
 
     Every record must have a webUrl that is not in the database yet.

@@ -51,23 +51,27 @@ def upgrade() -> None:
         sa.UniqueConstraint("channel", "article_id", name="uq_digest_items_channel_article"),
     )
     op.create_table(
-        "posted_cards",
+        "posted_messages",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("article_id", sa.Integer(), nullable=False),
         sa.Column("channel", sa.String(length=32), nullable=False),
         sa.Column("message_ts", sa.String(length=32), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("blocks", sa.JSON(), nullable=False),
         sa.Column("posted_at", sa.DateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["article_id"],
-            ["articles.id"],
-        ),
         sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("channel", "message_ts", name="uq_posted_messages_ts"),
+    )
+    op.create_table(
+        "posted_cards",
+        sa.Column("posted_message_id", sa.Integer(), nullable=False),
+        sa.Column("article_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["article_id"], ["articles.id"]),
+        sa.ForeignKeyConstraint(["posted_message_id"], ["posted_messages.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("posted_message_id", "article_id"),
     )
     with op.batch_alter_table("posted_cards", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_posted_cards_article_id"), ["article_id"], unique=False
-        )
+        batch_op.create_index("ix_posted_cards_article_id", ["article_id"], unique=False)
 
     op.create_table(
         "review_decisions",
@@ -98,6 +102,7 @@ def downgrade() -> None:
     for table in (
         "review_decisions",
         "posted_cards",
+        "posted_messages",
         "digest_items",
         "handled_requests",
         "digest_runs",

@@ -9,7 +9,8 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from storage.sync import FolderError, SyncReport, sync
 from storage.types import ArticleView
 
 log = logging.getLogger("newsbot")
+EXAMPLES = Path("examples/articles")
 
 
 class UserError(Exception):
@@ -178,14 +180,172 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     Console(width=None if sys.stdout.isatty() else 1000).print(table)
 
 
-# --- quickstart ----------------------------------------------------------------
+# --- digest ----------------------------------------------------------------------
+
+
+def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import make_client
+    from bot.digest import DigestError, build, post_digest, today
+
+    channel = args.channel or settings.digest_channel
+    if not channel:
+        raise UserError("no channel: pass --channel C0123456789 or set NEWSBOT_DIGEST_CHANNEL")
+    local_date = _date(args.date) if args.date else today(settings)
+    db = _database(settings)
+    try:
+        if args.dry_run:
+            _plan, messages = build(settings, db, channel=channel, local_date=local_date)
+            for message in messages:
+                payload = {"text": message.text, "blocks": message.blocks}
+                print(json.dumps(payload, ensure_ascii=False, indent=2))
+                print(f"Block Kit Builder: {builder_link(message.blocks)}")
+            return 0
+        if missing := [m for m in settings.missing_for_slack() if m == "SLACK_BOT_TOKEN"]:
+            raise UserError(_missing_sentence(missing))
+        client = make_client(settings, retry_connections=False)
+        try:
+            result = post_digest(settings, db, client, channel=channel, local_date=local_date)
+        except DigestError as exc:
+            raise UserError(str(exc)) from None
+    finally:
+        db.dispose()
+    if result.status == "already-posted":
+        print(
+            f"the digest for {local_date} was already posted to {channel}: {_link(client, result)}"
+        )
+    elif result.status == "nothing-to-post":
+        print(
+            f"nothing to post for {local_date}: no article with heat >= {settings.digest_min_heat} "
+            f"first published between {result.plan.window_start:%Y-%m-%d %H:%M} and "
+            f"{result.plan.window_end:%Y-%m-%d %H:%M} UTC"
+        )
+    else:
+        print(f"posted the digest for {local_date} to {channel}: {_link(client, result)}")
+    return 0
+
+
+def builder_link(blocks: list[dict[str, Any]]) -> str:
+    """A Block Kit Builder URL that opens these blocks."""
+    from urllib.parse import quote
+
+    payload = json.dumps({"blocks": blocks}, ensure_ascii=False, separators=(",", ":"))
+    return "https://app.slack.com/block-kit-builder/#" + quote(payload, safe="")
+
+
+def _link(client: Any, result: Any) -> str:
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
+    if not result.message_ts:
+        return "(claimed, but no message was recorded: see README, 'Exactly once')"
+    try:
+        response = client.chat_getPermalink(channel=result.channel, message_ts=result.message_ts)
+        return str(response["permalink"])
+    except (SlackApiError, SlackClientError):
+        return f"message ts {result.message_ts}"
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"--date {value!r} is not a date: use YYYY-MM-DD") from None
+
+
+# --- audit -----------------------------------------------------------------------
+
+
+def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.review import decisions_since
+
+    try:
+        since = parse_query(f"since:{args.since}", tz=settings.timezone).since
+    except QueryError:
+        raise UserError(f"--since {args.since!r}: use 7d, 12h, 2w or YYYY-MM-DD") from None
+    assert since is not None
+    db = _database(settings)
+    try:
+        with db.Session() as session:
+            rows = decisions_since(session, since)
+    finally:
+        db.dispose()
+    if not rows:
+        print(f"no review decisions since {since.astimezone(settings.timezone):%Y-%m-%d %H:%M}")
+        return 0
+    _table(
+        ["when", "who", "what", "article", "change", "where"],
+        [
+            [
+                r.decided_at.astimezone(settings.timezone).strftime("%Y-%m-%d %H:%M"),
+                f"{r.reviewer_name} ({r.reviewer_id})",
+                r.action,
+                r.title,
+                f"{r.old_value} -> {r.new_value}",
+                f"{r.channel_id or '-'} {r.message_ts or ''}".strip(),
+            ]
+            for r in rows
+        ],
+    )
+    return 0
+
+
+# --- serve ---------------------------------------------------------------------
+
+WHERE_FROM = {
+    "SLACK_BOT_TOKEN": "OAuth & Permissions > Bot User OAuth Token",
+    "SLACK_SIGNING_SECRET": "Basic Information > App Credentials > Signing Secret",
+    "SLACK_APP_TOKEN": "Basic Information > App-Level Tokens, with connections:write",
+}
+
+
+def _missing_sentence(missing: Sequence[str]) -> str:
+    where = "; ".join(f"{name} from {WHERE_FROM[name]}" for name in missing)
+    return (
+        f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set: copy them from "
+        f"your app's page at api.slack.com/apps ({where}) into the environment or .env"
+    )
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import create_app, make_client
+    from bot.scheduler import create_scheduler
+    from bot.server import HttpServer, listener_pool, serve_until_signalled, socket_mode
+
+    if missing := settings.missing_for_slack():
+        raise UserError(_missing_sentence(missing))
+    db = _database(settings)
+    pool = listener_pool()
+    scheduler = create_scheduler(settings, db, make_client(settings, retry_connections=False))
+    try:
+        report = sync(db.WriteSession, settings.articles_dir)
+        log.info("indexed %s: %s", settings.articles_dir, report.summary())
+        app = create_app(settings, db, listener_executor=pool)
+        scheduler.start()
+        if settings.socket_mode:
+            assert settings.app_token is not None
+            handler = socket_mode(app, settings.app_token)
+            log.info("connecting to Slack in Socket Mode")
+            serve_until_signalled(handler.connect, handler.close)
+        else:
+            server = HttpServer(app, db, port=settings.port)
+            log.info("listening on port %d: POST /slack/events, GET /healthz", settings.port)
+            serve_until_signalled(server.start, server.stop)
+    finally:
+        if scheduler.running:
+            scheduler.shutdown(wait=True)
+        pool.shutdown(wait=True)
+        db.dispose()
+    return 0
 
 
 def cmd_quickstart(args: argparse.Namespace, settings: Settings) -> int:
-    """`make run`: index the articles (the bundled examples when there are none)."""
+    """`make run`: serve when Slack is configured; else index and show what is there."""
     root = settings.articles_dir
-    if not root.is_dir() and Path("examples/articles").is_dir():
-        root = Path("examples/articles")
+    if not root.is_dir() and EXAMPLES.is_dir():
+        root = EXAMPLES
+        print(f"{settings.articles_dir} does not exist: using the bundled {root}")
+    settings = replace(settings, articles_dir=root)
+    if not settings.missing_for_slack():
+        return cmd_serve(args, settings)
     db = _database(settings)
     try:
         report = _index_once(db, root, show_progress=sys.stderr.isatty())
@@ -193,17 +353,14 @@ def cmd_quickstart(args: argparse.Namespace, settings: Settings) -> int:
         for failure in report.failures:
             print(f"failed: {failure}")
         with db.Session() as session:
-            page = search(session, parse_query(f"since:{_days_back(30)}"), limit=5)
+            page = search(session, parse_query(""), limit=5)
     finally:
         db.dispose()
     print("hottest articles:")
     for article in page.articles:
         print(f"  {article.heat:>4}  {article.title}")
+    print(f"Not starting the Slack app: {_missing_sentence(settings.missing_for_slack())}.")
     return 0
-
-
-def _days_back(days: int) -> str:
-    return (datetime.now(UTC) - timedelta(days=days)).date().isoformat()
 
 
 # --- entry point ----------------------------------------------------------------
@@ -236,6 +393,19 @@ def build_parser() -> argparse.ArgumentParser:
     find.add_argument("--limit", type=_positive, default=20, help="most results (default 20)")
     find.add_argument("--topics", action="store_true", help="list topics with article counts")
     find.set_defaults(handler=cmd_search)
+
+    digest = commands.add_parser("digest", help="post (or preview) the daily digest")
+    digest.add_argument("--channel", help="channel ID (default $NEWSBOT_DIGEST_CHANNEL)")
+    digest.add_argument("--date", help="local date YYYY-MM-DD (default today)")
+    digest.add_argument("--dry-run", action="store_true", help="print the Block Kit JSON only")
+    digest.set_defaults(handler=cmd_digest)
+
+    audit = commands.add_parser("audit", help="list review decisions")
+    audit.add_argument("--since", default="7d", help="7d, 12h, 2w or YYYY-MM-DD (default 7d)")
+    audit.set_defaults(handler=cmd_audit)
+
+    serve = commands.add_parser("serve", help="run the Slack app (Socket Mode or HTTP)")
+    serve.set_defaults(handler=cmd_serve)
 
     quick = commands.add_parser("quickstart", help="what `make run` does")
     quick.set_defaults(handler=cmd_quickstart)

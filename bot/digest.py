@@ -1,0 +1,184 @@
+"""Building and posting the daily digest: once per channel and local date."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import render
+from bot.settings import Settings
+from storage.db import Database
+from storage.digest import (
+    DigestPlan,
+    claim_digest,
+    find_run,
+    mark_posted,
+    plan_digest,
+    release_claim,
+    scheduled_at,
+)
+from storage.tracking import record_message
+
+log = logging.getLogger(__name__)
+
+# Posted this much after its time, a digest says "(posted late)".
+LATE_AFTER = timedelta(minutes=10)
+_CARD_BLOCK = re.compile(r"^card:(\d+)$")
+
+FIXES = {
+    "not_in_channel": "the bot is not in channel {channel}: invite it there with /invite @newsbot",
+    "channel_not_found": (
+        "channel {channel} was not found: set NEWSBOT_DIGEST_CHANNEL (or --channel) to the ID of "
+        "a channel the bot is in"
+    ),
+    "is_archived": "channel {channel} is archived: choose another NEWSBOT_DIGEST_CHANNEL",
+    "invalid_auth": (
+        "Slack refused SLACK_BOT_TOKEN (invalid_auth): copy the Bot User OAuth Token again from "
+        "your app's OAuth & Permissions page"
+    ),
+    "not_authed": "SLACK_BOT_TOKEN is missing: set it to the app's Bot User OAuth Token",
+    "token_revoked": "SLACK_BOT_TOKEN was revoked: reinstall the app and copy the new token",
+    "account_inactive": "SLACK_BOT_TOKEN belongs to an uninstalled app: reinstall it",
+}
+
+
+class DigestError(Exception):
+    """Slack refused the digest; the message says how to fix it."""
+
+
+@dataclass(frozen=True)
+class DigestResult:
+    status: str  # "posted", "already-posted", "nothing-to-post", "preview"
+    plan: DigestPlan
+    messages: list[render.Message]
+    channel: str
+    message_ts: str | None = None
+    late: bool = False
+
+
+def today(settings: Settings, now: datetime | None = None) -> date:
+    """The local date in NEWSBOT_TIMEZONE."""
+    return (now or datetime.now(UTC)).astimezone(settings.timezone).date()
+
+
+def build(
+    settings: Settings, db: Database, *, channel: str, local_date: date, late: bool = False
+) -> tuple[DigestPlan, list[render.Message]]:
+    """The digest for that date as it would be posted (selection and rendering)."""
+    due = scheduled_at(local_date, settings.digest_time, settings.timezone)
+    with db.Session() as session:
+        plan = plan_digest(
+            session,
+            channel=channel,
+            local_date=local_date,
+            window_end=due,
+            size=settings.digest_size,
+            min_heat=settings.digest_min_heat,
+        )
+    messages = render.digest_messages(
+        local_date=local_date,
+        articles=plan.articles,
+        related_counts=plan.related_counts,
+        late=late,
+        tz=settings.timezone,
+    )
+    return plan, messages
+
+
+def post_digest(
+    settings: Settings,
+    db: Database,
+    client: WebClient,
+    *,
+    channel: str,
+    local_date: date,
+    now: datetime | None = None,
+) -> DigestResult:
+    """Post the digest unless this channel already has the one for this date.
+
+    The claim is taken in the database before posting, and given back when
+    Slack refuses, so a later attempt can post. A retry after a 429 is made
+    by the client on the same request, which Slack did not accept: never twice.
+    """
+    now = now or datetime.now(UTC)
+    late = now - scheduled_at(local_date, settings.digest_time, settings.timezone) > LATE_AFTER
+    plan, messages = build(settings, db, channel=channel, local_date=local_date, late=late)
+    with db.WriteSession.begin() as session:
+        run = claim_digest(session, channel=channel, local_date=local_date, late=late)
+        run_id = run.id if run else None
+        existing = None if run else find_run(session, channel=channel, local_date=local_date)
+        existing_ts = existing.message_ts if existing else None
+    if run_id is None:
+        log.info("digest for %s on %s was already posted (ts %s)", channel, local_date, existing_ts)
+        return DigestResult("already-posted", plan, messages, channel, existing_ts)
+    if not plan.articles:
+        with db.WriteSession.begin() as session:
+            release_claim(session, run_id)
+        log.info(
+            "no digest for %s on %s: no article with heat >= %d first published between %s and %s",
+            channel,
+            local_date,
+            settings.digest_min_heat,
+            plan.window_start,
+            plan.window_end,
+        )
+        return DigestResult("nothing-to-post", plan, messages, channel)
+    try:
+        first = _post(client, channel, messages[0])
+    except SlackApiError as exc:
+        with db.WriteSession.begin() as session:
+            release_claim(session, run_id)
+        raise DigestError(_fix(exc, channel)) from None
+    posted = [(first, messages[0])]
+    for reply in messages[1:]:
+        try:
+            posted.append((_post(client, channel, reply, thread_ts=first), reply))
+        except SlackApiError as exc:
+            # The channel post is out; posting it again would be worse than a short thread.
+            log.error("digest thread reply in %s failed: %s", channel, _fix(exc, channel))
+            break
+    carried = [article_id for _ts, message in posted for article_id in card_ids(message)]
+    with db.WriteSession.begin() as session:
+        mark_posted(session, run_id, message_ts=first, article_ids=carried)
+        for ts, message in posted:
+            record_message(
+                session,
+                channel=channel,
+                message_ts=ts,
+                kind="digest",
+                text=message.text,
+                blocks=message.blocks,
+                article_ids=card_ids(message),
+            )
+    log.info("posted the digest for %s to %s (%d stories)", local_date, channel, len(carried))
+    return DigestResult("posted", plan, messages, channel, first, late)
+
+
+def _post(client: WebClient, channel: str, message: render.Message, **extra: Any) -> str:
+    response = client.chat_postMessage(
+        channel=channel,
+        text=message.text,
+        blocks=message.blocks,
+        unfurl_links=False,  # the cards carry the images; Slack's previews would repeat them
+        unfurl_media=False,
+        **extra,
+    )
+    return response["ts"]
+
+
+def card_ids(message: render.Message) -> list[int]:
+    """The article ids whose cards a rendered message carries, in order."""
+    found = (_CARD_BLOCK.match(block.get("block_id", "")) for block in message.blocks)
+    return [int(m.group(1)) for m in found if m]
+
+
+def _fix(exc: SlackApiError, channel: str) -> str:
+    error = str(exc.response.get("error", "unknown_error"))
+    template = FIXES.get(error, "Slack refused the digest ({error})")
+    return template.format(channel=channel, error=error)

@@ -1,0 +1,23 @@
+"""Next / Previous on a page of `/news` results: the message is replaced in place."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from slack_bolt import Ack, Respond
+
+from bot.listeners.commands.news import search_page
+from bot.render.actions import parse_value
+from bot.services import Services
+
+
+def handler(services: Services) -> Callable[..., None]:
+    def page(ack: Ack, action: dict, body: dict, respond: Respond) -> None:
+        ack()
+        value = parse_value(action.get("value", ""))
+        offset = value.get("o") if isinstance(value.get("o"), int) else 0
+        query = value.get("q") if isinstance(value.get("q"), str) else ""
+        message = search_page(services, query, offset=max(0, offset), user=body["user"]["id"])
+        respond(text=message.text, blocks=message.blocks, replace_original=True)
+
+    return page

@@ -1,0 +1,35 @@
+"""App Home: today's hottest articles, top topics, and for reviewers the queue size."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from slack_sdk import WebClient
+
+from bot import render
+from bot.services import Services
+from storage.review import pending_count
+from storage.search import hottest, topic_counts
+
+HOME_TOPICS = 15
+
+
+def handler(services: Services) -> Callable[..., None]:
+    settings, db = services.settings, services.db
+
+    def app_home_opened(event: dict, client: WebClient) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        user = event["user"]
+        reviewer = services.reviewers.is_reviewer(user)
+        with db.Session() as session:
+            articles = hottest(session, since=datetime.now(UTC) - timedelta(hours=24), limit=5)
+            topics = topic_counts(session, limit=HOME_TOPICS)
+            pending = pending_count(session) if reviewer else None
+        view = render.app_home(
+            hottest=articles, topics=topics, pending_reviews=pending, tz=settings.timezone
+        )
+        client.views_publish(user_id=user, view=view)
+
+    return app_home_opened

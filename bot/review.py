@@ -1,0 +1,109 @@
+"""Publish, reject and unpublish: who may, the decision, and every card that shows it."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot import render
+from bot.render.replace import replace_card
+from bot.services import Services
+from storage.gitcommit import GitCommitError, commit_file, is_git_work_tree
+from storage.review import Outcome, decide
+from storage.tracking import messages_showing
+from storage.types import ArticleView
+
+log = logging.getLogger(__name__)
+
+VERBS = {"publish": "Publish", "unpublish": "Unpublish", "reject": "Reject"}
+
+
+@dataclass(frozen=True)
+class Click:
+    """A reviewer's click, as the listener read it from the payload."""
+
+    action: str
+    article_id: int
+    fingerprint: str | None
+    user_id: str
+    user_name: str
+    channel_id: str | None
+    message_ts: str | None
+
+
+def apply(services: Services, client: WebClient, click: Click) -> Outcome:
+    """Decide (exactly once), then commit to git and update the posted cards if asked to."""
+    settings, db = services.settings, services.db
+    with db.WriteSession() as session:
+        outcome = decide(
+            session,
+            article_id=click.article_id,
+            action=click.action,
+            fingerprint=click.fingerprint,
+            reviewer_id=click.user_id,
+            reviewer_name=click.user_name,
+            root=settings.articles_dir,
+            channel_id=click.channel_id,
+            message_ts=click.message_ts,
+        )
+        if outcome.status == "done":
+            session.commit()
+        else:
+            session.rollback()
+    if outcome.status == "done":
+        assert outcome.article is not None
+        log.info(
+            "%s: %s by %s (%s)",
+            click.action,
+            outcome.article.web_url,
+            click.user_name,
+            click.user_id,
+        )
+        if settings.git_commit and outcome.path is not None:
+            _commit(services, click, outcome.article, outcome.path)
+        update_posted_cards(services, client, outcome.article)
+    return outcome
+
+
+def _commit(services: Services, click: Click, article: ArticleView, path: Path) -> None:
+    root = services.settings.articles_dir
+    if not is_git_work_tree(root):
+        log.warning("NEWSBOT_GIT_COMMIT is on but %s is not a git work tree", root)
+        return
+    try:
+        commit_file(
+            root,
+            path,
+            message=f"{VERBS[click.action]}: {article.title}",
+            trailers={"Approved-by": f"{click.user_name} <{click.user_id}>"},
+            author=services.settings.git_author,
+        )
+    except GitCommitError as exc:
+        log.error("the decision stands, but it was not committed to git: %s", exc)
+
+
+def update_posted_cards(services: Services, client: WebClient, article: ArticleView) -> None:
+    """Every share and digest that shows the article gets its decided card (chat.update)."""
+    card = render.decided_card(article, tz=services.settings.timezone)
+    with services.db.WriteSession() as session, session.begin():
+        for message in messages_showing(session, article.id):
+            blocks = replace_card(message.blocks, article.id, card)
+            if blocks is None:
+                continue
+            try:
+                client.chat_update(
+                    channel=message.channel, ts=message.message_ts, text=message.text, blocks=blocks
+                )
+            except (SlackApiError, SlackClientError) as exc:
+                log.warning(
+                    "could not update the card in %s at %s: %s",
+                    message.channel,
+                    message.message_ts,
+                    exc,
+                )
+                continue
+            message.blocks = blocks

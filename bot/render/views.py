@@ -265,9 +265,17 @@ def app_home(
     topics: Sequence[TopicCount],
     pending_reviews: int | None,
     tz: ZoneInfo,
+    notice: str | None = None,
 ) -> dict[str, Any]:
-    """The App Home tab: today's hottest cards, top topics, and for reviewers the queue size."""
+    """The App Home tab: today's hottest cards, top topics, and for reviewers the queue size.
+
+    Drafts carry Publish / Reject (for reviewers, `pending_reviews` is not None);
+    `notice` is a line of our own for the top, such as the outcome of a click there.
+    """
+    reviewer = pending_reviews is not None
     blocks: list[Block] = [HeaderBlock(block_id="home-header", text=plain("📰 Newsbot"))]
+    if notice:
+        blocks.append(SectionBlock(block_id="home-notice", text=md(notice)))
     if pending_reviews is not None:
         if pending_reviews > 0:
             waiting_text = (
@@ -279,7 +287,9 @@ def app_home(
         blocks.append(SectionBlock(block_id="home-reviews", text=md(waiting_text)))
 
     blocks.append(HeaderBlock(block_id="home-hottest", text=plain("🔥 Today's hottest")))
-    cards = [card_blocks(a, tz=tz) for a in _unique(hottest)[:HOME_CARDS]]
+    cards = [
+        card_blocks(a, tz=tz, review=True, reviewer=reviewer) for a in _unique(hottest)[:HOME_CARDS]
+    ]
     if not cards:
         blocks.append(ContextBlock(block_id="home-cold", elements=[md("Nothing hot yet today.")]))
     # Topics and the footer take at most four blocks after the cards.

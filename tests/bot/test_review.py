@@ -312,3 +312,42 @@ def test_published_files_keep_secured_byte_for_byte(app, slack, settings, bot_db
     click(app, slack, queue(app, slack), actions.REVIEW_PUBLISH, voter_id(bot_db))
     assert secured in path.read_bytes().splitlines()
     assert secured.split(b'"')[1].decode() not in json.dumps([c.args for c in slack.calls])
+
+
+def test_publishing_from_app_home_republishes_the_tab(app, slack, settings, bot_db):
+    from tests.slack_requests import app_home_opened
+
+    write_fresh_draft(settings.articles_dir)
+    sync(bot_db.WriteSession, settings.articles_dir)
+    app.dispatch(app_home_opened(REVIEWER).bolt_request())
+    (home,) = slack.calls_to("views.publish")
+    view = home.args["view"]
+    element = next(
+        e
+        for b in view["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == actions.REVIEW_PUBLISH
+    )
+    slack.reset()
+    request = block_action(
+        actions.REVIEW_PUBLISH,
+        element["value"],
+        user_id=REVIEWER,
+        container_type="view",
+        view=view,
+    )
+    assert app.dispatch(request.bolt_request()).status == 200
+    (again,) = slack.calls_to("views.publish")
+    assert "Published by" in json.dumps(again.args["view"])
+    assert b"published: true" in (settings.articles_dir / "fresh.md").read_bytes()
+
+
+def write_fresh_draft(folder: Path) -> None:
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    (folder / "fresh.md").write_text(
+        f'---\ntitle: "Fresh draft"\nwebUrl: "https://news.example/fresh"\nheat: 99\n'
+        f"publishedDateTime: {now}\npublished: false\n---\n"
+    )

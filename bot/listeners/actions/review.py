@@ -9,6 +9,7 @@ from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 
 from bot import render
+from bot.listeners.events.app_home import publish_home
 from bot.render import actions
 from bot.render.notices import already_decided
 from bot.render.replace import replace_card
@@ -31,6 +32,9 @@ def decision_handler(services: Services) -> Callable[..., None]:
         ack()
         verb = ACTIONS[action["action_id"]]
         user = body["user"]
+        if (body.get("container") or {}).get("type") == "view":
+            # App Home has no response_url: the answer is the home tab, published again.
+            respond = _home_responder(services, client, user["id"])
         if not services.reviewers.is_reviewer(user["id"]):
             _tell(respond, f"Only reviewers can {verb} articles. Nothing was changed.")
             return
@@ -94,6 +98,15 @@ def review_page(services: Services, *, offset: int) -> render.Message:
         tz=services.settings.timezone,
         page_size=REVIEW_PAGE_SIZE,
     )
+
+
+def _home_responder(services: Services, client: WebClient, user: str) -> Callable[..., None]:
+    """A stand-in for respond() on App Home: every answer re-publishes the tab."""
+
+    def respond(text: str = "", **_: object) -> None:
+        publish_home(services, client, user, notice=text or None)
+
+    return respond
 
 
 def _refresh_clicked(body: dict, respond: Respond, article_id: int, card: list[dict]) -> None:

@@ -16,20 +16,27 @@ HOME_TOPICS = 15
 
 
 def handler(services: Services) -> Callable[..., None]:
-    settings, db = services.settings, services.db
-
     def app_home_opened(event: dict, client: WebClient) -> None:
-        if event.get("tab", "home") != "home":
-            return
-        user = event["user"]
-        reviewer = services.reviewers.is_reviewer(user)
-        with db.Session() as session:
-            articles = hottest(session, since=datetime.now(UTC) - timedelta(hours=24), limit=5)
-            topics = topic_counts(session, limit=HOME_TOPICS)
-            pending = pending_count(session) if reviewer else None
-        view = render.app_home(
-            hottest=articles, topics=topics, pending_reviews=pending, tz=settings.timezone
-        )
-        client.views_publish(user_id=user, view=view)
+        if event.get("tab", "home") == "home":
+            publish_home(services, client, event["user"])
 
     return app_home_opened
+
+
+def publish_home(
+    services: Services, client: WebClient, user: str, *, notice: str | None = None
+) -> None:
+    """Publish the user's App Home as it is now, with an optional line of news at the top."""
+    reviewer = services.reviewers.is_reviewer(user)
+    with services.db.Session() as session:
+        articles = hottest(session, since=datetime.now(UTC) - timedelta(hours=24), limit=5)
+        topics = topic_counts(session, limit=HOME_TOPICS)
+        pending = pending_count(session) if reviewer else None
+    view = render.app_home(
+        hottest=articles,
+        topics=topics,
+        pending_reviews=pending,
+        tz=services.settings.timezone,
+        notice=notice,
+    )
+    client.views_publish(user_id=user, view=view)

@@ -9,6 +9,7 @@ import pytest
 
 from bot.render import (
     Message,
+    actions,
     app_home,
     digest_messages,
     ephemeral_text,
@@ -283,7 +284,9 @@ def test_app_home_for_a_reviewer() -> None:
     assert "*7 drafts waiting* — type `/news review`" in texts
     assert "• *AI* — 370" in texts
     # no buttons on Home: there is no channel to share to or message to update
-    assert not [b for b in view["blocks"] if b["type"] == "actions"]
+    # Reviewers act from App Home too: drafts carry Publish and Reject.
+    ids = [e["action_id"] for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert actions.REVIEW_PUBLISH in ids and actions.REVIEW_REJECT in ids
 
 
 def test_app_home_for_everyone_else_and_when_empty() -> None:

@@ -74,7 +74,7 @@ def _index_once(db: Database, root: Path, *, show_progress: bool) -> SyncReport:
 def _print_report(report: SyncReport) -> None:
     for failure in report.failures:
         print(f"failed: {failure}")
-    print(report.summary())
+    print(report.summary(), flush=True)  # --watch output is read as it happens
 
 
 def _watch(db: Database, root: Path) -> None:
@@ -95,7 +95,7 @@ def _watch(db: Database, root: Path) -> None:
     observer = Observer()
     observer.schedule(Handler(), str(root), recursive=True)
     observer.start()
-    print(f"watching {root} for changes (Ctrl-C to stop)")
+    print(f"watching {root} for changes (Ctrl-C to stop)", flush=True)
     try:
         while True:
             changed.wait()
@@ -306,6 +306,9 @@ def _missing_sentence(missing: Sequence[str]) -> str:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from slack_bolt.error import BoltError
+    from slack_sdk.errors import SlackApiError
+
     from bot.app import create_app, make_client
     from bot.scheduler import create_scheduler
     from bot.server import HttpServer, listener_pool, serve_until_signalled, socket_mode
@@ -318,13 +321,22 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     try:
         report = sync(db.WriteSession, settings.articles_dir)
         log.info("indexed %s: %s", settings.articles_dir, report.summary())
-        app = create_app(settings, db, listener_executor=pool)
+        try:
+            app = create_app(settings, db, listener_executor=pool)
+        except BoltError as exc:
+            raise UserError(f"Slack refused SLACK_BOT_TOKEN: {exc}") from None
         scheduler.start()
         if settings.socket_mode:
             assert settings.app_token is not None
             handler = socket_mode(app, settings.app_token)
             log.info("connecting to Slack in Socket Mode")
-            serve_until_signalled(handler.connect, handler.close)
+            try:
+                serve_until_signalled(handler.connect, handler.close)
+            except SlackApiError as exc:
+                raise UserError(
+                    f"Slack refused SLACK_APP_TOKEN ({exc.response.get('error')}): create an "
+                    "app-level token with connections:write under Basic Information"
+                ) from None
         else:
             server = HttpServer(app, db, port=settings.port)
             log.info("listening on port %d: POST /slack/events, GET /healthz", settings.port)

@@ -1,8 +1,11 @@
 """The `newsbot` command line, through its real entry point."""
 
 import json
+import queue
+import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -94,3 +97,31 @@ def test_user_mistakes_exit_non_zero_without_a_traceback(tmp_path, args, env_var
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_watch_reindexes_when_a_file_changes(tmp_path, articles_dir):
+    env = {"PATH": "/usr/bin:/bin", "NEWSBOT_DATABASE_URL": f"sqlite:///{tmp_path}/n.db"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "index", str(articles_dir), "--watch"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True).start()
+
+    def next_line() -> str:
+        return lines.get(timeout=30)
+
+    try:
+        assert "5 added" in next_line()
+        assert next_line().startswith("watching")
+        path = next(articles_dir.rglob("zurich-heat-pump-subsidy.md"))
+        path.write_text(path.read_text().replace("heat: 71", "heat: 72"))
+        assert "0 added, 1 updated, 4 unchanged" in next_line()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+    assert proc.returncode == 0

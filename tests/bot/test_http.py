@@ -164,3 +164,46 @@ def test_newsbot_serve_answers_and_stops_cleanly_on_sigterm(slack, settings, tmp
     assert proc.returncode == 0, output
     assert "shutting down" in output
     assert BOT_TOKEN not in output and SIGNING_SECRET not in output
+
+
+def run_serve(slack, settings, tmp_path, **env_vars) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.api_url,
+        "NEWSBOT_DATABASE_URL": settings.database_url,
+        "NEWSBOT_ARTICLES_DIR": str(settings.articles_dir),
+        "NEWSBOT_REINDEX_MINUTES": "0",
+        "PORT": str(free_port()),
+        **env_vars,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "serve"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_socket_mode_connects_through_slack_api_url(slack, settings, tmp_path):
+    # The stand-in refuses the app-level token, which shows where Socket Mode asked.
+    result = run_serve(slack, settings, tmp_path, SLACK_APP_TOKEN="xapp-1-A1-secret")
+    (opened,) = slack.calls_to("apps.connections.open")
+    assert opened.headers["authorization"] == "Bearer xapp-1-A1-secret"
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "newsbot: Slack refused SLACK_APP_TOKEN (invalid_auth): create an app-level token "
+        "with connections:write under Basic Information"
+    )
+    assert "xapp-1-A1-secret" not in result.stderr + result.stdout
+
+
+def test_a_refused_bot_token_is_one_sentence(slack, settings, tmp_path):
+    result = run_serve(slack, settings, tmp_path, SLACK_BOT_TOKEN="xoxb-wrong-secret")
+    assert result.returncode == 2
+    assert "SLACK_BOT_TOKEN" in result.stderr.strip().splitlines()[-1]
+    assert "Traceback" not in result.stderr
+    assert "xoxb-wrong-secret" not in result.stderr + result.stdout

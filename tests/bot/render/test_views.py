@@ -283,7 +283,6 @@ def test_app_home_for_a_reviewer() -> None:
     texts = json.dumps(view["blocks"], ensure_ascii=False)
     assert "*7 drafts waiting* — type `/news review`" in texts
     assert "• *AI* — 370" in texts
-    # no buttons on Home: there is no channel to share to or message to update
     # Reviewers act from App Home too: drafts carry Publish and Reject.
     ids = [e["action_id"] for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert actions.REVIEW_PUBLISH in ids and actions.REVIEW_REJECT in ids

@@ -35,8 +35,13 @@ class Click:
     message_ts: str | None
 
 
-def apply(services: Services, client: WebClient, click: Click) -> Outcome:
-    """Decide (exactly once), then commit to git and update the posted cards if asked to."""
+def apply(
+    services: Services, client: WebClient, click: Click
+) -> tuple[Outcome, set[tuple[str, str]]]:
+    """Decide (exactly once), then commit to git and update every posted card of the article.
+
+    Returns the outcome and the (channel, ts) of the messages updated with chat.update.
+    """
     settings, db = services.settings, services.db
     with db.WriteSession() as session:
         outcome = decide(
@@ -65,8 +70,8 @@ def apply(services: Services, client: WebClient, click: Click) -> Outcome:
         )
         if settings.git_commit and outcome.path is not None:
             _commit(services, click, outcome.article, outcome.path)
-        update_posted_cards(services, client, outcome.article)
-    return outcome
+        return outcome, update_posted_cards(services, client, outcome.article)
+    return outcome, set()
 
 
 def _commit(services: Services, click: Click, article: ArticleView, path: Path) -> None:
@@ -86,9 +91,12 @@ def _commit(services: Services, click: Click, article: ArticleView, path: Path) 
         log.error("the decision stands, but it was not committed to git: %s", exc)
 
 
-def update_posted_cards(services: Services, client: WebClient, article: ArticleView) -> None:
+def update_posted_cards(
+    services: Services, client: WebClient, article: ArticleView
+) -> set[tuple[str, str]]:
     """Every share and digest that shows the article gets its decided card (chat.update)."""
     card = render.decided_card(article, tz=services.settings.timezone)
+    updated: set[tuple[str, str]] = set()
     with services.db.WriteSession() as session, session.begin():
         for message in messages_showing(session, article.id):
             blocks = replace_card(message.blocks, article.id, card)
@@ -107,3 +115,5 @@ def update_posted_cards(services: Services, client: WebClient, article: ArticleV
                 )
                 continue
             message.blocks = blocks
+            updated.add((message.channel, message.message_ts))
+    return updated

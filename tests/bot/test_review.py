@@ -184,6 +184,8 @@ def test_shared_cards_are_updated_too(app, slack, bot_db):
     assert update.args["ts"] == share.response["ts"]
     assert "Published by" in json.dumps(update.args["blocks"])
     assert "shared" in json.dumps(update.args["blocks"])  # who shared it is kept
+    # chat.update already changed the clicked message: no second edit through response_url.
+    assert [c for c in slack.calls_to("response_url") if c.args.get("replace_original")] == []
 
 
 def test_twenty_concurrent_clicks_publish_once(slack, articles_dir, database_url):

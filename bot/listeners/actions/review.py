@@ -52,11 +52,12 @@ def decision_handler(services: Services) -> Callable[..., None]:
             channel_id=(body.get("channel") or {}).get("id") or container.get("channel_id"),
             message_ts=container.get("message_ts"),
         )
-        outcome = apply(services, client, click)
+        outcome, updated = apply(services, client, click)
         article = outcome.article
         if outcome.status == "done":
             assert article is not None
-            _refresh_clicked(body, respond, article.id, render.decided_card(article, tz=tz))
+            if (click.channel_id, click.message_ts) not in updated:
+                _refresh_clicked(body, respond, article.id, render.decided_card(article, tz=tz))
         elif outcome.status == "already":
             assert article is not None
             _say(respond, already_decided(outcome.previous))

@@ -122,19 +122,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_newsbot_serve_answers_and_stops_cleanly_on_sigterm(slack, settings, tmp_path):
-    port = free_port()
-    env = {
-        **os.environ,
+def serve_env(slack, settings, **extra: str) -> dict[str, str]:
+    """The environment of `newsbot serve` against the Slack stand-in, in HTTP mode."""
+    env = {k: v for k, v in os.environ.items() if k != "SLACK_APP_TOKEN"}
+    return env | {
         "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_API_URL": slack.api_url,
         "NEWSBOT_DATABASE_URL": settings.database_url,
         "NEWSBOT_ARTICLES_DIR": str(settings.articles_dir),
         "NEWSBOT_REINDEX_MINUTES": "0",
-        "PORT": str(port),
+        "PORT": str(free_port()),
+        **extra,
     }
-    env.pop("SLACK_APP_TOKEN", None)
+
+
+def test_newsbot_serve_answers_and_stops_cleanly_on_sigterm(slack, settings, tmp_path):
+    env = serve_env(slack, settings)
+    port = int(env["PORT"])
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "serve"],
         cwd=tmp_path,
@@ -167,21 +172,10 @@ def test_newsbot_serve_answers_and_stops_cleanly_on_sigterm(slack, settings, tmp
 
 
 def run_serve(slack, settings, tmp_path, **env_vars) -> subprocess.CompletedProcess:
-    env = {
-        **os.environ,
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": slack.api_url,
-        "NEWSBOT_DATABASE_URL": settings.database_url,
-        "NEWSBOT_ARTICLES_DIR": str(settings.articles_dir),
-        "NEWSBOT_REINDEX_MINUTES": "0",
-        "PORT": str(free_port()),
-        **env_vars,
-    }
     return subprocess.run(
         [sys.executable, "-m", "bot", "serve"],
         cwd=tmp_path,
-        env=env,
+        env=serve_env(slack, settings, **env_vars),
         capture_output=True,
         text=True,
         timeout=60,

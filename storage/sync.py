@@ -8,6 +8,7 @@ Articles whose file is gone are marked missing, never deleted.
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -17,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.models import Article, ArticleTopic, IndexFailure, Topic
@@ -62,23 +63,63 @@ class FolderError(Exception):
     """The articles folder itself cannot be read."""
 
 
+# The article columns an indexing run writes, in the order of `_Row.values`. The
+# rows are built in the worker processes, JSON and dates already in the form the
+# driver takes, so the one process that writes only hands tuples to executemany.
+COLUMNS = (
+    "web_url", "amp_web_url", "cdn_amp_web_url", "title", "excerpt", "category", "type",
+    "quality", "heat", "published", "published_at", "provider_name", "provider_domain",
+    "topics", "images", "related", "secured", "extra", "source_path", "size", "mtime_ns",
+    "content_hash", "updated_at",
+)  # fmt: skip
+_HEAT, _PUBLISHED_AT = COLUMNS.index("heat"), COLUMNS.index("published_at")
+_INSERT_COLUMNS = (*COLUMNS, "first_indexed_at", "missing", "rejected")
+
+
 @dataclass(frozen=True, slots=True)
-class _Known:
-    id: int
+class _Row:
+    """One article ready to write: identity, topics for the links, and the column values."""
+
     web_url: str
-    size: int
-    mtime_ns: int
-    content_hash: str
+    source_path: str
+    topics: tuple[str, ...]
+    values: tuple[Any, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class _Parsed:
-    """What a worker sends back for one file: a record, the same content, or a failure."""
+    """What a worker sends back for one file: a row, the same content, or a failure."""
 
     path: str
     stat: FileStat | None
-    record: ArticleRecord | None = None
+    row: _Row | None = None
     reason: str | None = None
+
+
+def _db_time(moment: datetime | None, sqlite: bool) -> Any:
+    """A UTC datetime as the driver stores it for storage.models.UTCDateTime."""
+    if moment is None:
+        return None
+    naive = moment.astimezone(UTC).replace(tzinfo=None)
+    # SQLAlchemy's SQLite DATETIME storage format, so the ORM reads these back.
+    return naive.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else naive
+
+
+def to_row(record: ArticleRecord, *, sqlite: bool, now: datetime) -> _Row:
+    """The record as a row of COLUMNS for the given backend."""
+    values = (
+        record.web_url, record.amp_web_url, record.cdn_amp_web_url, record.title,
+        record.excerpt, record.category, record.type, record.quality, record.heat,
+        record.published, _db_time(record.published_at, sqlite), record.provider_name,
+        record.provider_domain, _json(record.topics), _json(record.images),
+        _json(record.related), record.secured, _json(record.extra), record.source_path,
+        record.size, record.mtime_ns, record.content_hash, _db_time(now, sqlite),
+    )  # fmt: skip
+    return _Row(record.web_url, record.source_path, tuple(record.topics), values)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def article_files(root: Path) -> Iterator[tuple[str, os.stat_result]]:
@@ -120,9 +161,9 @@ def article_files(root: Path) -> Iterator[tuple[str, os.stat_result]]:
                 continue  # vanished between listing and stat: it is simply not there
 
 
-def _load(job: tuple[str, str, str | None]) -> _Parsed:
+def _load(job: tuple[str, str, str | None, bool, datetime]) -> _Parsed:
     """Worker: read one file; parse it unless its hash is the one already indexed."""
-    root, rel, known_hash = job
+    root, rel, known_hash, sqlite, now = job
     try:
         data, stat = read_file(Path(root, rel))
     except ParseError as exc:
@@ -135,10 +176,10 @@ def _load(job: tuple[str, str, str | None]) -> _Parsed:
         return _Parsed(rel, stat, reason=str(exc))
     record.source_path = rel
     record.size, record.mtime_ns, record.content_hash = stat.size, stat.mtime_ns, stat.content_hash
-    return _Parsed(rel, stat, record=record)
+    return _Parsed(rel, stat, row=to_row(record, sqlite=sqlite, now=now))
 
 
-def _parse_all(root: Path, jobs: Sequence[tuple[str, str, str | None]]) -> Iterator[_Parsed]:
+def _parse_all(jobs: Sequence[tuple[str, str, str | None, bool, datetime]]) -> Iterator[_Parsed]:
     if len(jobs) < PARALLEL_THRESHOLD or (os.cpu_count() or 1) < 2:
         yield from map(_load, jobs)
         return
@@ -159,25 +200,38 @@ def sync(
         raise FolderError(f"the articles folder {root} does not exist or is not a folder")
     files = dict(article_files(root))
     report = SyncReport()
+    known: dict[str, tuple[int, int, int, str]] = {}  # path -> id, size, mtime, hash
+    live_ids: set[int] = set()
+    owners: dict[str, str] = {}  # web_url -> source path
+    owner_ids: dict[str, int] = {}
     with session_factory() as session:
-        known = _known_articles(session)
-        failures = {f.path: f for f in session.scalars(select(IndexFailure))}
-        live_ids = set(session.scalars(select(Article.id).where(Article.missing.is_(False))))
-        owners: dict[str, str] = {}
-        owner_ids: dict[str, int] = {}
-        for url, path, article_id in session.execute(
-            select(Article.web_url, Article.source_path, Article.id)
-        ):
+        sqlite = session.get_bind().dialect.name == "sqlite"
+        rows = session.execute(
+            select(
+                Article.id,
+                Article.web_url,
+                Article.source_path,
+                Article.size,
+                Article.mtime_ns,
+                Article.content_hash,
+                Article.missing,
+            )
+        )
+        for article_id, url, path, size, mtime_ns, digest, missing in rows:
             owners[url], owner_ids[url] = path, article_id
+            if not missing:
+                known[path] = (article_id, size, mtime_ns, digest)
+                live_ids.add(article_id)
+        failures = {f.path: f for f in session.scalars(select(IndexFailure))}
         topics = {t.key: t.id for t in session.scalars(select(Topic))}
 
+    now = datetime.now(UTC)
     confirmed: set[int] = set()
-    jobs: list[tuple[str, str, str | None]] = []
-    for rel, st in sorted(files.items(), key=lambda item: (item[1].st_mtime_ns, item[0])):
+    changed: list[tuple[int, str]] = []
+    for rel, st in files.items():
         art = known.get(rel)
-        if art and (art.size, art.mtime_ns) == (st.st_size, st.st_mtime_ns):
-            confirmed.add(art.id)
-            report.unchanged += 1
+        if art and (art[1], art[2]) == (st.st_size, st.st_mtime_ns):
+            confirmed.add(art[0])
             continue
         old = failures.get(rel)
         if (
@@ -187,25 +241,33 @@ def sync(
         ):
             report.failures.append(Failure(rel, old.reason))
             if art:
-                confirmed.add(art.id)
+                confirmed.add(art[0])
             continue
-        jobs.append((str(root), rel, art.content_hash if art else None))
+        changed.append((st.st_mtime_ns, rel))
+    report.unchanged = len(confirmed)
+    # Oldest first, so of two files with one webUrl the one that was there first keeps it.
+    changed.sort()
+    jobs = [
+        (str(root), rel, known[rel][3] if rel in known else None, sqlite, now)
+        for _mtime, rel in changed
+    ]
 
     writer = _BatchWriter(session_factory, topics, owners, owner_ids, files)
-    for done, parsed in enumerate(_parse_all(root, jobs), start=1):
+    for done, parsed in enumerate(_parse_all(jobs), start=1):
         art = known.get(parsed.path)
-        if parsed.record is None and parsed.reason is None:
+        if parsed.row is None and parsed.reason is None:
             assert art is not None and parsed.stat is not None
-            writer.touch(art.id, parsed.stat)
-            confirmed.add(art.id)
+            writer.touch(art[0], parsed.stat)
+            confirmed.add(art[0])
             report.unchanged += 1
         elif parsed.reason is not None:
             report.failures.append(Failure(parsed.path, parsed.reason))
             writer.fail(parsed, None)
             if art:
-                confirmed.add(art.id)
+                confirmed.add(art[0])
         else:
-            outcome = writer.upsert(parsed.record)
+            assert parsed.row is not None
+            outcome = writer.upsert(parsed.row)
             if isinstance(outcome, Failure):
                 report.failures.append(outcome)
             elif outcome == "added":
@@ -219,7 +281,6 @@ def sync(
     vanished = live_ids - confirmed - writer.updated_ids
     stale_failures = [path for path in failures if path not in files]
     with session_factory.begin() as session:
-        now = datetime.now(UTC)
         for chunk in _chunks(sorted(vanished)):
             session.execute(
                 update(Article).where(Article.id.in_(chunk)).values(missing=True, updated_at=now)
@@ -228,7 +289,22 @@ def sync(
             session.execute(delete(IndexFailure).where(IndexFailure.path.in_(chunk)))
     report.missing = len(vanished)
     report.failures.sort(key=lambda f: f.path)
+    if report.added + report.updated > max(1000, len(live_ids) // 10):
+        _refresh_statistics(session_factory)
     return report
+
+
+def _refresh_statistics(session_factory: sessionmaker[Session]) -> None:
+    """After a large change, let the query planner see the new table sizes.
+
+    Without it PostgreSQL guesses a few hundred matches for any word and sorts
+    thousands of rows where walking the heat index would stop after five.
+    """
+    with session_factory.begin() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("ANALYZE articles, article_topics"))
+        else:
+            session.execute(text("PRAGMA optimize"))
 
 
 def insert_records(session_factory: sessionmaker[Session], records: Iterable[ArticleRecord]) -> int:
@@ -238,27 +314,16 @@ def insert_records(session_factory: sessionmaker[Session], records: Iterable[Art
     """
     with session_factory() as session:
         topics = {t.key: t.id for t in session.scalars(select(Topic))}
+        sqlite = session.get_bind().dialect.name == "sqlite"
     writer = _BatchWriter(session_factory, topics, {}, {}, {})
+    now = datetime.now(UTC)
     count = 0
     for record in records:
-        writer.upsert(record)
+        writer.upsert(to_row(record, sqlite=sqlite, now=now))
         count += 1
     writer.flush()
+    _refresh_statistics(session_factory)
     return count
-
-
-def _known_articles(session: Session) -> dict[str, _Known]:
-    rows = session.execute(
-        select(
-            Article.source_path,
-            Article.id,
-            Article.web_url,
-            Article.size,
-            Article.mtime_ns,
-            Article.content_hash,
-        ).where(Article.missing.is_(False))
-    )
-    return {path: _Known(*rest) for path, *rest in rows}
 
 
 def _chunks(items: Sequence[Any], size: int = BATCH) -> Iterator[Sequence[Any]]:
@@ -267,7 +332,7 @@ def _chunks(items: Sequence[Any], size: int = BATCH) -> Iterator[Sequence[Any]]:
 
 
 class _BatchWriter:
-    """Collects upserts and writes them a batch per transaction.
+    """Collects upserts and writes them a batch per transaction, with executemany.
 
     Decisions about duplicates are made as results arrive, in the order the
     files were sorted (oldest first), so the file that was there first keeps
@@ -288,8 +353,8 @@ class _BatchWriter:
         self.owner_ids = owner_ids
         self.files = files
         self.updated_ids: set[int] = set()
-        self.inserts: list[ArticleRecord] = []
-        self.updates: list[tuple[int, ArticleRecord]] = []
+        self.inserts: list[_Row] = []
+        self.updates: list[tuple[int, _Row]] = []
         self.touches: list[dict[str, Any]] = []
         self.failed: list[tuple[_Parsed, str | None]] = []
         self.cleared: list[str] = []
@@ -303,22 +368,26 @@ class _BatchWriter:
         self.failed.append((parsed, duplicate_of))
         self._tick()
 
-    def upsert(self, record: ArticleRecord) -> str | Failure:
-        """Queue a record: "added", "updated", or the duplicate failure."""
-        owner = self.owners.get(record.web_url)
-        if owner is not None and owner != record.source_path and owner in self.files:
-            reason = f"duplicate webUrl {record.web_url}, already indexed from {owner}"
-            stat = FileStat(record.size, record.mtime_ns, record.content_hash)
-            self.fail(_Parsed(record.source_path, stat, reason=reason), record.web_url)
-            return Failure(record.source_path, reason)
-        self.owners[record.web_url] = record.source_path
-        self.cleared.append(record.source_path)
-        article_id = self.owner_ids.get(record.web_url)
+    def upsert(self, row: _Row) -> str | Failure:
+        """Queue a row: "added", "updated", or the duplicate failure."""
+        owner = self.owners.get(row.web_url)
+        if owner is not None and owner != row.source_path and owner in self.files:
+            reason = f"duplicate webUrl {row.web_url}, already indexed from {owner}"
+            size, mtime_ns = (
+                row.values[COLUMNS.index("size")],
+                row.values[COLUMNS.index("mtime_ns")],
+            )
+            stat = FileStat(size, mtime_ns, "")
+            self.fail(_Parsed(row.source_path, stat, reason=reason), row.web_url)
+            return Failure(row.source_path, reason)
+        self.owners[row.web_url] = row.source_path
+        self.cleared.append(row.source_path)
+        article_id = self.owner_ids.get(row.web_url)
         if article_id is None:
-            self.inserts.append(record)
+            self.inserts.append(row)
             self._tick()
             return "added"
-        self.updates.append((article_id, record))
+        self.updates.append((article_id, row))
         self.updated_ids.add(article_id)
         self._tick()
         return "updated"
@@ -331,20 +400,27 @@ class _BatchWriter:
     def flush(self) -> None:
         if not self.pending:
             return
-        now = datetime.now(UTC)
         with self.session_factory.begin() as session:
+            conn = session.connection()
+            mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
             if self.inserts:
-                rows = [_row(r, now) | {"first_indexed_at": now} for r in self.inserts]
-                ids = session.scalars(
-                    insert(Article).returning(Article.id, sort_by_parameter_order=True), rows
-                ).all()
-                for article_id, record in zip(ids, self.inserts, strict=True):
-                    self.owner_ids[record.web_url] = article_id
-                self._link_topics(session, list(zip(ids, self.inserts, strict=True)))
+                created_at = self.inserts[0].values[-1]  # the run's `now`, in driver form
+                conn.exec_driver_sql(
+                    f"INSERT INTO articles ({', '.join(_INSERT_COLUMNS)}) "
+                    f"VALUES ({', '.join([mark] * len(_INSERT_COLUMNS))})",
+                    [(*row.values, created_at, False, False) for row in self.inserts],
+                )
+                urls = [row.web_url for row in self.inserts]
+                found = session.execute(
+                    select(Article.web_url, Article.id).where(Article.web_url.in_(urls))
+                )
+                self.owner_ids.update((url, article_id) for url, article_id in found)
+                self._link_topics(session, [(self.owner_ids[r.web_url], r) for r in self.inserts])
             if self.updates:
-                session.execute(
-                    update(Article),
-                    [{"id": i} | _row(r, now) | {"missing": False} for i, r in self.updates],
+                assignments = ", ".join(f"{c} = {mark}" for c in COLUMNS)
+                conn.exec_driver_sql(
+                    f"UPDATE articles SET {assignments}, missing = {mark} WHERE id = {mark}",
+                    [(*row.values, False, article_id) for article_id, row in self.updates],
                 )
                 ids = [i for i, _ in self.updates]
                 session.execute(delete(ArticleTopic).where(ArticleTopic.article_id.in_(ids)))
@@ -361,13 +437,13 @@ class _BatchWriter:
                         mtime_ns=parsed.stat.mtime_ns if parsed.stat else 0,
                         reason=parsed.reason or "",
                         duplicate_of=duplicate_of,
-                        failed_at=now,
+                        failed_at=datetime.now(UTC),
                     )
                 )
         self.inserts, self.updates, self.touches, self.failed, self.cleared = [], [], [], [], []
         self.pending = 0
 
-    def _link_topics(self, session: Session, pairs: Sequence[tuple[int, ArticleRecord]]) -> None:
+    def _link_topics(self, session: Session, pairs: Sequence[tuple[int, _Row]]) -> None:
         new = {
             topic_key(n): n for _, r in pairs for n in r.topics if topic_key(n) not in self.topics
         }
@@ -378,42 +454,15 @@ class _BatchWriter:
             )
             self.topics.update({key: topic_id for topic_id, key in created})
         links = [
-            {
-                "article_id": article_id,
-                "topic_id": self.topics[topic_key(name)],
-                "heat": record.heat,
-                "published_at": record.published_at,
-            }
-            for article_id, record in pairs
-            for name in record.topics
+            (article_id, self.topics[topic_key(name)], row.values[_HEAT], row.values[_PUBLISHED_AT])
+            for article_id, row in pairs
+            for name in row.topics
         ]
         if links:
-            session.execute(insert(ArticleTopic), links)
-
-
-def _row(record: ArticleRecord, now: datetime) -> dict[str, Any]:
-    return {
-        "web_url": record.web_url,
-        "amp_web_url": record.amp_web_url,
-        "cdn_amp_web_url": record.cdn_amp_web_url,
-        "title": record.title,
-        "excerpt": record.excerpt,
-        "category": record.category,
-        "type": record.type,
-        "quality": record.quality,
-        "heat": record.heat,
-        "published": record.published,
-        "published_at": record.published_at,
-        "provider_name": record.provider_name,
-        "provider_domain": record.provider_domain,
-        "topics": record.topics,
-        "images": record.images,
-        "related": record.related,
-        "secured": record.secured,
-        "extra": record.extra,
-        "source_path": record.source_path,
-        "size": record.size,
-        "mtime_ns": record.mtime_ns,
-        "content_hash": record.content_hash,
-        "updated_at": now,
-    }
+            conn = session.connection()
+            mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+            conn.exec_driver_sql(
+                "INSERT INTO article_topics (article_id, topic_id, heat, published_at) "
+                f"VALUES ({mark}, {mark}, {mark}, {mark})",
+                links,
+            )

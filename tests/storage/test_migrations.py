@@ -53,3 +53,11 @@ def test_database_from_the_first_revision_upgrades_in_place(database_url):
 def test_opening_twice_is_harmless(database_url):
     open_database(database_url).dispose()
     open_database(database_url).dispose()
+
+
+def test_head_constant_is_alembics_head():
+    from alembic.script import ScriptDirectory
+
+    from storage.db import HEAD, alembic_config
+
+    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == HEAD

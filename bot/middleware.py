@@ -17,7 +17,12 @@ log = logging.getLogger(__name__)
 
 
 def request_key(body: dict[str, Any]) -> str | None:
-    """The id Slack keeps across retries of one request, if it has one."""
+    """The id Slack keeps across retries of a request that changes something.
+
+    Events (an unfurl) and button clicks (a share, a decision) are claimed.
+    Slash commands only answer the caller, so a repeated one just answers
+    again; not claiming them keeps a database write off every search.
+    """
     if body.get("event_id"):
         return f"event:{body['event_id']}"
     if body.get("type") == "block_actions" and body.get("actions"):
@@ -25,8 +30,6 @@ def request_key(body: dict[str, Any]) -> str | None:
         return (
             f"action:{body.get('trigger_id')}:{action.get('action_id')}:{action.get('action_ts')}"
         )
-    if body.get("command") and body.get("trigger_id"):
-        return f"command:{body['trigger_id']}"
     return None
 
 

@@ -298,7 +298,10 @@ def _refresh_statistics(session_factory: sessionmaker[Session]) -> None:
         if session.get_bind().dialect.name == "postgresql":
             session.execute(text("ANALYZE articles, article_topics"))
         else:
-            session.execute(text("PRAGMA optimize"))
+            # PRAGMA optimize on SQLite 3.40 skips `articles`; a sampled ANALYZE
+            # costs well under a second at a million rows.
+            session.execute(text("PRAGMA analysis_limit=2000"))
+            session.execute(text("ANALYZE"))
 
 
 def insert_records(session_factory: sessionmaker[Session], records: Iterable[ArticleRecord]) -> int:

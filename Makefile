@@ -28,6 +28,8 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/index_search.py
+	$(BIN)/python bench/slash.py
+	$(BIN)/python bench/digest.py
 
 clean:
 	rm -rf $(VENV) newsbot.db newsbot.db-wal newsbot.db-shm

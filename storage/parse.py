@@ -34,6 +34,21 @@ _BOUNDARY = re.compile(r"^-{3,}[ \t]*\r?$", re.MULTILINE)
 _HANDLER = YAMLHandler()
 
 
+class _Loader(yaml.CSafeLoader):
+    """PyYAML's C safe loader without the timestamp resolver.
+
+    Dates stay the strings the file holds: `_timestamp` parses the one field
+    that is a date, and everything else (related items, unknown fields) is kept
+    as written and goes to JSON without a conversion pass.
+    """
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.CSafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 class ParseError(Exception):
     """A file that cannot be indexed; the message names the field and the problem."""
 
@@ -122,7 +137,7 @@ def parse_bytes(data: bytes) -> ArticleRecord:
         raise ParseError("frontmatter is not closed (no second '---' line)")
     try:
         fm_text, _body = _HANDLER.split(text)
-        meta = _HANDLER.load(fm_text)
+        meta = yaml.load(fm_text, Loader=_Loader)
     except yaml.YAMLError as exc:
         raise ParseError(f"invalid YAML: {_yaml_problem(exc)}") from None
     if meta is None:
@@ -173,7 +188,7 @@ def _validate(meta: dict[str, Any]) -> ArticleRecord:
         images=_mappings(meta, "images"),
         related=_mappings(meta, "related"),
         secured=_optional_str(meta, "secured"),
-        extra={k: jsonable(v) for k, v in meta.items() if k not in KNOWN_FIELDS},
+        extra={k: v for k, v in meta.items() if k not in KNOWN_FIELDS},
     )
 
 
@@ -241,12 +256,7 @@ def _timestamp(value: Any) -> datetime | None:
     elif isinstance(value, date):
         moment = datetime.combine(value, time())
     elif isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value.strip())
-        except ValueError:
-            raise ParseError(
-                f"field publishedDateTime: expected an ISO 8601 date and time, got {_shown(value)}"
-            ) from None
+        moment = _iso_or_yaml_timestamp(value.strip())
     else:
         raise ParseError(
             f"field publishedDateTime: expected an ISO 8601 date and time, got {_shown(value)}"
@@ -254,6 +264,25 @@ def _timestamp(value: Any) -> datetime | None:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
+
+
+def _iso_or_yaml_timestamp(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    # YAML's own timestamp forms that ISO parsing refuses ("2026-11-25 19:40:00 -5").
+    try:
+        value = yaml.load(text, Loader=yaml.CSafeLoader)
+    except yaml.YAMLError:
+        value = None
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime.combine(value, time())
+    raise ParseError(
+        f"field publishedDateTime: expected an ISO 8601 date and time, got {_shown(text)}"
+    )
 
 
 def _topics(value: Any) -> list[str]:
@@ -283,7 +312,7 @@ def _mappings(meta: dict[str, Any], key: str) -> list[dict[str, Any]]:
         return []
     if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
         raise ParseError(f"field {key}: expected a list of mappings, got {_shown(value)}")
-    return [jsonable(item) for item in value]
+    return value
 
 
 def topic_key(name: str) -> str:
@@ -291,14 +320,12 @@ def topic_key(name: str) -> str:
     return " ".join(name.casefold().split())
 
 
-def jsonable(value: Any) -> Any:
-    """The value with dates as ISO strings, so it can be stored as JSON."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
+def json_default(value: Any) -> Any:
+    """For json.dumps: the few YAML values JSON has no form for (explicit dates, binary, sets)."""
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
-    return value
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=str)
+    return str(value)

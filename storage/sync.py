@@ -22,7 +22,15 @@ from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.models import Article, ArticleTopic, IndexFailure, Topic
-from storage.parse import ArticleRecord, FileStat, ParseError, parse_bytes, read_file, topic_key
+from storage.parse import (
+    ArticleRecord,
+    FileStat,
+    ParseError,
+    json_default,
+    parse_bytes,
+    read_file,
+    topic_key,
+)
 
 BATCH = 1000
 # Below this many files to parse, starting worker processes costs more than it saves.
@@ -119,7 +127,7 @@ def to_row(record: ArticleRecord, *, sqlite: bool, now: datetime) -> _Row:
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=json_default)
 
 
 def article_files(root: Path) -> Iterator[tuple[str, os.stat_result]]:
@@ -186,7 +194,7 @@ def _parse_all(jobs: Sequence[tuple[str, str, str | None, bool, datetime]]) -> I
     # forkserver, not fork: sync also runs on the scheduler's thread inside `serve`.
     context = multiprocessing.get_context("forkserver")
     with ProcessPoolExecutor(os.cpu_count(), mp_context=context) as pool:
-        yield from pool.map(_load, jobs, chunksize=64)
+        yield from pool.map(_load, jobs, chunksize=256)
 
 
 def sync(
@@ -441,9 +449,8 @@ class _BatchWriter:
         self.pending = 0
 
     def _link_topics(self, session: Session, pairs: Sequence[tuple[int, _Row]]) -> None:
-        new = {
-            topic_key(n): n for _, r in pairs for n in r.topics if topic_key(n) not in self.topics
-        }
+        keys = {name: topic_key(name) for _, row in pairs for name in row.topics}
+        new = {key: name for name, key in keys.items() if key not in self.topics}
         if new:
             rows = [{"key": k, "name": n} for k, n in new.items()]
             created = session.execute(
@@ -451,7 +458,7 @@ class _BatchWriter:
             )
             self.topics.update({key: topic_id for topic_id, key in created})
         links = [
-            (article_id, self.topics[topic_key(name)], row.values[_HEAT], row.values[_PUBLISHED_AT])
+            (article_id, self.topics[keys[name]], row.values[_HEAT], row.values[_PUBLISHED_AT])
             for article_id, row in pairs
             for name in row.topics
         ]

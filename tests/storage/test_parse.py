@@ -106,7 +106,13 @@ def test_bom_crlf_and_offset_timezone_are_accepted():
 
 
 @pytest.mark.parametrize(
-    "value", ['"2026-11-25T19:40:00Z"', "'2026-11-25T20:40:00+01:00'", "2026-11-25 19:40:00"]
+    "value",
+    [
+        '"2026-11-25T19:40:00Z"',
+        "'2026-11-25T20:40:00+01:00'",
+        "2026-11-25 19:40:00",
+        "2026-11-25 14:40:00 -5",  # YAML's own timestamp form
+    ],
 )
 def test_quoted_and_spaced_dates_are_stored_in_utc(value):
     record = parse(VALID.replace("2026-11-25T19:40:00Z", value))

@@ -163,8 +163,8 @@ def article_files(root: Path) -> Iterator[tuple[str, os.stat_result]]:
                     if real not in seen_dirs:
                         seen_dirs.add(real)
                         stack.append((Path(entry.path), rel + "/"))
-                elif entry.name.endswith(".md") and entry.is_file():
-                    yield rel, entry.stat()
+                elif entry.name.endswith(".md"):
+                    yield rel, entry.stat()  # a dangling link raises, and is skipped below
             except OSError:
                 continue  # vanished between listing and stat: it is simply not there
 
@@ -192,7 +192,9 @@ def _parse_all(jobs: Sequence[tuple[str, str, str | None, bool, datetime]]) -> I
         yield from map(_load, jobs)
         return
     # forkserver, not fork: sync also runs on the scheduler's thread inside `serve`.
+    # The server imports this module once, so each worker starts with it loaded.
     context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
     with ProcessPoolExecutor(os.cpu_count(), mp_context=context) as pool:
         yield from pool.map(_load, jobs, chunksize=256)
 
@@ -218,7 +220,7 @@ def sync(
         # would cost more than a no-op run may take.
         rows = session.connection().exec_driver_sql(
             "SELECT id, web_url, source_path, size, mtime_ns, content_hash, missing FROM articles"
-        )
+        ).fetchall()
         for article_id, url, path, size, mtime_ns, digest, missing in rows:
             owners[url], owner_ids[url] = path, article_id
             if not missing:

@@ -158,7 +158,7 @@ def _text_select(session: Session, words: Sequence[str], query: Query) -> Select
     stmt = _filtered(select(Article), query)
     if session.get_bind().dialect.name == "postgresql":
         # plainto_tsquery treats its input as plain words, never as operators.
-        matches = text("articles.search_vector @@ plainto_tsquery('english', :q)")
+        matches = text("articles.search_vector @@ plainto_tsquery('simple', :q)")
         return stmt.where(matches.bindparams(q=" ".join(words)))
     # FTS5: every word quoted, so the user's text is never FTS syntax.
     match = " ".join('"' + w.replace('"', '""') + '"' for w in words)

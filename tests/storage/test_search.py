@@ -149,3 +149,9 @@ def test_since_is_relative_to_now():
     query = parse_query("x since:2d", now=NOW)
     assert query.since == NOW - timedelta(days=2)
     assert query.terms == "x"
+
+
+def test_text_search_treats_every_word_alike_on_both_backends(indexed):
+    # No stemming and no stop words on either backend, so both answer the same.
+    assert titles(run(indexed, "the harbor")) == ["Cameras watch the harbor"]
+    assert titles(run(indexed, "budgets")) == []

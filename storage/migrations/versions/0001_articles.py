@@ -21,7 +21,7 @@ depends_on: str | Sequence[str] | None = None
 SQLITE_FTS = [
     """CREATE VIRTUAL TABLE articles_fts USING fts5(
         title, excerpt, content='articles', content_rowid='id',
-        tokenize='porter unicode61 remove_diacritics 2')""",
+        tokenize='unicode61 remove_diacritics 2')""",
     """CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN
         INSERT INTO articles_fts(rowid, title, excerpt) VALUES (new.id, new.title, new.excerpt);
     END""",
@@ -37,7 +37,7 @@ SQLITE_FTS = [
 ]
 POSTGRES_FTS = [
     """ALTER TABLE articles ADD COLUMN search_vector tsvector GENERATED ALWAYS AS (
-        to_tsvector('english', coalesce(title, '') || ' ' || coalesce(excerpt, ''))) STORED""",
+        to_tsvector('simple', coalesce(title, '') || ' ' || coalesce(excerpt, ''))) STORED""",
     "CREATE INDEX ix_articles_search_vector ON articles USING gin (search_vector)",
 ]
 

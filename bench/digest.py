@@ -79,10 +79,10 @@ from bench.common import (  # noqa: E402
 )
 from bench.index_search import prepare_database, shown_url  # noqa: E402
 from bot import render  # noqa: E402
-from bot.digest import build  # noqa: E402
+from bot.digest import build, due_at, select_articles  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from storage.db import Database, open_database  # noqa: E402
-from storage.digest import claim_digest, mark_posted, plan_digest, scheduled_at  # noqa: E402
+from storage.digest import claim_digest, mark_posted  # noqa: E402
 from storage.models import Article  # noqa: E402
 from storage.parse import ArticleRecord, _validate  # noqa: E402
 from storage.sync import insert_records  # noqa: E402
@@ -183,17 +183,10 @@ def seed_history(db: Database, settings: Settings, anchor: date) -> int:
     runs = 0
     for back in range(HISTORY_DAYS, 0, -1):
         day = anchor - timedelta(days=back)
-        due = scheduled_at(day, settings.digest_time, settings.timezone)
+        due = due_at(settings, day)
         for channel in HISTORY_CHANNELS:
             with db.WriteSession.begin() as session:
-                plan = plan_digest(
-                    session,
-                    channel=channel,
-                    local_date=day,
-                    window_end=due,
-                    size=settings.digest_size,
-                    min_heat=settings.digest_min_heat,
-                )
+                plan = select_articles(settings, session, channel=channel, local_date=day)
                 run = claim_digest(session, channel=channel, local_date=day, late=False)
                 if run is None:
                     continue
@@ -303,7 +296,7 @@ def run_plan(anchor: date, runs: int, seed: int) -> list[tuple[str, date, str]]:
 
 
 def candidates(db: Database, settings: Settings, day: date) -> int:
-    due = scheduled_at(day, settings.digest_time, settings.timezone)
+    due = due_at(settings, day)
     with db.Session() as session:
         return int(
             session.scalar(
@@ -351,18 +344,10 @@ def measure(
         items.append(len(plan.articles))
         folded += sum(plan.related_counts.values())
 
-        due = scheduled_at(day, settings.digest_time, settings.timezone)
         sql.on = True
         start = time.perf_counter()
         with db.Session() as session:
-            plan = plan_digest(
-                session,
-                channel=channel,
-                local_date=day,
-                window_end=due,
-                size=settings.digest_size,
-                min_heat=settings.digest_min_heat,
-            )
+            plan = select_articles(settings, session, channel=channel, local_date=day)
         selection.append(time.perf_counter() - start)
         sql.on = False
         statement, parameters = sql.first()

@@ -10,6 +10,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session
 
 from bot import render
 from bot.settings import Settings
@@ -67,20 +68,31 @@ def today(settings: Settings, now: datetime | None = None) -> date:
     return (now or datetime.now(UTC)).astimezone(settings.timezone).date()
 
 
+def due_at(settings: Settings, local_date: date) -> datetime:
+    """When the digest for that local date is due (NEWSBOT_DIGEST_TIME in NEWSBOT_TIMEZONE)."""
+    return scheduled_at(local_date, settings.digest_time, settings.timezone)
+
+
+def select_articles(
+    settings: Settings, session: Session, *, channel: str, local_date: date
+) -> DigestPlan:
+    """The articles of that date's digest, with the size and heat the settings ask for."""
+    return plan_digest(
+        session,
+        channel=channel,
+        local_date=local_date,
+        window_end=due_at(settings, local_date),
+        size=settings.digest_size,
+        min_heat=settings.digest_min_heat,
+    )
+
+
 def build(
     settings: Settings, db: Database, *, channel: str, local_date: date, late: bool = False
 ) -> tuple[DigestPlan, list[render.Message]]:
     """The digest for that date as it would be posted (selection and rendering)."""
-    due = scheduled_at(local_date, settings.digest_time, settings.timezone)
     with db.Session() as session:
-        plan = plan_digest(
-            session,
-            channel=channel,
-            local_date=local_date,
-            window_end=due,
-            size=settings.digest_size,
-            min_heat=settings.digest_min_heat,
-        )
+        plan = select_articles(settings, session, channel=channel, local_date=local_date)
     messages = render.digest_messages(
         local_date=local_date,
         articles=plan.articles,
@@ -107,7 +119,7 @@ def post_digest(
     by the client on the same request, which Slack did not accept: never twice.
     """
     now = now or datetime.now(UTC)
-    late = now - scheduled_at(local_date, settings.digest_time, settings.timezone) > LATE_AFTER
+    late = now - due_at(settings, local_date) > LATE_AFTER
     plan, messages = build(settings, db, channel=channel, local_date=local_date, late=late)
     with db.WriteSession.begin() as session:
         run = claim_digest(session, channel=channel, local_date=local_date, late=late)

@@ -14,10 +14,9 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk import WebClient
 
-from bot.digest import DigestError, post_digest, today
+from bot.digest import DigestError, due_at, post_digest, today
 from bot.settings import Settings
 from storage.db import Database
-from storage.digest import scheduled_at
 from storage.sync import FolderError, sync
 from storage.tracking import forget_requests
 
@@ -52,7 +51,7 @@ def catch_up_job(
 ) -> None:
     """On start-up: if today's digest time has passed and it is not out, post it (late)."""
     now = now or datetime.now(UTC)
-    if now >= scheduled_at(today(settings, now), settings.digest_time, settings.timezone):
+    if now >= due_at(settings, today(settings, now)):
         digest_job(settings, db, client, now)
 
 

@@ -218,9 +218,14 @@ def sync(
         sqlite = session.get_bind().dialect.name == "sqlite"
         # Plain driver rows: at a million articles the ORM's row processing alone
         # would cost more than a no-op run may take.
-        rows = session.connection().exec_driver_sql(
-            "SELECT id, web_url, source_path, size, mtime_ns, content_hash, missing FROM articles"
-        ).fetchall()
+        rows = (
+            session.connection()
+            .exec_driver_sql(
+                "SELECT id, web_url, source_path, size, mtime_ns, content_hash, missing"
+                " FROM articles"
+            )
+            .fetchall()
+        )
         for article_id, url, path, size, mtime_ns, digest, missing in rows:
             owners[url], owner_ids[url] = path, article_id
             if not missing:

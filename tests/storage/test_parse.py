@@ -77,6 +77,19 @@ def test_examples_all_parse():
         (lambda t: t.rstrip("-\n") + "\n", "frontmatter is not closed"),
         (lambda t: t.replace("---\n", "", 1), "no YAML frontmatter"),
         (lambda t: "---\n- a\n- b\n---\n", "frontmatter is not a mapping"),
+        (
+            lambda t: t.replace("secured:", "notes: &n [*n]\nsecured:"),
+            "invalid YAML: found an alias inside the value it names, which cannot be stored"
+            " (line 19 of the file)",
+        ),
+        (
+            lambda t: t.replace("title:", "deep: " + "[" * 990 + "]" * 990 + "\ntitle:"),
+            "invalid YAML:",
+        ),
+        (
+            lambda t: t.replace("quality: 48", "quality: 48\n  bad: 1"),
+            "invalid YAML: mapping values are not allowed in this context (line 9 of the file)",
+        ),
     ],
 )
 def test_bad_input_names_the_problem(change, reason):

@@ -144,6 +144,21 @@ def test_every_bad_kind_is_reported_and_the_rest_indexed(db, tmp_path, make_arti
     assert all(f.reason for f in report.failures)
 
 
+def test_yaml_that_cannot_be_stored_fails_only_its_own_file(db, articles_dir):
+    head = "---\ntitle: {}\nwebUrl: https://x.example/{}\n"
+    aliases = "".join(f"l{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 8))
+    (articles_dir / "loop.md").write_text(head.format("Loop", 1) + "again: &a [*a]\n---\n")
+    (articles_dir / "bomb.md").write_text(
+        head.format("Bomb", 2) + f"l0: &a0 [x, x, x, x, x, x, x, x, x, x]\n{aliases}---\n"
+    )
+    report = sync(db.WriteSession, articles_dir)
+    assert report.added == 5
+    assert {f.path: f.reason.split(" (")[0] for f in report.failures} == {
+        "bomb.md": "invalid YAML: aliases expand the frontmatter past 100,000 values",
+        "loop.md": "invalid YAML: found an alias inside the value it names, which cannot be stored",
+    }
+
+
 def test_missing_folder_is_one_sentence(db, tmp_path):
     with pytest.raises(FolderError, match="does not exist"):
         sync(db.WriteSession, tmp_path / "nope")

@@ -80,6 +80,7 @@ COLUMNS = (
     "topics", "images", "related", "secured", "extra", "source_path", "size", "mtime_ns",
     "content_hash", "updated_at",
 )  # fmt: skip
+_TITLE, _EXCERPT = COLUMNS.index("title"), COLUMNS.index("excerpt")
 _HEAT, _PUBLISHED_AT = COLUMNS.index("heat"), COLUMNS.index("published_at")
 _INSERT_COLUMNS = (*COLUMNS, "first_indexed_at", "missing", "rejected")
 
@@ -126,8 +127,12 @@ def to_row(record: ArticleRecord, *, sqlite: bool, now: datetime) -> _Row:
     return _Row(record.web_url, record.source_path, tuple(record.topics), values)
 
 
+# One encoder for every row: json.dumps with options builds a new one per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=json_default)
+
+
 def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=json_default)
+    return _ENCODER.encode(value) if value else ("{}" if isinstance(value, dict) else "[]")
 
 
 def article_files(root: Path) -> Iterator[tuple[str, os.stat_result]]:
@@ -427,7 +432,15 @@ class _BatchWriter:
                     select(Article.web_url, Article.id).where(Article.web_url.in_(urls))
                 )
                 self.owner_ids.update((url, article_id) for url, article_id in found)
-                self._link_topics(session, [(self.owner_ids[r.web_url], r) for r in self.inserts])
+                pairs = [(self.owner_ids[row.web_url], row) for row in self.inserts]
+                if conn.dialect.name == "sqlite":
+                    # No trigger does this (migration 0003): one statement per batch
+                    # tokenises ten times faster than a trigger per row.
+                    conn.exec_driver_sql(
+                        "INSERT INTO articles_fts(rowid, title, excerpt) VALUES (?, ?, ?)",
+                        [(i, row.values[_TITLE], row.values[_EXCERPT]) for i, row in pairs],
+                    )
+                self._link_topics(session, pairs)
             if self.updates:
                 assignments = ", ".join(f"{c} = {mark}" for c in COLUMNS)
                 conn.exec_driver_sql(

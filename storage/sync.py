@@ -13,7 +13,7 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,44 +31,11 @@ from storage.parse import (
     read_file,
     topic_key,
 )
+from storage.scan import Failure, SyncReport, compare
 
 BATCH = 1000
 # Below this many files to parse, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD = 400
-
-
-@dataclass(frozen=True, slots=True)
-class Failure:
-    path: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.reason}"
-
-
-@dataclass(slots=True)
-class SyncReport:
-    """What one indexing run did, with every failure and its reason."""
-
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    missing: int = 0
-    failures: list[Failure] = field(default_factory=list)
-
-    @property
-    def failed(self) -> int:
-        return len(self.failures)
-
-    def summary(self) -> str:
-        return (
-            f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
-            f"{self.missing} missing, {self.failed} failed"
-        )
-
-
-class FolderError(Exception):
-    """The articles folder itself cannot be read."""
 
 
 # The article columns an indexing run writes, in the order of `_Row.values`. The
@@ -135,62 +102,6 @@ def _json(value: Any) -> str:
     return _ENCODER.encode(value) if value else ("{}" if isinstance(value, dict) else "[]")
 
 
-def article_files(root: Path) -> dict[str, tuple[int, int]]:
-    """Every `*.md` file below root: relative path with '/' -> (size, mtime_ns).
-
-    Hidden files and folders are skipped, and so are symlinks that lead out of
-    the folder (or back into a folder already walked).
-    """
-    real_root = root.resolve()
-    seen_dirs = {real_root}
-    found: dict[str, tuple[int, int]] = {}
-    stack = [(root, "")]
-    while stack:
-        folder, prefix = stack.pop()
-        try:
-            # Listed through a descriptor, so each stat below looks up one name,
-            # not the whole path again: a fifth less time for a run with no changes.
-            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-        except OSError as exc:
-            if not prefix:
-                raise FolderError(
-                    f"cannot read the articles folder {root}: {exc.strerror}"
-                ) from None
-            continue
-        try:
-            with os.scandir(fd) as listing:
-                entries = [entry for entry in listing if not entry.name.startswith(".")]
-            others = []
-            for entry in entries:
-                if entry.is_file(follow_symlinks=False):
-                    if entry.name.endswith(".md"):
-                        try:
-                            st = entry.stat()
-                        except OSError:
-                            continue  # vanished since the listing: it is simply not there
-                        found[prefix + entry.name] = (st.st_size, st.st_mtime_ns)
-                else:
-                    others.append(entry.name)
-        finally:
-            os.close(fd)
-        for name in others:  # folders and symlinks
-            path = folder / name
-            try:
-                real = path.resolve()
-                if not real.is_relative_to(real_root):
-                    continue
-                if path.is_dir():
-                    if real not in seen_dirs:
-                        seen_dirs.add(real)
-                        stack.append((path, f"{prefix}{name}/"))
-                elif name.endswith(".md"):
-                    st = path.stat()  # a dangling link raises, and is skipped
-                    found[prefix + name] = (st.st_size, st.st_mtime_ns)
-            except OSError:
-                continue
-    return found
-
-
 def _load(job: tuple[str, str, str | None, bool, datetime]) -> _Parsed:
     """Worker: read one file; parse it unless its hash is the one already indexed."""
     root, rel, known_hash, sqlite, now = job
@@ -228,48 +139,22 @@ def sync(
     progress: Callable[[int, int], None] | None = None,
 ) -> SyncReport:
     """Index the folder at `root`; commits in batches and reports every failure."""
-    if not root.is_dir():
-        raise FolderError(f"the articles folder {root} does not exist or is not a folder")
-    files = article_files(root)
-    report = SyncReport()
     with session_factory() as session:
         conn = session.connection()
         sqlite = conn.dialect.name == "sqlite"
-        # From the covering index ix_articles_file_state, as the driver's own tuples:
-        # at 100,000 files, wrapping rows or a Python loop with more in it than the
-        # one below would cost more than all the rest of a run where nothing changed.
         cursor = conn.connection.cursor()
-        cursor.execute("SELECT source_path, size, mtime_ns FROM articles WHERE NOT missing")
-        stored = cursor.fetchall()
-        cursor.close()
-        moved_or_changed = [row[0] for row in stored if files.get(row[0]) != row[1:]]
-        failures = {f.path: f for f in session.scalars(select(IndexFailure))}
-    report.unchanged = len(stored) - len(moved_or_changed)
-    if report.unchanged == len(files):
-        new_or_changed: list[str] = []  # the usual case, found without a set of every path
-    else:
-        stale = set(moved_or_changed)
-        same = {row[0] for row in stored if row[0] not in stale}
-        new_or_changed = [path for path in files if path not in same]
-
-    changed: list[tuple[int, str]] = []
-    failed_again: list[str] = []  # bad before, untouched since: reported, not read
-    for rel in new_or_changed:
-        size, mtime_ns = files[rel]
-        old = failures.get(rel)
-        if old and not old.duplicate_of and (old.size, old.mtime_ns) == (size, mtime_ns):
-            report.failures.append(Failure(rel, old.reason))
-            failed_again.append(rel)
-        else:
-            changed.append((mtime_ns, rel))
-    # Oldest first, so of two files with one webUrl the one that was there first keeps it.
-    changed.sort()
+        try:
+            found = compare(cursor, root)
+        finally:
+            cursor.close()
+    files = found.files
+    report = SyncReport(unchanged=found.unchanged, failures=list(found.failed_again))
     now = datetime.now(UTC)
     owners: dict[str, str] = {}  # web_url -> source path
     owner_ids: dict[str, int] = {}
     known: dict[str, tuple[int, str]] = {}  # source path -> id, content hash
     topics: dict[str, int] = {}
-    if changed or moved_or_changed:
+    if found.to_read or found.moved_or_changed:
         with session_factory() as session:
             rows = session.connection().exec_driver_sql(
                 "SELECT id, web_url, source_path, content_hash, missing FROM articles"
@@ -281,11 +166,11 @@ def sync(
             topics = {t.key: t.id for t in session.scalars(select(Topic))}
     # Articles whose file is not where and as it was are missing, unless that file
     # is only touched (same hash) or gone bad, or another file now has their URL.
-    unaccounted = {known[path][0] for path in moved_or_changed}
-    confirmed = {known[path][0] for path in failed_again if path in known}
+    unaccounted = {known[path][0] for path in found.moved_or_changed}
+    confirmed = {known[f.path][0] for f in found.failed_again if f.path in known}
     jobs = [
         (str(root), rel, known[rel][1] if rel in known else None, sqlite, now)
-        for _mtime, rel in changed
+        for rel in found.to_read
     ]
 
     writer = _BatchWriter(session_factory, topics, owners, owner_ids, files)
@@ -315,17 +200,20 @@ def sync(
     writer.flush()
 
     vanished = unaccounted - confirmed - writer.updated_ids
-    stale_failures = [path for path in failures if path not in files]
-    with session_factory.begin() as session:
-        for chunk in _chunks(sorted(vanished)):
-            session.execute(
-                update(Article).where(Article.id.in_(chunk)).values(missing=True, updated_at=now)
-            )
-        for chunk in _chunks(stale_failures):
-            session.execute(delete(IndexFailure).where(IndexFailure.path.in_(chunk)))
+    stale_failures = found.stale_failures
+    if vanished or stale_failures:
+        with session_factory.begin() as session:
+            for chunk in _chunks(sorted(vanished)):
+                session.execute(
+                    update(Article)
+                    .where(Article.id.in_(chunk))
+                    .values(missing=True, updated_at=now)
+                )
+            for chunk in _chunks(stale_failures):
+                session.execute(delete(IndexFailure).where(IndexFailure.path.in_(chunk)))
     report.missing = len(vanished)
     report.failures.sort(key=lambda f: f.path)
-    if report.added + report.updated > max(1000, len(stored) // 10):
+    if report.added + report.updated > max(1000, found.unchanged // 10):
         _refresh_statistics(session_factory)
     return report
 

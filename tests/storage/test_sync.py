@@ -6,8 +6,9 @@ import pytest
 from sqlalchemy import func, select
 
 from storage.models import Article, IndexFailure
+from storage.scan import FolderError
 from storage.search import find_by_url, parse_query, search
-from storage.sync import FolderError, sync
+from storage.sync import sync
 
 CAMERAS = "https://www.harborcityherald.com/story/ai-traffic-cameras-pilot-results-4821907"
 

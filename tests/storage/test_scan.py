@@ -1,0 +1,115 @@
+"""`unchanged_report`: the answer of a run with nothing to write, without SQLAlchemy."""
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from storage.db import open_database
+from storage.scan import FolderError, unchanged_report
+from storage.sync import sync
+
+REPO = Path(__file__).resolve().parents[2]
+BROKEN = "---\ntitle: x\nwebUrl: https://x.example/1\nheat: hot\n---\n"
+
+
+@pytest.fixture
+def indexed(sqlite_url, articles_dir):
+    """The examples plus one bad file, indexed once: the state a cron run finds."""
+    (articles_dir / "broken.md").write_text(BROKEN)
+    db = open_database(sqlite_url)
+    sync(db.WriteSession, articles_dir)
+    yield db
+    db.dispose()
+
+
+def test_nothing_changed_gives_the_report_a_full_run_gives(indexed, sqlite_url, articles_dir):
+    quick = unchanged_report(sqlite_url, articles_dir)
+    full = sync(indexed.WriteSession, articles_dir)
+    assert quick is not None
+    assert quick == full
+    assert quick.summary() == "0 added, 0 updated, 5 unchanged, 0 missing, 1 failed"
+    assert [str(f) for f in quick.failures] == [
+        "broken.md: field heat: expected integer, got 'hot'"
+    ]
+
+
+def touch(path: Path) -> None:
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda folder: touch(next(folder.rglob("*.md"))), id="touched"),
+        pytest.param(lambda folder: (folder / "new.md").write_text(BROKEN), id="added"),
+        pytest.param(lambda folder: next(folder.rglob("2026/**/*.md")).unlink(), id="deleted"),
+        pytest.param(lambda folder: (folder / "broken.md").unlink(), id="failure-gone"),
+        pytest.param(lambda folder: touch(folder / "broken.md"), id="failure-touched"),
+        pytest.param(
+            lambda folder: shutil.move(folder / "2026", folder / "moved"), id="folder-moved"
+        ),
+    ],
+)
+def test_anything_to_write_leaves_it_to_the_full_run(indexed, sqlite_url, articles_dir, change):
+    change(articles_dir)
+    assert unchanged_report(sqlite_url, articles_dir) is None
+    sync(indexed.WriteSession, articles_dir)  # writes what changed ...
+    assert unchanged_report(sqlite_url, articles_dir) is not None  # ... and then nothing is left
+
+
+def test_databases_it_cannot_vouch_for_are_left_to_the_full_run(
+    indexed, sqlite_url, articles_dir, tmp_path
+):
+    assert unchanged_report(f"sqlite:///{tmp_path / 'absent.db'}", articles_dir) is None
+    assert not (tmp_path / "absent.db").exists()  # not created empty by the check
+    assert unchanged_report(f"{sqlite_url}?timeout=5", articles_dir) is None
+    assert unchanged_report("postgresql://postgres@127.0.0.1/test", articles_dir) is None
+    with sqlite3.connect(sqlite_url.removeprefix("sqlite:///")) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '0002'")
+    assert unchanged_report(sqlite_url, articles_dir) is None
+
+
+def test_a_missing_folder_is_the_same_sentence(indexed, sqlite_url, tmp_path):
+    with pytest.raises(FolderError, match=f"the articles folder {tmp_path / 'nope'} does not"):
+        unchanged_report(sqlite_url, tmp_path / "nope")
+
+
+def test_the_cli_answers_a_run_with_nothing_to_write_without_sqlalchemy(
+    indexed, sqlite_url, articles_dir
+):
+    probe = (
+        "import sys\n"
+        "from bot.__main__ import main\n"
+        "code = main(['index', sys.argv[1]])\n"
+        "print('sqlalchemy loaded:', 'sqlalchemy' in sys.modules)\n"
+        "sys.exit(code)\n"
+    )
+    env = os.environ | {"NEWSBOT_DATABASE_URL": sqlite_url}
+
+    def run() -> list[str]:
+        done = subprocess.run(
+            [sys.executable, "-c", probe, str(articles_dir)],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return done.stdout.splitlines()
+
+    assert run() == [
+        "failed: broken.md: field heat: expected integer, got 'hot'",
+        "0 added, 0 updated, 5 unchanged, 0 missing, 1 failed",
+        "sqlalchemy loaded: False",
+    ]
+    (articles_dir / "broken.md").unlink()
+    assert run() == [
+        "0 added, 0 updated, 5 unchanged, 0 missing, 0 failed",
+        "sqlalchemy loaded: True",
+    ]

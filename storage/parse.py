@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import yaml
@@ -152,8 +152,9 @@ class ParseError(Exception):
     """A file that cannot be indexed; the message names the field and the problem."""
 
 
-@dataclass(frozen=True, slots=True)
-class FileStat:
+class FileStat(NamedTuple):
+    """Size, mtime and content hash of a file as it was read."""
+
     size: int
     mtime_ns: int
     content_hash: str

@@ -31,6 +31,9 @@ KNOWN_FIELDS = frozenset(
     )
 )  # fmt: skip
 
+# A scheme, a plain host (and port), then the path or nothing: a shape that
+# urlsplit always reads as an http(s) URL with a host.
+_PLAIN_HTTP_URL = re.compile(r"(?i:https?)://[\w.-]+(?::\d+)?(?:[/?#]|$)")
 _BOUNDARY = re.compile(r"^-{3,}[ \t]*\r?$", re.MULTILINE)
 
 
@@ -337,10 +340,16 @@ def _url(meta: dict[str, Any], key: str, *, required: bool = False) -> str | Non
         return None
     if not isinstance(value, str):
         raise ParseError(f"field {key}: expected an http(s) URL, got {_shown(value)}")
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    url = value.strip()
+    if _PLAIN_HTTP_URL.match(url):
+        return url  # nearly every URL; urlsplit would say the same, three times slower
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "http://[::1/x": an unclosed IPv6 host
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
         raise ParseError(f"field {key}: expected an http(s) URL, got {_shown(value)}")
-    return value.strip()
+    return url
 
 
 def _integer(meta: dict[str, Any], key: str) -> int:

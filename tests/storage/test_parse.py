@@ -1,7 +1,11 @@
+import json
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from storage.parse import MAX_FILE_SIZE, ParseError, parse_article, parse_bytes
 
@@ -65,6 +69,11 @@ def test_examples_all_parse():
             "field webUrl: missing",
         ),
         (lambda t: t.replace("https://example.com/story/1", "ftp://x/1"), "field webUrl"),
+        (
+            lambda t: t.replace("https://example.com/story/1", "http://[::1/story"),
+            "field webUrl: expected an http(s) URL, got 'http://[::1/story'",
+        ),
+        (lambda t: t.replace("https://example.com/story/1", "https:///story"), "field webUrl"),
         (
             lambda t: t.replace("  - AI\n  - Computer Vision\n", "").replace(
                 "topics:", "topics: AI, X"
@@ -173,3 +182,33 @@ def test_every_malformed_kind_from_the_corpus_is_refused(tmp_path, make_articles
         with pytest.raises(ParseError) as err:
             parse_article(tmp_path / rel)
         assert str(err.value), kind
+
+
+def urlsplit_says_http(url: str) -> bool:
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+HOST_PIECES = ["x", "-", ".", "[", "]", "::1", "@", "é", "_", ":", "8080", " ", "%20", "/"]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    url=st.tuples(
+        st.sampled_from(["", " ", "http", "https", "HTTP", "ftp", "javascript"]),
+        st.sampled_from(["://", ":/", "//", ":", ""]),
+        st.lists(st.sampled_from(HOST_PIECES), max_size=6).map("".join),
+        st.sampled_from(["", "/", "/story 1", "?q=1", "#top", ":80/x"]),
+    ).map("".join)
+)
+def test_web_urls_are_accepted_exactly_when_urlsplit_reads_http(url):
+    text = VALID.replace('"https://example.com/story/1"', json.dumps(url))
+    try:
+        accepted = parse(text).web_url == url.strip()
+    except ParseError as exc:
+        assert "webUrl" in str(exc)
+        accepted = False
+    assert accepted == urlsplit_says_http(url)

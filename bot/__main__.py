@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from dotenv import dotenv_values
 
 from bot.settings import SETTINGS, ConfigError, Settings
-from storage.scan import FolderError, SyncReport, unchanged_report
+from storage.scan import Comparison, FolderError, SyncReport, compare_sqlite
 from storage.schema import DatabaseError
 
 # What only some commands need is imported by them: `newsbot index` run from
@@ -53,26 +53,29 @@ def _database(settings: Settings) -> Database:
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     root = Path(args.path) if args.path else settings.articles_dir
-    report = None if args.watch else unchanged_report(settings.database_url, root)
-    if report is None:
+    found = None if args.watch else compare_sqlite(settings.database_url, root)
+    if found is not None and not found.needs_writing():
+        report = found.report()
+        _print_report(report)
+    else:
         db = _database(settings)
         try:
-            report = _index_once(db, root, show_progress=sys.stderr.isatty())
+            report = _index_once(db, root, show_progress=sys.stderr.isatty(), found=found)
             _print_report(report)
             if args.watch:
                 _watch(db, root)
         finally:
             db.dispose()
-    else:
-        _print_report(report)
     return 1 if args.strict and report.failed else 0
 
 
-def _index_once(db: Database, root: Path, *, show_progress: bool) -> SyncReport:
+def _index_once(
+    db: Database, root: Path, *, show_progress: bool, found: Comparison | None = None
+) -> SyncReport:
     from storage.sync import sync
 
     if not show_progress:
-        return sync(db.WriteSession, root)
+        return sync(db.WriteSession, root, found=found)
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
@@ -80,7 +83,10 @@ def _index_once(db: Database, root: Path, *, show_progress: bool) -> SyncReport:
     with Progress(*columns, TimeRemainingColumn(), console=Console(stderr=True)) as bar:
         task = bar.add_task("indexing", total=None)
         return sync(
-            db.WriteSession, root, progress=lambda d, t: bar.update(task, completed=d, total=t)
+            db.WriteSession,
+            root,
+            progress=lambda d, t: bar.update(task, completed=d, total=t),
+            found=found,
         )
 
 

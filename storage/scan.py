@@ -3,9 +3,9 @@
 `compare` lists the folder, stats every article file and sets each against the
 size and mtime the database holds; `storage.sync` reads and writes what it finds.
 
-`unchanged_report` is the same comparison for `newsbot index` run again and
-again (from cron, say) on an SQLite database: when nothing needs writing it
-answers without importing SQLAlchemy, which is a third of such a run.
+`compare_sqlite` makes the same comparison through plain sqlite3, so that
+`newsbot index` run again and again (from cron, say) answers a run with
+nothing to write without importing SQLAlchemy, which is a third of such a run.
 """
 
 from __future__ import annotations
@@ -142,18 +142,18 @@ def compare(cursor: Any, root: Path) -> Comparison:
     )
 
 
-def unchanged_report(database_url: str, root: Path) -> SyncReport | None:
-    """The report of indexing `root`, if that would write nothing; else None.
+def compare_sqlite(database_url: str, root: Path) -> Comparison | None:
+    """`compare` on a `sqlite:///FILE` database, through plain sqlite3.
 
-    Only for a plain `sqlite:///FILE` database that exists and is at HEAD; any
-    other case (and any doubt) is None, and the caller runs `storage.sync`.
+    None unless the file exists and is at HEAD, and for any other URL: then the
+    caller opens the database as usual (creating and migrating it if need be).
     """
     prefix = "sqlite:///"
     path = database_url[len(prefix) :]
     if not database_url.startswith(prefix) or not path or "?" in path or "%" in path:
         return None
     if not os.path.isfile(path):
-        return None  # sqlite3 would create it; the full run creates and migrates it
+        return None  # sqlite3 would create it empty
     try:
         connection = sqlite3.connect(path, timeout=30)
     except sqlite3.Error:
@@ -162,12 +162,11 @@ def unchanged_report(database_url: str, root: Path) -> SyncReport | None:
         cursor = connection.cursor()
         if cursor.execute("SELECT version_num FROM alembic_version").fetchall() != [(HEAD,)]:
             return None
-        comparison = compare(cursor, root)
+        return compare(cursor, root)
     except sqlite3.Error:
-        return None  # the full run says what is wrong, in one sentence
+        return None  # opened as usual, the database says what is wrong in one sentence
     finally:
         connection.close()
-    return None if comparison.needs_writing() else comparison.report()
 
 
 def article_files(root: Path) -> dict[str, tuple[int, int]]:

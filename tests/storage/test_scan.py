@@ -1,4 +1,4 @@
-"""`unchanged_report`: the answer of a run with nothing to write, without SQLAlchemy."""
+"""`compare_sqlite`: the answer of a run with nothing to write, without SQLAlchemy."""
 
 import os
 import shutil
@@ -10,10 +10,18 @@ from pathlib import Path
 import pytest
 
 from storage.db import open_database
-from storage.scan import FolderError, unchanged_report
+from storage.scan import FolderError, SyncReport, compare_sqlite
 from storage.sync import sync
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def unchanged_report(database_url: str, root: Path) -> SyncReport | None:
+    """What `newsbot index` prints without opening the database through SQLAlchemy."""
+    found = compare_sqlite(database_url, root)
+    return None if found is None or found.needs_writing() else found.report()
+
+
 BROKEN = "---\ntitle: x\nwebUrl: https://x.example/1\nheat: hot\n---\n"
 
 
@@ -58,26 +66,28 @@ def touch(path: Path) -> None:
 )
 def test_anything_to_write_leaves_it_to_the_full_run(indexed, sqlite_url, articles_dir, change):
     change(articles_dir)
-    assert unchanged_report(sqlite_url, articles_dir) is None
-    sync(indexed.WriteSession, articles_dir)  # writes what changed ...
-    assert unchanged_report(sqlite_url, articles_dir) is not None  # ... and then nothing is left
+    found = compare_sqlite(sqlite_url, articles_dir)
+    assert found is not None and found.needs_writing()
+    # The full run takes the comparison as it is, and writes what changed ...
+    sync(indexed.WriteSession, articles_dir, found=found)
+    assert unchanged_report(sqlite_url, articles_dir) is not None  # ... so nothing is left.
 
 
 def test_databases_it_cannot_vouch_for_are_left_to_the_full_run(
     indexed, sqlite_url, articles_dir, tmp_path
 ):
-    assert unchanged_report(f"sqlite:///{tmp_path / 'absent.db'}", articles_dir) is None
+    assert compare_sqlite(f"sqlite:///{tmp_path / 'absent.db'}", articles_dir) is None
     assert not (tmp_path / "absent.db").exists()  # not created empty by the check
-    assert unchanged_report(f"{sqlite_url}?timeout=5", articles_dir) is None
-    assert unchanged_report("postgresql://postgres@127.0.0.1/test", articles_dir) is None
+    assert compare_sqlite(f"{sqlite_url}?timeout=5", articles_dir) is None
+    assert compare_sqlite("postgresql://postgres@127.0.0.1/test", articles_dir) is None
     with sqlite3.connect(sqlite_url.removeprefix("sqlite:///")) as conn:
         conn.execute("UPDATE alembic_version SET version_num = '0002'")
-    assert unchanged_report(sqlite_url, articles_dir) is None
+    assert compare_sqlite(sqlite_url, articles_dir) is None
 
 
 def test_a_missing_folder_is_the_same_sentence(indexed, sqlite_url, tmp_path):
     with pytest.raises(FolderError, match=f"the articles folder {tmp_path / 'nope'} does not"):
-        unchanged_report(sqlite_url, tmp_path / "nope")
+        compare_sqlite(sqlite_url, tmp_path / "nope")
 
 
 def test_the_cli_answers_a_run_with_nothing_to_write_without_sqlalchemy(

@@ -5,11 +5,19 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from storage.models import Article, IndexFailure
+import storage.sync
+from storage.db import open_database
+from storage.models import Article, ArticleTopic, IndexFailure, Topic
 from storage.scan import FolderError
 from storage.search import find_by_url, parse_query, search
 from storage.sync import sync
 
+# Everything an article holds except ids and times of this run.
+ARTICLE_FIELDS = [
+    column
+    for name, column in Article.__table__.columns.items()
+    if name not in ("id", "first_indexed_at", "updated_at")
+]
 CAMERAS = "https://www.harborcityherald.com/story/ai-traffic-cameras-pilot-results-4821907"
 
 
@@ -165,11 +173,30 @@ def test_missing_folder_is_one_sentence(db, tmp_path):
         sync(db.WriteSession, tmp_path / "nope")
 
 
-def test_large_runs_parse_in_worker_processes(db, tmp_path, make_articles):
+def test_worker_processes_index_exactly_what_one_process_does(
+    tmp_path, make_articles, monkeypatch, database_url
+):
     folder = tmp_path / "many"
-    make_articles([str(folder), "--count", "600"])
-    report = sync(db.WriteSession, folder)
-    assert (report.added, report.failed) == (600, 0)
-    with db.Session() as session:
-        page = search(session, parse_query("ai"), limit=3)
-    assert page.mode == "topic" and len(page.articles) == 3
+    make_articles([str(folder), "--count", "300", "--bad", "10"])
+
+    def index(parallel_from: int, url: str) -> tuple[list[tuple], list[str]]:
+        monkeypatch.setattr(storage.sync, "PARALLEL_THRESHOLD", parallel_from)
+        database = open_database(url)
+        try:
+            report = sync(database.WriteSession, folder)
+            with database.Session() as session:
+                rows = session.execute(select(*ARTICLE_FIELDS).order_by(Article.web_url)).all()
+                topics = session.execute(
+                    select(Article.web_url, Topic.name)
+                    .join(ArticleTopic, ArticleTopic.article_id == Article.id)
+                    .join(Topic, Topic.id == ArticleTopic.topic_id)
+                    .order_by(Article.web_url, Topic.name)
+                ).all()
+        finally:
+            database.dispose()
+        return [tuple(r) for r in rows + topics], [str(f) for f in report.failures]
+
+    in_workers = index(1, database_url)
+    in_one_process = index(10**9, f"sqlite:///{tmp_path / 'serial.db'}")
+    assert len(in_workers[0]) > 300 and len(in_workers[1]) == 10
+    assert in_workers == in_one_process

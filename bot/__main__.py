@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from dotenv import dotenv_values
 
 from bot.settings import SETTINGS, ConfigError, Settings
-from storage.scan import Comparison, FolderError, SyncReport, compare_sqlite
+from storage.scan import Comparison, FolderError, SyncReport, quick_compare
 from storage.schema import DatabaseError
 
 # What only some commands need is imported by them: `newsbot index` run from
@@ -53,7 +53,7 @@ def _database(settings: Settings) -> Database:
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     root = Path(args.path) if args.path else settings.articles_dir
-    found = None if args.watch else compare_sqlite(settings.database_url, root)
+    found = None if args.watch else quick_compare(settings.database_url, root)
     if found is not None and not found.needs_writing():
         report = found.report()
         _print_report(report)

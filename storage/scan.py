@@ -3,15 +3,16 @@
 `compare` lists the folder, stats every article file and sets each against the
 size and mtime the database holds; `storage.sync` reads and writes what it finds.
 
-`compare_sqlite` makes the same comparison through plain sqlite3, so that
-`newsbot index` run again and again (from cron, say) answers a run with
-nothing to write without importing SQLAlchemy, which is a third of such a run.
+`quick_compare` makes the same comparison through the database driver alone,
+so that `newsbot index` run again and again (from cron, say) answers a run
+with nothing to write without importing SQLAlchemy, a third of such a run.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -142,31 +143,49 @@ def compare(cursor: Any, root: Path) -> Comparison:
     )
 
 
-def compare_sqlite(database_url: str, root: Path) -> Comparison | None:
-    """`compare` on a `sqlite:///FILE` database, through plain sqlite3.
+def quick_compare(database_url: str, root: Path) -> Comparison | None:
+    """`compare` through the database driver alone, without SQLAlchemy.
 
-    None unless the file exists and is at HEAD, and for any other URL: then the
-    caller opens the database as usual (creating and migrating it if need be).
+    For `sqlite:///FILE` (sqlite3) and `postgresql://` URLs (psycopg, which reads
+    the same URL). None when the database is not there yet, is not at HEAD, or
+    cannot be read: the caller then opens it as usual, which creates or migrates
+    it, or says what is wrong in one sentence.
     """
-    prefix = "sqlite:///"
-    path = database_url[len(prefix) :]
-    if not database_url.startswith(prefix) or not path or "?" in path or "%" in path:
-        return None
+    scheme, _, rest = database_url.partition("://")
+    if scheme == "sqlite":
+        return _quick_sqlite(rest.removeprefix("/"), root)
+    if scheme in ("postgresql", "postgresql+psycopg"):
+        return _quick_postgres(f"postgresql://{rest}", root)
+    return None
+
+
+def _quick_sqlite(path: str, root: Path) -> Comparison | None:
+    if not path or "?" in path or "%" in path:
+        return None  # in-memory, or options only SQLAlchemy reads
     if not os.path.isfile(path):
         return None  # sqlite3 would create it empty
     try:
-        connection = sqlite3.connect(path, timeout=30)
+        with closing(sqlite3.connect(path, timeout=30)) as connection:
+            return _compare_at_head(connection.cursor(), root)
     except sqlite3.Error:
         return None
+
+
+def _quick_postgres(conninfo: str, root: Path) -> Comparison | None:
+    import psycopg
+
     try:
-        cursor = connection.cursor()
-        if cursor.execute("SELECT version_num FROM alembic_version").fetchall() != [(HEAD,)]:
-            return None
-        return compare(cursor, root)
-    except sqlite3.Error:
-        return None  # opened as usual, the database says what is wrong in one sentence
-    finally:
-        connection.close()
+        with psycopg.connect(conninfo, autocommit=True) as connection:
+            return _compare_at_head(connection.cursor(), root)
+    except psycopg.Error:
+        return None
+
+
+def _compare_at_head(cursor: Any, root: Path) -> Comparison | None:
+    cursor.execute("SELECT version_num FROM alembic_version")
+    if cursor.fetchall() != [(HEAD,)]:
+        return None
+    return compare(cursor, root)
 
 
 def article_files(root: Path) -> dict[str, tuple[int, int]]:

@@ -1,7 +1,7 @@
 """What callers need to know about the database without importing SQLAlchemy."""
 
 # The newest migration. `storage.db` checks it before importing Alembic, and
-# `storage.scan.compare_sqlite` before trusting a database with plain sqlite3.
+# `storage.scan.quick_compare` before trusting a database with plain sqlite3.
 # A test keeps it equal to Alembic's head.
 HEAD = "0003"
 

@@ -144,7 +144,7 @@ def sync(
     """Index the folder at `root`; commits in batches and reports every failure.
 
     `found` is the folder already compared with this database (by
-    `storage.scan.compare_sqlite`), so that it is not walked twice.
+    `storage.scan.quick_compare`), so that it is not walked twice.
     """
     with session_factory() as session:
         conn = session.connection()

@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.schema import HEAD, DatabaseError
+from storage.schema import HEAD, DatabaseError, redacted
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -49,9 +49,9 @@ def create_db_engine(url: str) -> Engine:
     """An engine for a SQLAlchemy URL, with SQLite tuned for several processes."""
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise DatabaseError(
-            f"NEWSBOT_DATABASE_URL: {url!r} is not a database URL "
+            f"NEWSBOT_DATABASE_URL: {redacted(url)!r} is not a database URL "
             "(try sqlite:///newsbot.db or postgresql://user@host/db)"
         ) from None
     if parsed.drivername in ("postgresql", "postgres"):
@@ -64,7 +64,7 @@ def create_db_engine(url: str) -> Engine:
     try:
         engine = create_engine(parsed, **kwargs)
     except (ArgumentError, ImportError, SQLAlchemyError) as exc:
-        raise DatabaseError(f"NEWSBOT_DATABASE_URL: cannot use {url!r}: {exc}") from None
+        raise DatabaseError(f"NEWSBOT_DATABASE_URL: cannot use {_safe(url)!r}: {exc}") from None
     if engine.dialect.name == "sqlite":
         _tune_sqlite(engine)
     return engine
@@ -150,8 +150,8 @@ def _safe(url: str) -> str:
     """The URL without its password, for messages and logs."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "(unparseable URL)"
+    except (ArgumentError, ValueError):
+        return redacted(url)
 
 
 def insert_if_absent(session: Session, model: type, **values: Any) -> bool:

@@ -78,6 +78,21 @@ def test_bad_filter_is_one_sentence(env, capsys):
         (["index", "/does/not/exist"], {}, "the articles folder /does/not/exist does not exist"),
         (["search", "ai"], {"NEWSBOT_DATABASE_URL": "sqlite:////no/such/dir/x.db"}, "cannot open"),
         (["search", "ai"], {"NEWSBOT_DATABASE_URL": "not a url"}, "NEWSBOT_DATABASE_URL"),
+        (
+            ["index", "."],
+            {"NEWSBOT_DATABASE_URL": "postgresql://newsbot:s3cret@db:port/news"},
+            "NEWSBOT_DATABASE_URL: 'postgresql://newsbot:***@db:port/news' is not a database URL",
+        ),
+        (
+            ["index", "."],
+            {"NEWSBOT_DATABASE_URL": "postgresql://newsbot:s3cret@127.0.0.1:9/news"},
+            "cannot open the database postgresql://newsbot:***@127.0.0.1:9/news",
+        ),
+        (
+            ["search", "ai"],
+            {"NEWSBOT_DATABASE_URL": "mysql://newsbot:s3cret@db/news"},
+            "NEWSBOT_DATABASE_URL: cannot use 'mysql://newsbot:***@db/news'",
+        ),
         (["search", "ai"], {"NEWSBOT_TIMEZONE": "Mars/Olympus"}, "NEWSBOT_TIMEZONE"),
         (["search"], {}, "give search terms"),
     ],
@@ -97,6 +112,7 @@ def test_user_mistakes_exit_non_zero_without_a_traceback(tmp_path, args, env_var
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+    assert "s3cret" not in result.stderr + result.stdout
 
 
 def test_watch_reindexes_when_a_file_changes(tmp_path, articles_dir):

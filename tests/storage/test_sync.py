@@ -3,7 +3,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 import storage.sync
 from storage.db import open_database
@@ -200,3 +200,32 @@ def test_worker_processes_index_exactly_what_one_process_does(
     in_one_process = index(10**9, f"sqlite:///{tmp_path / 'serial.db'}")
     assert len(in_workers[0]) > 300 and len(in_workers[1]) == 10
     assert in_workers == in_one_process
+
+
+def test_insert_records_bulk_loads_searchable_articles_and_statistics(db, articles_dir):
+    from dataclasses import replace
+
+    from storage.parse import parse_article
+    from storage.sync import insert_records
+
+    templates = [parse_article(path) for path in sorted(articles_dir.rglob("*.md"))]
+    records = [
+        replace(t, web_url=f"{t.web_url}?copy={n}", source_path=f"copies/{n}/{t.source_path}")
+        for n in range(3)
+        for t in templates
+    ]
+    assert insert_records(db.WriteSession, records) == 15
+    with db.Session() as session:
+        assert len(search(session, parse_query("voter"), limit=10).articles) == 3
+        assert search(session, parse_query("computer vision"), limit=10).mode == "topic"
+        if db.engine.dialect.name == "postgresql":
+            vacuumed = session.execute(
+                text(
+                    "SELECT last_vacuum FROM pg_stat_user_tables"
+                    " WHERE relname = 'articles' AND schemaname = current_schema()"
+                )
+            ).scalar()
+            assert vacuumed is not None  # index-only scans need the visibility map
+        else:
+            stats = session.execute(text("SELECT count(*) FROM sqlite_stat1")).scalar()
+            assert stats > 0

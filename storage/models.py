@@ -58,7 +58,11 @@ class Base(DeclarativeBase):
 
 
 class Article(Base):
-    """One article, identified by its `webUrl`; survives renames, moves and bad edits."""
+    """One article, identified by its `webUrl`; survives renames, moves and bad edits.
+
+    Insert articles through `storage.sync` only: on SQLite it writes their
+    full-text rows in the same batch, as no trigger does since migration 0003.
+    """
 
     __tablename__ = "articles"
     __table_args__ = (

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -102,6 +103,9 @@ class Article(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     missing: Mapped[bool] = mapped_column(Boolean, default=False)
     rejected: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Bumped by every write that is not the indexer's (a review decision), so an
+    # index run that read the file before that write leaves the row alone.
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     first_indexed_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -137,7 +137,10 @@ def decide(
     if touches_file and fingerprint is not None:
         conditions.append(Article.content_hash == fingerprint)
     won = session.execute(
-        update(Article).where(*conditions).values({column: after}).returning(Article.id)
+        update(Article)
+        .where(*conditions)
+        .values({column: after, "version": Article.version + 1})
+        .returning(Article.id)
     ).first()
     article = session.get(Article, article_id, populate_existing=True)
     if article is None:

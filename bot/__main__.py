@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -280,13 +281,12 @@ def _date(value: str) -> date:
 
 def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     from storage.review import decisions_since
-    from storage.search import QueryError, parse_query
+    from storage.search import QueryError, parse_since
 
     try:
-        since = parse_query(f"since:{args.since}", tz=settings.timezone).since
-    except QueryError:
-        raise UserError(f"--since {args.since!r}: use 7d, 12h, 2w or YYYY-MM-DD") from None
-    assert since is not None
+        since = parse_since(args.since, tz=settings.timezone, spelled="--since ")
+    except QueryError as exc:
+        raise UserError(str(exc)) from None
     db = _database(settings)
     try:
         with db.Session() as session:
@@ -451,9 +451,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The database's LIMIT is a 64-bit integer; nobody reads a billion rows anyway.
+_MOST_ROWS = 1_000_000_000
+
+
 def _positive(value: str) -> int:
-    if not value.isdigit() or int(value) < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {value!r}")
+    # ASCII digits only: str.isdigit() also takes "²", which int() then refuses.
+    if not re.fullmatch("[0-9]{1,10}", value, re.ASCII) or not 1 <= int(value) <= _MOST_ROWS:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number from 1 to {_MOST_ROWS}, got {value!r}"
+        )
     return int(value)
 
 

@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -144,7 +145,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
                 counts = topic_counts(session, limit=args.limit)
                 if args.json:
                     for tc in counts:
-                        print(json.dumps({"topic": tc.name, "count": tc.count}, ensure_ascii=False))
+                        print(_json_line({"topic": tc.name, "count": tc.count}))
                 else:
                     _table(["topic", "articles"], [[tc.name, str(tc.count)] for tc in counts])
                 return 0
@@ -157,7 +158,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         db.dispose()
     if args.json:
         for article in page.articles:
-            print(json.dumps(article_json(article), ensure_ascii=False))
+            print(_json_line(article_json(article)))
     elif not page.articles:
         print(f"no articles match {query.text!r}", file=sys.stderr)
     else:
@@ -193,15 +194,45 @@ def article_json(article: ArticleView) -> dict[str, Any]:
     }
 
 
+# Article text and Slack names are data. In a table they are never rich markup
+# ("[/b]" would crash it, "[link=...]" would be a live hyperlink), and no control
+# character or bidi override reaches the terminal: ESC starts colours, OSC 8
+# links and title changes; CR and backspace overwrite what was printed.
+_LINE_BREAKS = re.compile("[\t\n\v\f\r\x1c-\x1f\x85\u2028\u2029]+")
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_SURROGATES = re.compile("[\ud800-\udfff]")
+# JSON lines stay exact, but as escapes: json.dumps escapes C0 itself, not DEL,
+# C1, bidi overrides, the Unicode line separators or lone surrogates.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def _printable(value: str) -> str:
+    """`value` as one printable line: line breaks folded to a space, other controls dropped."""
+    value = _LINE_BREAKS.sub(" ", value)
+    return _SURROGATES.sub("\ufffd", _UNPRINTABLE.sub("", value))
+
+
+def _json_line(value: Any) -> str:
+    """One JSON line that decodes to exactly `value` and prints no control character raw."""
+    line = json.dumps(value, ensure_ascii=False)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", line)
+
+
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(*headers, show_lines=False, highlight=False)
+    # No styles either: on a terminal the only escape sequences would be rich's own,
+    # and a plain table keeps "nothing but text reaches the terminal" checkable.
+    table = Table(*headers, show_lines=False, highlight=False, header_style="")
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(Text(_printable(cell)) for cell in row))
     # Piped output is for grep and friends: one row per line, never wrapped.
-    Console(width=None if sys.stdout.isatty() else 1000).print(table)
+    console = Console(
+        width=None if sys.stdout.isatty() else 1000, markup=False, emoji=False, highlight=False
+    )
+    console.print(table)
 
 
 # --- digest ----------------------------------------------------------------------
@@ -280,13 +311,12 @@ def _date(value: str) -> date:
 
 def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     from storage.review import decisions_since
-    from storage.search import QueryError, parse_query
+    from storage.search import QueryError, parse_since
 
     try:
-        since = parse_query(f"since:{args.since}", tz=settings.timezone).since
-    except QueryError:
-        raise UserError(f"--since {args.since!r}: use 7d, 12h, 2w or YYYY-MM-DD") from None
-    assert since is not None
+        since = parse_since(args.since, tz=settings.timezone, spelled="--since ")
+    except QueryError as exc:
+        raise UserError(str(exc)) from None
     db = _database(settings)
     try:
         with db.Session() as session:
@@ -451,9 +481,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The database's LIMIT is a 64-bit integer; nobody reads a billion rows anyway.
+_MOST_ROWS = 1_000_000_000
+
+
 def _positive(value: str) -> int:
-    if not value.isdigit() or int(value) < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {value!r}")
+    # ASCII digits only: str.isdigit() also takes "²", which int() then refuses.
+    if not re.fullmatch("[0-9]{1,10}", value, re.ASCII) or not 1 <= int(value) <= _MOST_ROWS:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number from 1 to {_MOST_ROWS}, got {value!r}"
+        )
     return int(value)
 
 

@@ -3,6 +3,13 @@
 Only that file goes into the commit: whatever else is staged or modified in
 the work tree (an editor's work in progress, the pipeline's next batch) is
 left exactly as it was. Nothing is pushed.
+
+The articles folder may be writable by others (the content pipeline), and so
+may its `.git`. Nothing in it may run code or stall the server: every git
+command runs without hooks, fsmonitor, signing, pagers, prompts or network
+transports (`_HARDENED`), the message is built here rather than by
+`git interpret-trailers` (whose `trailer.*.cmd` settings run commands), and a
+file with a `filter` attribute (whose clean command git would run) is refused.
 """
 
 from __future__ import annotations
@@ -18,6 +25,27 @@ __all__ = ["GitCommitError", "commit_file", "is_git_work_tree"]
 _TIMEOUT_SECONDS = 60
 _TRAILER_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*\Z")
 _AUTHOR = re.compile(r"[^<>\n]*[^<>\s][^<>\n]* <[^<>\n]*>\Z")
+# Every line break Python or a terminal knows, every other control character and
+# the bidi overrides: a subject is one line, so a title cannot add a body or a
+# trailer ("...\nApproved-by: Someone <U1>") nor reorder what `git log` shows.
+_NOT_IN_A_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+# Command-line settings outrank every config file, the repository's own included.
+_HARDENED = (
+    # No hook runs (pre-commit, commit-msg, post-commit, reference-transaction, ...).
+    "-c", "core.hooksPath=/dev/null",
+    # No fsmonitor hook or daemon, which status and commit would otherwise start.
+    "-c", "core.fsmonitor=false",
+    # No gpg.program or gpg.ssh.program, and no pinentry waiting for a passphrase.
+    "-c", "commit.gpgSign=false",
+    # No transport at all (core.sshCommand, core.gitProxy, core.askPass, credential
+    # helpers), even if a partial clone wanted to fetch a missing object.
+    "-c", "protocol.allow=never",
+    # No `gc --auto` or `maintenance run --auto` forked after the commit.
+    "-c", "gc.auto=0",
+    "-c", "maintenance.auto=false",
+    "--no-pager",
+)  # fmt: skip
 
 
 class GitCommitError(Exception):
@@ -29,7 +57,8 @@ def is_git_work_tree(path: Path) -> bool:
     folder = path if path.is_dir() else path.parent
     try:
         proc = subprocess.run(
-            ["git", "-C", str(folder), "rev-parse", "--is-inside-work-tree"],
+            ["git", *_HARDENED, "-C", str(folder), "rev-parse", "--is-inside-work-tree"],
+            stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
             timeout=_TIMEOUT_SECONDS,
@@ -51,28 +80,32 @@ def commit_file(
 ) -> str | None:
     """Commit the current content of `path` alone and return the new commit's sha.
 
-    `message` is the commit message (its first line the subject, e.g.
-    "Publish: <title>"); `trailers` are appended as git trailers
+    `message` is the commit's subject, e.g. "Publish: <title>": one line, so any
+    line break or control character in it is folded to a space and a title can
+    never add trailers of its own. `trailers` follow after a blank line
     (`{"Approved-by": "Jane Doe <U123>"}`). `author` is "Name <email>"; without
     it git's configured identity is used. Other staged or unstaged changes in
     the work tree are neither committed nor disturbed. A relative `path` is
     taken relative to `work_tree`; an untracked file is added first. Returns
     None when the file has no changes to commit.
 
-    Raises `ValueError` for a malformed message, trailer or author, and
-    `GitCommitError` when `path` is outside `work_tree` or git fails.
+    Raises `ValueError` for an empty message or a malformed trailer or author,
+    and `GitCommitError` when `path` is outside `work_tree`, has a git filter,
+    or git fails.
     """
-    if not message.strip():
+    subject = " ".join(_NOT_IN_A_LINE.sub(" ", message).split())
+    if not subject:
         raise ValueError("commit message is empty")
     for key, value in trailers.items():
         if not _TRAILER_KEY.match(key):
             raise ValueError(f"trailer key {key!r} is not a valid git trailer name")
-        if not value.strip() or "\n" in value or "\r" in value:
+        if not value.strip() or _NOT_IN_A_LINE.search(value):
             raise ValueError(f"trailer {key!r} needs a non-empty value on one line")
     if author is not None and not _AUTHOR.match(author):
         raise ValueError(f"author {author!r} must look like 'Name <email>'")
 
     rel = _relative(work_tree, path)
+    _refuse_filters(work_tree, rel)
     # Literal pathspec: a file name with '*' or '[' must not match other files.
     spec = f":(literal){rel}"
     status = _git(
@@ -84,20 +117,36 @@ def commit_file(
         # `commit --only` refuses paths git does not know yet.
         _git(work_tree, rel, "add", "--", spec)
 
-    # Without --no-divider a body line starting with "---" would be taken for
-    # the start of a patch and the trailers would land above it.
-    args = ["interpret-trailers", "--no-divider"]
-    for key, value in trailers.items():
-        args += ["--trailer", f"{key}: {value.strip()}"]
-    full_message = _git(work_tree, rel, *args, input=message.strip() + "\n")
-
+    # The subject is one line and git never reads the first paragraph as
+    # trailers, so ours are the only ones.
+    full_message = subject + "\n"
+    if trailers:
+        full_message += "\n" + "".join(f"{k}: {v.strip()}\n" for k, v in trailers.items())
     # `--cleanup=whitespace` keeps a subject such as "Publish: #1 story" that
     # the default clean-up would strip as a comment line.
-    commit = ["commit", "--only", "--cleanup=whitespace", "--file=-"]
+    commit = ["commit", "--only", "--no-verify", "--cleanup=whitespace", "--file=-"]
     if author is not None:
         commit.append(f"--author={author}")
     _git(work_tree, rel, *commit, "--", spec, input=full_message)
     return _git(work_tree, rel, "rev-parse", "HEAD").strip()
+
+
+def _refuse_filters(work_tree: Path, rel: str) -> None:
+    # A clean filter is a command from the repository's config that `git add`,
+    # `status` and `commit` would run on the file; whoever can write .git can set one.
+    out = _git(work_tree, rel, "check-attr", "-z", "filter", "--", rel)
+    fields = out.split("\0")
+    value = fields[2] if len(fields) > 2 else "unspecified"
+    # check-attr prints "unspecified", "unset" or "set" both for those states and
+    # for a driver of that name (`filter=unset`), so the configured drivers decide.
+    listed = _git(work_tree, rel, "config", "-z", "--get-regexp", r"^filter\.", ok=(0, 1))
+    drivers = {entry.split("\n", 1)[0][7:].rpartition(".")[0] for entry in listed.split("\0")}
+    if value in drivers or value not in ("unspecified", "unset", "set"):
+        shown = _NOT_IN_A_LINE.sub("?", value)[:80]
+        raise GitCommitError(
+            f"{rel} has the git attribute filter={shown}, whose command newsbot will not run: "
+            "commit it by hand"
+        )
 
 
 def _relative(work_tree: Path, path: Path) -> str:
@@ -111,12 +160,16 @@ def _relative(work_tree: Path, path: Path) -> str:
         raise GitCommitError(f"{path} is not inside the git work tree {work_tree}") from None
 
 
-def _git(work_tree: Path, rel: str, *args: str, input: str | None = None) -> str:
-    cmd = ["git", "-C", str(work_tree), *args]
+def _git(
+    work_tree: Path, rel: str, *args: str, input: str | None = None, ok: tuple[int, ...] = (0,)
+) -> str:
+    cmd = ["git", *_HARDENED, "-C", str(work_tree), *args]
     try:
         proc = subprocess.run(
             cmd,
             input=input,
+            # Without input, nothing git starts may read the server's own stdin.
+            stdin=subprocess.DEVNULL if input is None else None,
             capture_output=True,
             encoding="utf-8",
             errors="replace",
@@ -132,7 +185,7 @@ def _git(work_tree: Path, rel: str, *args: str, input: str | None = None) -> str
         ) from None
     except OSError as e:
         raise GitCommitError(f"git could not be started ({e.strerror or e})") from None
-    if proc.returncode != 0:
+    if proc.returncode not in ok:
         raise GitCommitError(
             f"git {args[0]} for {rel} in {work_tree} failed: {_reason(proc.stderr or proc.stdout)}"
         )
@@ -144,10 +197,17 @@ def _reason(output: str) -> str:
     # git prints hints and context first; the "fatal:"/"error:" line is the reason.
     for line in lines:
         if line.startswith(("fatal:", "error:")):
-            return line.split(":", 1)[1].strip()
-    return lines[-1] if lines else "no error message"
+            return _NOT_IN_A_LINE.sub(" ", line.split(":", 1)[1].strip())
+    return _NOT_IN_A_LINE.sub(" ", lines[-1]) if lines else "no error message"
 
 
 def _git_env() -> dict[str, str]:
-    # A server process must never sit waiting for a password or an editor.
-    return {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_EDITOR": "true"}
+    # A server process must never sit waiting for a password, an editor or a pager.
+    # System and global config stay: they are the operator's (safe.directory,
+    # user.name), and _HARDENED outranks them where it matters.
+    return {
+        **os.environ,
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_EDITOR": "true",
+        "GIT_PAGER": "cat",
+    }

@@ -25,8 +25,25 @@ _FEW_MATCHES = 2000
 
 _UTC = ZoneInfo("UTC")
 _WORD = re.compile(r"\w+")
-_SINCE_DAYS = re.compile(r"^(\d{1,5})([dwh])$")
-_HEAT = re.compile(r"^heat(>=|>|=)(.*)$")
+# Controls and lone surrogates separate words like spaces do: PostgreSQL refuses
+# NUL in a parameter, and none of them belongs in a search.
+_SEPARATORS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+# Shown back in error messages, so nothing in them may reorder the text around it.
+_INVISIBLE = re.compile("[\u202a-\u202e\u2066-\u2069]")
+# ASCII digits only: int() also takes "٣" and "５", which nobody means as heat.
+_SINCE_AGO = re.compile(r"([0-9]+)([dwh])", re.ASCII)
+_HEAT = re.compile(r"heat(>=|>|=)(.*)", re.DOTALL)
+_HEAT_NUMBER = re.compile(r"-?[0-9]+", re.ASCII)
+_HOURS = {"h": 1, "d": 24, "w": 24 * 7}
+
+# articles.heat is a 32-bit INTEGER on PostgreSQL; a filter outside it cannot be bound.
+HEAT_MIN = -(2**31)
+HEAT_MAX = 2**31 - 1
+# The earliest `since:` accepted, in the configured zone: far enough back for any
+# news archive, and every zone's offset still leaves a representable UTC moment.
+SINCE_EARLIEST = date(1900, 1, 1)
+# An error message quotes at most this much of what was typed.
+_SHOWN_LIMIT = 40
 
 
 class QueryError(ValueError):
@@ -46,19 +63,21 @@ class Query:
 
 
 def parse_query(typed: str, *, now: datetime | None = None, tz: ZoneInfo = _UTC) -> Query:
-    """Split what the user typed into terms and filters (`heat>=N`, `since:7d`, ...)."""
+    """Split what the user typed into terms and filters (`heat>=N`, `since:7d`, ...).
+
+    Any text gives a Query or raises QueryError, whose message is one sentence
+    naming the filter and how to write it.
+    """
     now = now or datetime.now(UTC)
+    typed = _SEPARATORS.sub(" ", typed)
     words: list[str] = []
     min_heat = since = provider = published = None
     for token in typed.split():
         lowered = token.lower()
-        if heat := _HEAT.match(lowered):
-            op, number = heat.groups()
-            if not number.lstrip("-").isdigit():
-                raise QueryError(f"`{token}` needs a whole number, as in heat>=50")
-            min_heat = int(number) + (1 if op == ">" else 0)
+        if heat := _HEAT.fullmatch(lowered):
+            min_heat = _min_heat(token, *heat.groups())
         elif lowered.startswith("since:"):
-            since = _since(token[6:], now, tz)
+            since = parse_since(token[6:], now=now, tz=tz)
         elif lowered.startswith("provider:") and len(token) > 9:
             provider = lowered[9:].removeprefix("www.")
         elif lowered in ("published", "unpublished", "is:published", "is:draft", "drafts"):
@@ -66,7 +85,7 @@ def parse_query(typed: str, *, now: datetime | None = None, tz: ZoneInfo = _UTC)
         else:
             words.append(token)
     return Query(
-        text=typed.strip(),
+        text=" ".join(typed.split()),
         terms=" ".join(words),
         min_heat=min_heat,
         since=since,
@@ -75,18 +94,62 @@ def parse_query(typed: str, *, now: datetime | None = None, tz: ZoneInfo = _UTC)
     )
 
 
-def _since(value: str, now: datetime, tz: ZoneInfo) -> datetime:
-    if match := _SINCE_DAYS.match(value.lower()):
-        amount, unit = int(match.group(1)), match.group(2)
-        hours = {"h": 1, "d": 24, "w": 24 * 7}[unit] * amount
-        return now - timedelta(hours=hours)
+def _min_heat(token: str, op: str, number: str) -> int:
+    if not _HEAT_NUMBER.fullmatch(number):
+        raise QueryError(f"`{_shown(token)}` needs a whole number, as in heat>=50")
+    # Checked on the digits: int() refuses more than 4300 of them with its own error.
+    digits = number.lstrip("-").lstrip("0")
+    value = int(number) if len(digits) <= len(str(HEAT_MAX)) else None
+    if value is not None and op == ">":
+        value += 1
+    if value is None or not HEAT_MIN <= value <= HEAT_MAX:
+        raise QueryError(
+            f"`{_shown(token)}` is out of range: heat filters go from "
+            f"heat>={HEAT_MIN} to heat>={HEAT_MAX}"
+        )
+    return value
+
+
+def parse_since(
+    value: str, *, now: datetime | None = None, tz: ZoneInfo = _UTC, spelled: str = "since:"
+) -> datetime:
+    """The UTC moment that `since:VALUE` means: 7d, 12h, 2w ago, or a local date's midnight.
+
+    Raises QueryError naming the value as the user wrote it, `spelled` before it
+    (`since:` in a query, `--since ` on the command line).
+    """
+    now = now or datetime.now(UTC)
+    earliest = datetime.combine(SINCE_EARLIEST, time(), tzinfo=tz).astimezone(UTC)
+    if match := _SINCE_AGO.fullmatch(value.lower()):
+        digits, unit = match.group(1).lstrip("0"), match.group(2)
+        # Eight digits of hours are millennia already; more need not be turned into an int.
+        if len(digits) <= 8:
+            hours = int(digits or "0") * _HOURS[unit]
+            if hours <= (now - earliest) / timedelta(hours=1):
+                return now - timedelta(hours=hours)
+        raise QueryError(_too_early(value, spelled))
     try:
         day = date.fromisoformat(value)
     except ValueError:
         raise QueryError(
-            f"`since:{value}` is not a date: use since:7d, since:12h or since:2026-11-01"
+            f"`{_shown(spelled + value)}` is not a date: use {spelled}7d, {spelled}12h "
+            f"or {spelled}2026-11-01"
         ) from None
+    if day < SINCE_EARLIEST:
+        raise QueryError(_too_early(value, spelled))
     return datetime.combine(day, time(), tzinfo=tz).astimezone(UTC)
+
+
+def _too_early(value: str, spelled: str) -> str:
+    return (
+        f"`{_shown(spelled + value)}` reaches back before {SINCE_EARLIEST.isoformat()}: "
+        f"use a later date, as in {spelled}2026-11-01"
+    )
+
+
+def _shown(typed: str) -> str:
+    shown = _INVISIBLE.sub("", _SEPARATORS.sub(" ", typed))
+    return shown if len(shown) <= _SHOWN_LIMIT else shown[: _SHOWN_LIMIT - 1] + "…"
 
 
 def search(

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.render import (
@@ -28,6 +28,7 @@ from bot.render.message import Message
 from storage.types import ArticleView, Decision, Image, SearchPage, TopicCount
 from tests.blockkit import block_kit_problems, units
 from tests.blockkit import message_problems as payload_problems
+from tests.depth import depth
 
 TZ = ZoneInfo("Pacific/Chatham")  # +12:45/+13:45: odd offsets catch naive date maths
 
@@ -147,11 +148,7 @@ article = st.builds(
     decision=st.none() | decision,
 )
 articles = st.lists(article, max_size=20, unique_by=lambda a: a.id)
-slow = settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+slow = settings(max_examples=depth(60))
 
 
 def _assert_fine(found: list[str]) -> None:

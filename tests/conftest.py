@@ -1,22 +1,22 @@
-"""Fixtures shared by the whole suite: databases, article folders, the shared corpus."""
+"""Fixtures shared by the whole suite: databases, article folders, the corpus generator."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from storage.db import Database, open_database
+from tests import depth  # noqa: F401  (loads the Hypothesis profile)
+from tests.corpus import make_articles as generator
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples" / "articles"
-SHARED = REPO.parent / "shared"
 PG_URL = os.environ.get("NEWSBOT_TEST_DATABASE_URL")
 PG_SKIP = (
     "PostgreSQL tests need NEWSBOT_TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1/test)"
@@ -74,14 +74,6 @@ def articles_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def make_articles():
-    """The shared corpus generator's `main`, or a skip when shared/ is not beside the repo."""
-    corpus = SHARED / "corpus"
-    if not (corpus / "make_articles.py").exists():
-        pytest.skip(f"the shared corpus generator is not at {corpus}")
-    sys.path.insert(0, str(corpus))
-    try:
-        import make_articles
-    finally:
-        sys.path.remove(str(corpus))
-    return make_articles.main
+def make_articles() -> Callable[[list[str]], int]:
+    """The corpus generator's `main` (tests/corpus/make_articles.py, a copy of shared/'s)."""
+    return generator.main

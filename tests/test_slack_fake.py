@@ -113,67 +113,88 @@ def actions(*elements: dict[str, Any]) -> dict[str, Any]:
 
 BAD_BLOCKS: dict[str, tuple[list[dict[str, Any]], str]] = {
     "51 blocks": ([{"type": "divider"}] * 51, "51 blocks, at most 50"),
-    "long block_id": ([{"type": "divider", "block_id": "b" * 256}], "blocks[0].block_id: 256"),
+    "long block_id": (
+        [{"type": "divider", "block_id": "b" * 256}],
+        "blocks[0] (divider): block_id cannot exceed 255",
+    ),
     "duplicate block_id": (
         [{"type": "divider", "block_id": "x"}, {"type": "divider", "block_id": "x"}],
         "duplicate block_id 'x'",
     ),
-    "long section": ([section("x" * 3001)], "blocks[0].text.text: 3001 characters"),
+    "long section": (
+        [section("x" * 3001)],
+        "blocks[0] (section): text attribute cannot exceed 3000",
+    ),
     "11 fields": (
         [{"type": "section", "fields": [{"type": "mrkdwn", "text": "f"}] * 11}],
-        "11 fields, at most 10",
+        "fields attribute cannot exceed 10 items",
     ),
     "long field": (
         [{"type": "section", "fields": [{"type": "mrkdwn", "text": "f" * 2001}]}],
-        "fields[0].text: 2001 characters",
+        "blocks[0].fields[0].text: 2001 characters, at most 2000",
     ),
     "empty section": ([section("")], "blocks[0].text.text: must be a non-empty string"),
-    "section without text": ([{"type": "section"}], "needs text or fields"),
+    "section without text": ([{"type": "section"}], "text or fields attribute must be specified"),
     "long header": (
         [{"type": "header", "text": {"type": "plain_text", "text": "h" * 151}}],
-        "blocks[0].text.text: 151 characters, at most 150",
+        "blocks[0] (header): text attribute cannot exceed 150",
     ),
     "mrkdwn header": (
         [{"type": "header", "text": {"type": "mrkdwn", "text": "h"}}],
-        "blocks[0].text.type: 'mrkdwn'",
+        "blocks[0].text.type: 'mrkdwn' where Slack takes plain_text only",
     ),
     "bad text type": ([{"type": "section", "text": {"type": "html", "text": "x"}}], "'html'"),
     "11 context elements": (
         [{"type": "context", "elements": [{"type": "mrkdwn", "text": "c"}] * 11}],
-        "11 elements, at most 10",
+        "elements attribute cannot exceed 10 elements",
     ),
     "26 actions": (
         [actions(*[button(action_id=f"a{i}") for i in range(26)])],
-        "26 elements, at most 25",
+        "elements attribute cannot exceed 25 elements",
     ),
-    "long button text": ([actions(button("b" * 76))], "elements[0].text.text: 76 characters"),
-    "long button value": ([actions(button(value="v" * 2001))], "value: 2001 characters"),
-    "long button url": ([actions(button(url="https://x/" + "u" * 2991))], "url: 3001"),
-    "long action_id": ([actions(button(action_id="a" * 256))], "action_id: 256 characters"),
+    "long button text": (
+        [actions(button("b" * 76))],
+        "blocks[0] (actions): text attribute cannot exceed 75",
+    ),
+    "long button value": (
+        [actions(button(value="v" * 2001))],
+        "value attribute cannot exceed 2000",
+    ),
+    "long button url": (
+        [actions(button(url="https://x/" + "u" * 2991))],
+        "url attribute cannot exceed 3000",
+    ),
+    "long action_id": (
+        [actions(button(action_id="a" * 256))],
+        "action_id attribute cannot exceed 255",
+    ),
     "duplicate action_id": ([actions(button(), button())], "duplicate action_id 'publish'"),
-    "bad style": ([actions(button(style="secondary"))], "style: 'secondary'"),
+    "bad style": ([actions(button(style="secondary"))], "style attribute must be one of"),
     "long confirm title": (
         [actions(button(confirm=confirm(title="t" * 101)))],
-        "confirm.title.text: 101 characters",
+        "title attribute cannot exceed 100",
     ),
     "long confirm text": (
         [actions(button(confirm=confirm(text="t" * 301)))],
-        "confirm.text.text: 301 characters",
+        "text attribute cannot exceed 300",
     ),
     "long confirm button": (
         [actions(button(confirm=confirm(confirm="c" * 31)))],
-        "confirm.confirm.text: 31 characters",
+        "confirm attribute cannot exceed 30",
     ),
     "long deny button": (
         [actions(button(confirm=confirm(deny="d" * 31)))],
-        "confirm.deny.text: 31 characters",
+        "deny attribute cannot exceed 30",
     ),
     "ftp image": ([image("ftp://example.com/a.jpg")], "is not an http(s) URL"),
-    "long image url": ([image("https://x/" + "i" * 2991)], "image_url: 3001 characters"),
-    "long alt_text": ([image(alt_text="a" * 2001)], "alt_text: 2001 characters"),
+    "long image url": (
+        [image("https://x/" + "i" * 2991)],
+        "image_url attribute cannot exceed 3000",
+    ),
+    "long alt_text": ([image(alt_text="a" * 2001)], "alt_text attribute cannot exceed 2000"),
     "long image title": (
         [image(title={"type": "plain_text", "text": "t" * 2001})],
-        "title.text: 2001 characters",
+        "title attribute cannot exceed 2000",
     ),
     "accessory image": (
         [section("s", accessory=image("data:image/png;base64,xx"))],
@@ -195,6 +216,29 @@ def test_home_and_modal_views_allow_100_blocks() -> None:
     assert block_kit_problems(blocks, surface="home") == []
     assert block_kit_problems(blocks, surface="modal") == []
     assert block_kit_problems([*blocks, {"type": "divider"}], surface="home") != []
+
+
+def test_widths_are_counted_in_utf16_units() -> None:
+    # 75 emoji are 75 code points, which the SDK allows, but 150 UTF-16 units.
+    wide = [actions(button("🗳" * 75))]
+    assert block_kit_problems(wide) == [
+        "blocks[0] (actions): text attribute cannot exceed 75 characters"
+    ]
+    assert block_kit_problems([actions(button("🗳" * 37))]) == []
+
+
+def test_markup_outside_slacks_tokens_is_refused() -> None:
+    escaped = "&lt;!channel&gt; &amp; <@U024BE7LH> <#C123|news> <https://example.com/a?b=1|a link>"
+    assert block_kit_problems([section(escaped + " <!date^1764150000^{date_short}|Nov 26>")]) == []
+    assert message_problems({"text": "<!channel> breaking"}) == [
+        "text: raw < or > outside Slack's tokens: '<!channel> breaking'"
+    ]
+    found = block_kit_problems([section("R&D <!here>"), image(alt_text="a <b>")])
+    assert found == [
+        "blocks[0].text.text: raw < or > outside Slack's tokens: 'R&D <!here>'",
+        "blocks[0].text.text: unescaped &: 'R&D <!here>'",
+        "blocks[1].alt_text: raw < or > outside Slack's tokens: 'a <b>'",
+    ]
 
 
 def test_message_text_limit() -> None:

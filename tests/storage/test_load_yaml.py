@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from storage.parse import load_yaml
+from tests.depth import depth
 
 
 class Reference(yaml.CSafeLoader):
@@ -139,7 +140,7 @@ values = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=depth(300))
 @given(value=values, flow=st.sampled_from([None, True, False]))
 def test_agrees_with_pyyaml_on_generated_documents(value, flow):
     text = yaml.safe_dump(value, default_flow_style=flow, allow_unicode=True)

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from storage.parse import MAX_FILE_SIZE, ParseError, parse_article, parse_bytes
+from tests.depth import depth
 
 VALID = """---
 category: news
@@ -195,7 +196,7 @@ def urlsplit_says_http(url: str) -> bool:
 HOST_PIECES = ["x", "-", ".", "[", "]", "::1", "@", "é", "_", ":", "8080", " ", "%20", "/"]
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=depth(1000))
 @given(
     url=st.tuples(
         st.sampled_from(["", " ", "http", "https", "HTTP", "ftp", "javascript"]),

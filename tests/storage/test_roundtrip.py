@@ -5,12 +5,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from storage.db import open_database
 from storage.search import parse_query, search
 from storage.sync import sync
+from tests.depth import depth
 
 text = st.text(st.characters(exclude_categories=("Cs", "Cc")), min_size=1, max_size=200).filter(
     lambda s: s.strip() and s == s.strip()
@@ -34,7 +35,7 @@ articles = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=depth(40))
 @given(article=articles)
 def test_indexed_article_comes_back_from_search_unchanged(article):
     with tempfile.TemporaryDirectory() as tmp:

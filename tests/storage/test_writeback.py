@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import importlib.util
 import os
 import shutil
 import signal
@@ -15,15 +14,16 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from storage.hashing import content_hash
 from storage.writeback import TEMP_MARKER, StaleFileError, WriteBackError, set_published
+from tests.depth import depth
 from tests.storage.writeback_crash_helper import STEPS
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared"
+EXAMPLES = REPO / "examples" / "articles"
 CRASH_HELPER = Path(__file__).with_name("writeback_crash_helper.py")
 
 SAMPLE = (
@@ -259,7 +259,7 @@ def docs(draw) -> Doc:
     )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=depth(300))
 @given(doc=docs(), value=st.booleans())
 def test_only_the_published_token_changes_in_any_frontmatter_shape(doc: Doc, value: bool) -> None:
     original = doc.render()
@@ -304,10 +304,7 @@ def _round_trip(path: Path) -> None:
 
 
 def test_example_articles_round_trip_byte_for_byte(tmp_path: Path) -> None:
-    examples = SHARED / "examples" / "articles"
-    if not examples.is_dir():
-        pytest.skip(f"no shared example articles at {examples}")
-    shutil.copytree(examples, tmp_path / "articles")
+    shutil.copytree(EXAMPLES, tmp_path / "articles")
     paths = sorted((tmp_path / "articles").rglob("*.md"))
     assert paths
     for path in paths:
@@ -315,18 +312,8 @@ def test_example_articles_round_trip_byte_for_byte(tmp_path: Path) -> None:
     assert not list((tmp_path / "articles").rglob(f"*{TEMP_MARKER}*"))
 
 
-def _make_articles():
-    script = SHARED / "corpus" / "make_articles.py"
-    if not script.is_file():
-        pytest.skip(f"no corpus generator at {script}")
-    spec = importlib.util.spec_from_file_location("make_articles", script)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_generated_corpus_round_trips_byte_for_byte(tmp_path: Path) -> None:
-    _make_articles().main([str(tmp_path), "--count", "300"])
+def test_generated_corpus_round_trips_byte_for_byte(tmp_path: Path, make_articles) -> None:
+    make_articles([str(tmp_path), "--count", "300"])
     paths = sorted(tmp_path.rglob("*.md"))
     assert len(paths) == 300
     for path in paths:
@@ -344,9 +331,9 @@ def test_generated_corpus_round_trips_byte_for_byte(tmp_path: Path) -> None:
     ],
 )
 def test_malformed_corpus_files_are_refused_and_left_alone(
-    tmp_path: Path, kind: str, reason: str
+    tmp_path: Path, make_articles, kind: str, reason: str
 ) -> None:
-    _make_articles().main([str(tmp_path), "--count", "1", "--bad", "10"])
+    make_articles([str(tmp_path), "--count", "1", "--bad", "10"])
     (path,) = tmp_path.rglob(f"bad-{kind}-*.md")
     original = path.read_bytes()
     with pytest.raises(WriteBackError) as raised:

@@ -75,6 +75,10 @@ class _Loader(yaml.CSafeLoader):
     two to the same result.
     """
 
+    # Whether the text may hold an alias (`*name`); `load_yaml` looks. Without
+    # one, no value is repeated, and the expanded size is the file's own.
+    aliased = True
+
     def resolve(self, kind: type, value: Any, implicit: tuple[bool, bool]) -> str:
         if kind is yaml.ScalarNode:
             if not implicit[0]:
@@ -88,7 +92,9 @@ class _Loader(yaml.CSafeLoader):
         return super().resolve(kind, value, implicit)
 
     def construct_document(self, node: yaml.Node) -> Any:
-        _check_nodes(node, set(), [MAX_VALUES, MAX_EXPANDED_BYTES])
+        _check_nodes(node, set(), [MAX_VALUES])
+        if self.aliased:
+            _check_expanded_size(node, {})
         try:
             return _build(node)
         except _Unusual:
@@ -103,24 +109,20 @@ _Loader.yaml_implicit_resolvers = {
 
 def load_yaml(text: str) -> Any:
     """YAML as the indexer reads it: PyYAML's safe loader, with dates left as strings."""
-    return yaml.load(text, Loader=_Loader)
+    loader = _Loader(text)  # what yaml.load does, with one attribute set
+    loader.aliased = "*" in text
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
 
 
 def _check_nodes(node: yaml.Node, active: set[int], budget: list[int]) -> None:
-    """Refuse a document that contains itself or that aliases blow up.
+    """Refuse a document that contains itself or that aliases blow up to many values.
 
-    Either would stop a whole run later, when the fields are turned into JSON,
-    or make every search that shows the article slow. `budget` is [values,
-    bytes] left; an alias spends it again each time it is expanded.
+    Either would stop a whole run later, when the fields are turned into JSON.
     """
     if node.__class__ is yaml.ScalarNode:
-        value = node.value
-        budget[1] -= len(value) if value.isascii() else len(value.encode("utf-8", "replace"))
-        if budget[1] < 0:
-            raise yaml.constructor.ConstructorError(
-                problem=f"aliases expand the frontmatter past {MAX_EXPANDED_BYTES >> 20} MiB",
-                problem_mark=node.start_mark,
-            )
         return
     if id(node) in active:
         raise yaml.constructor.ConstructorError(
@@ -141,6 +143,35 @@ def _check_nodes(node: yaml.Node, active: set[int], budget: list[int]) -> None:
         else:
             _check_nodes(child, active, budget)
     active.discard(id(node))
+
+
+def _check_expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """The bytes of text in `node` with every alias expanded; refuses past 2 MiB.
+
+    A 100 KB file can name one long string a thousand times: stored, that is
+    94 MB, and every search that shows the article reads it. Each node is sized
+    once (`sizes`, by id), so this costs the nodes, not their expansion; the
+    caller has refused a node that contains itself.
+    """
+    if node.__class__ is yaml.ScalarNode:
+        value = node.value
+        return len(value) if value.isascii() else len(value.encode("utf-8", "replace"))
+    size = sizes.get(id(node))
+    if size is None:
+        size = 0
+        for child in node.value:
+            if child.__class__ is tuple:  # a mapping's (key, value)
+                size += _check_expanded_size(child[0], sizes)
+                size += _check_expanded_size(child[1], sizes)
+            else:
+                size += _check_expanded_size(child, sizes)
+        if size > MAX_EXPANDED_BYTES:
+            raise yaml.constructor.ConstructorError(
+                problem=f"aliases expand the frontmatter past {MAX_EXPANDED_BYTES >> 20} MiB",
+                problem_mark=node.start_mark,
+            )
+        sizes[id(node)] = size
+    return size
 
 
 def _build(node: yaml.Node) -> Any:
@@ -284,7 +315,10 @@ def parse_bytes(data: bytes) -> ArticleRecord:
         meta = {}
     if not isinstance(meta, dict):
         raise ParseError(f"frontmatter is not a mapping of fields, got {_shown(meta)}")
-    return _validate(meta)
+    record = _validate(meta)
+    if "\\" in text:  # YAML refuses a raw NUL: only an escape (\0, \x00, \u0000) makes one
+        _check_text_columns(record)
+    return record
 
 
 def _frontmatter(text: str) -> str:
@@ -347,13 +381,12 @@ def _validate(meta: dict[str, Any]) -> ArticleRecord:
         secured=_optional_str(meta, "secured"),
         extra={k: v for k, v in meta.items() if k not in KNOWN_FIELDS},
     )
-    _check_text_columns(record)
     return record
 
 
 def _check_text_columns(record: ArticleRecord) -> None:
-    # PostgreSQL text cannot hold NUL ("\0" in a quoted YAML string), and one such
-    # row would fail the batch it is written in. JSON columns escape it.
+    """Refuse NUL in a field stored as text: PostgreSQL cannot hold it, and one such
+    row would fail the batch it is written in. JSON columns escape it."""
     for name in _TEXT_FIELDS:
         value = getattr(record, name)
         if value and "\x00" in value:
@@ -507,10 +540,11 @@ def _topics(value: Any) -> list[str]:
         if not isinstance(item, str):
             raise ParseError(f"field topics: expected a list of strings, found {_shown(item)}")
         name = item.strip()
-        if len(name) > MAX_NAME_LENGTH or len(topic_key(name)) > MAX_NAME_LENGTH:
+        key = topic_key(name)
+        if len(name) > MAX_NAME_LENGTH or len(key) > MAX_NAME_LENGTH:
             raise ParseError(f"field topics: a topic is longer than {MAX_NAME_LENGTH} characters")
-        if name and topic_key(name) not in seen:
-            seen.add(topic_key(name))
+        if name and key not in seen:
+            seen.add(key)
             topics.append(name)
     return topics
 

@@ -238,7 +238,7 @@ _KINDS = (
 
 def not_regular(mode: int, *, linked: bool) -> str:
     """Why an entry that is not a regular file is refused, naming what it is."""
-    kind = next((name for test, name in _KINDS if test(mode)), "not a file")
+    kind = next((name for test, name in _KINDS if test(mode)), "an unknown kind of file")
     return f"not a regular file ({'it links to' if linked else 'it is'} {kind})"
 
 
@@ -302,14 +302,16 @@ def walk(root: Path) -> Folder:
                 elif entry.is_dir(follow_symlinks=False) or entry.is_symlink():
                     if _utf8(name):
                         others.append(name)
-                    elif entry.is_dir() or name.endswith(".md"):
-                        kind = "folder" if entry.is_dir() else "file"
+                    elif entry.is_dir():
                         refused.append(
                             Failure(
-                                _escaped(prefix + name) + ("/" if kind == "folder" else ""),
-                                f"{kind} name is not valid UTF-8"
-                                + (", so nothing in it is indexed" if kind == "folder" else ""),
+                                f"{_escaped(prefix + name)}/",
+                                "folder name is not valid UTF-8, so nothing in it is indexed",
                             )
+                        )
+                    elif name.endswith(".md"):
+                        refused.append(
+                            Failure(_escaped(prefix + name), "file name is not valid UTF-8")
                         )
                 elif name.endswith(".md"):  # a pipe, a socket or a device
                     shown = prefix + name if _utf8(name) else _escaped(prefix + name)

@@ -256,8 +256,8 @@ def test_aliases_that_expand_past_two_mib_are_refused_and_the_last_good_version_
     report = sync(db.WriteSession, articles_dir)
     assert sorted(str(f) for f in report.failures) == [
         "2026/11/harbor-city-tests-ai-traffic-cameras.md: invalid YAML: aliases expand the"
-        " frontmatter past 2 MiB (line 2 of the file)",
-        "nested.md: invalid YAML: aliases expand the frontmatter past 2 MiB (line 4 of the file)",
+        " frontmatter past 2 MiB (line 3 of the file)",
+        "nested.md: invalid YAML: aliases expand the frontmatter past 2 MiB (line 7 of the file)",
     ]
     assert report.added == 2
     with db.Session() as session:

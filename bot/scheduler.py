@@ -69,8 +69,11 @@ def reindex_job(settings: Settings, db: Database) -> None:
     except IndexBusy:
         log.info("re-index skipped: another index run is in progress")
         return
-    except (FolderError, DatabaseError) as exc:  # one sentence, never the rows
+    except FolderError as exc:
         log.error("re-index skipped: %s", exc)
+        return
+    except DatabaseError as exc:  # one sentence, never the rows
+        log.error("re-index: %s", exc)
         return
     for failure in report.failures:
         log.warning("index: %s", failure)

@@ -70,13 +70,22 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if args.strict and report.failed else 0
 
 
+WAITING = "newsbot: waiting for another index run to finish"
+
+
 def _index_once(
     db: Database, root: Path, *, show_progress: bool, found: Comparison | None = None
 ) -> SyncReport:
+    """One index run; when another run (cron, serve, a replica) holds the lock, wait for it."""
     from storage.sync import sync
 
     if not show_progress:
-        return sync(db.WriteSession, root, found=found)
+        return sync(
+            db.WriteSession,
+            root,
+            found=found,
+            on_wait=lambda: print(WAITING, file=sys.stderr, flush=True),
+        )
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
@@ -88,6 +97,7 @@ def _index_once(
             root,
             progress=lambda d, t: bar.update(task, completed=d, total=t),
             found=found,
+            on_wait=lambda: bar.console.print(WAITING, markup=False, highlight=False),
         )
 
 
@@ -122,7 +132,10 @@ def _watch(db: Database, root: Path) -> None:
             # Let a burst of writes (a pipeline run, a git checkout) settle first.
             while changed.wait(timeout=1.0):
                 changed.clear()
-            _print_report(_index_once(db, root, show_progress=False))
+            try:
+                _print_report(_index_once(db, root, show_progress=False))
+            except (DatabaseError, FolderError) as exc:  # say so, and keep watching
+                print(f"newsbot: {exc}", file=sys.stderr, flush=True)
     except KeyboardInterrupt:
         pass
     finally:

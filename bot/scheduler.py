@@ -13,11 +13,13 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk import WebClient
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.digest import DigestError, due_at, post_digest, today
 from bot.settings import Settings
-from storage.db import Database
+from storage.db import Database, IndexBusy
 from storage.scan import FolderError
+from storage.schema import DatabaseError
 from storage.sync import sync
 from storage.tracking import forget_requests
 
@@ -57,17 +59,35 @@ def catch_up_job(
 
 
 def reindex_job(settings: Settings, db: Database) -> None:
-    """Re-index the articles folder; forget Slack request ids too old to be retried."""
+    """Re-index the articles folder; forget Slack request ids too old to be retried.
+
+    When another index run holds the lock (cron's `newsbot index`, a replica),
+    this one is skipped: the next interval catches up.
+    """
     try:
-        report = sync(db.WriteSession, settings.articles_dir)
+        report = sync(db.WriteSession, settings.articles_dir, wait=False)
+    except IndexBusy:
+        log.info("re-index skipped: another index run is in progress")
+        return
     except FolderError as exc:
         log.error("re-index skipped: %s", exc)
+        return
+    except DatabaseError as exc:  # one sentence, never the rows
+        log.error("re-index: %s", exc)
         return
     for failure in report.failures:
         log.warning("index: %s", failure)
     log.info("re-indexed %s: %s", settings.articles_dir, report.summary())
-    with db.WriteSession.begin() as session:
-        forget_requests(session)
+    try:
+        with db.WriteSession.begin() as session:
+            forget_requests(session)
+    except SQLAlchemyError as exc:
+        log.error("old Slack request ids not pruned: the database failed (%s)", _kind(exc))
+
+
+def _kind(exc: SQLAlchemyError) -> str:
+    """The driver's name for a database error: its message may quote row values."""
+    return type(getattr(exc, "orig", None) or exc).__name__
 
 
 def create_scheduler(settings: Settings, db: Database, client: WebClient) -> BackgroundScheduler:

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import threading
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +23,14 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 # Any 64-bit number will do; it only has to be the same for every replica.
 _PG_MIGRATION_LOCK = 0x6E657773626F74
+# The index lock takes the two-key form, (this, the schema): a separate key space,
+# and two newsbot installations in one database do not wait for each other.
+_PG_INDEX_LOCK = 0x6E657773  # "news"
+_MEMORY_LOCK = threading.Lock()  # an in-memory SQLite database lives in one process
+
+
+class IndexBusy(Exception):
+    """Another index run holds the index lock, and this one would not wait."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +70,8 @@ def create_db_engine(url: str) -> Engine:
         ) from None
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
-    kwargs: dict[str, Any] = {}
+    # No row values in any error message or log line: `secured` is among them.
+    kwargs: dict[str, Any] = {"hide_parameters": True}
     if parsed.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
     elif parsed.get_backend_name() == "postgresql":
@@ -144,6 +159,91 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             if engine.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_MIGRATION_LOCK})
                 conn.commit()
+
+
+@contextmanager
+def index_lock(
+    engine: Engine, *, wait: bool = True, on_wait: Callable[[], None] | None = None
+) -> Iterator[None]:
+    """Hold the database-wide lock under which an index run compares and writes.
+
+    Two runs that overlap (cron's `newsbot index` and the re-index of `serve`,
+    or two replicas) would both insert the same new article. PostgreSQL: a
+    session-level advisory lock on a connection of its own, which the server
+    also drops if this process dies. SQLite: an exclusive `flock` on a file
+    beside the database, dropped by the kernel when the process dies. When the
+    lock is taken, `on_wait` is called once, then this waits for it; with
+    `wait=False` it raises `IndexBusy` instead.
+    """
+    if engine.dialect.name == "postgresql":
+        with _pg_index_lock(engine, wait=wait, on_wait=on_wait):
+            yield
+        return
+    path = _sqlite_lock_path(engine)
+    if path is None:
+        if not _MEMORY_LOCK.acquire(blocking=False):
+            if not wait:
+                raise IndexBusy
+            if on_wait:
+                on_wait()
+            _MEMORY_LOCK.acquire()
+        try:
+            yield
+        finally:
+            _MEMORY_LOCK.release()
+        return
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise DatabaseError(f"cannot create the index lock file {path}: {exc.strerror}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if not wait:
+                raise IndexBusy from None
+            if on_wait:
+                on_wait()
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the last descriptor releases the lock
+
+
+@contextmanager
+def _pg_index_lock(
+    engine: Engine, *, wait: bool, on_wait: Callable[[], None] | None
+) -> Iterator[None]:
+    conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        schema = conn.execute(text("SELECT current_schema()")).scalar() or ""
+        keys = {"a": _PG_INDEX_LOCK, "b": zlib.crc32(schema.encode()) - 2**31}
+        if not conn.execute(text("SELECT pg_try_advisory_lock(:a, :b)"), keys).scalar():
+            if not wait:
+                raise IndexBusy
+            if on_wait:
+                on_wait()
+            conn.execute(text("SELECT pg_advisory_lock(:a, :b)"), keys)
+        try:
+            yield
+        finally:
+            try:
+                conn.execute(text("SELECT pg_advisory_unlock(:a, :b)"), keys)
+            except SQLAlchemyError:
+                # The session is gone, and its lock with it; never pool this connection.
+                conn.invalidate()
+    finally:
+        conn.close()
+
+
+def _sqlite_lock_path(engine: Engine) -> str | None:
+    """`FILE-index-lock` beside the database file; None for an in-memory database."""
+    database = engine.url.database or ""
+    if engine.url.query.get("uri") in ("true", "1") or database.startswith("file:"):
+        database = database.removeprefix("file:").split("?")[0]
+    if not database or database == ":memory:":
+        return None
+    return f"{database}-index-lock"
 
 
 def _safe(url: str) -> str:

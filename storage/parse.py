@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import re
+import stat
+import sys
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -17,10 +19,19 @@ from urllib.parse import urlsplit
 import yaml
 
 from storage.hashing import content_hash
+from storage.scan import not_regular
 
 MAX_FILE_SIZE = 1024 * 1024
 # How many values YAML aliases may expand a frontmatter to (an article has ~50).
 MAX_VALUES = 100_000
+# How many bytes of text they may expand it to. A 1 MiB file without aliases
+# stays under it (escapes such as \L at most add half), so only aliases reach it.
+MAX_EXPANDED_BYTES = 2 * 1024 * 1024
+
+# What the database columns hold (storage.models; a test keeps the two equal).
+MAX_URL_LENGTH = 2048
+MAX_NAME_LENGTH = 255  # a provider domain, a topic
+INTEGER_RANGE = range(-(2**31), 2**31)
 
 # Fields the spec names; anything else in the frontmatter is kept in `extra`.
 KNOWN_FIELDS = frozenset(
@@ -64,6 +75,10 @@ class _Loader(yaml.CSafeLoader):
     two to the same result.
     """
 
+    # Whether the text may hold an alias (`*name`); `load_yaml` looks. Without
+    # one, no value is repeated, and the expanded size is the file's own.
+    aliased = True
+
     def resolve(self, kind: type, value: Any, implicit: tuple[bool, bool]) -> str:
         if kind is yaml.ScalarNode:
             if not implicit[0]:
@@ -78,6 +93,8 @@ class _Loader(yaml.CSafeLoader):
 
     def construct_document(self, node: yaml.Node) -> Any:
         _check_nodes(node, set(), [MAX_VALUES])
+        if self.aliased:
+            _check_expanded_size(node, {})
         try:
             return _build(node)
         except _Unusual:
@@ -92,11 +109,16 @@ _Loader.yaml_implicit_resolvers = {
 
 def load_yaml(text: str) -> Any:
     """YAML as the indexer reads it: PyYAML's safe loader, with dates left as strings."""
-    return yaml.load(text, Loader=_Loader)
+    loader = _Loader(text)  # what yaml.load does, with one attribute set
+    loader.aliased = "*" in text
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
 
 
 def _check_nodes(node: yaml.Node, active: set[int], budget: list[int]) -> None:
-    """Refuse a document that contains itself or that aliases blow up.
+    """Refuse a document that contains itself or that aliases blow up to many values.
 
     Either would stop a whole run later, when the fields are turned into JSON.
     """
@@ -121,6 +143,35 @@ def _check_nodes(node: yaml.Node, active: set[int], budget: list[int]) -> None:
         else:
             _check_nodes(child, active, budget)
     active.discard(id(node))
+
+
+def _check_expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """The bytes of text in `node` with every alias expanded; refuses past 2 MiB.
+
+    A 100 KB file can name one long string a thousand times: stored, that is
+    94 MB, and every search that shows the article reads it. Each node is sized
+    once (`sizes`, by id), so this costs the nodes, not their expansion; the
+    caller has refused a node that contains itself.
+    """
+    if node.__class__ is yaml.ScalarNode:
+        value = node.value
+        return len(value) if value.isascii() else len(value.encode("utf-8", "replace"))
+    size = sizes.get(id(node))
+    if size is None:
+        size = 0
+        for child in node.value:
+            if child.__class__ is tuple:  # a mapping's (key, value)
+                size += _check_expanded_size(child[0], sizes)
+                size += _check_expanded_size(child[1], sizes)
+            else:
+                size += _check_expanded_size(child, sizes)
+        if size > MAX_EXPANDED_BYTES:
+            raise yaml.constructor.ConstructorError(
+                problem=f"aliases expand the frontmatter past {MAX_EXPANDED_BYTES >> 20} MiB",
+                problem_mark=node.start_mark,
+            )
+        sizes[id(node)] = size
+    return size
 
 
 def _build(node: yaml.Node) -> Any:
@@ -192,25 +243,37 @@ class ArticleRecord:
 
 
 def read_file(path: Path) -> tuple[bytes, FileStat]:
-    """The bytes of an article file and their stat, refusing files over 1 MiB."""
+    """The bytes of a regular article file and their stat, refusing files over 1 MiB.
+
+    Opened without blocking and checked before anything is read: a named pipe
+    put where the scan saw a file would otherwise hold the run forever.
+    """
     try:
-        with open(path, "rb") as fh:
-            st = os.fstat(fh.fileno())
-            if st.st_size > MAX_FILE_SIZE:
-                raise ParseError(
-                    f"file is {st.st_size / MAX_FILE_SIZE:.2f} MiB, over the 1 MiB limit"
-                )
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    except FileNotFoundError:
+        raise ParseError("file vanished during the scan") from None
+    except PermissionError:
+        raise ParseError("file is not readable (permission denied)") from None
+    except OSError as exc:  # a socket (ENXIO), a symlink loop, an I/O error
+        raise ParseError(f"file cannot be opened ({exc.strerror})") from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise ParseError("is a directory, not a file")
+        if not stat.S_ISREG(st.st_mode):
+            raise ParseError(not_regular(st.st_mode, linked=False))
+        if st.st_size > MAX_FILE_SIZE:
+            raise ParseError(f"file is {st.st_size / MAX_FILE_SIZE:.2f} MiB, over the 1 MiB limit")
+        with open(fd, "rb", closefd=False) as fh:
             # One byte more than stat said, to see a file that grew; not MAX_FILE_SIZE + 1,
             # which allocates a 1 MiB buffer for every 2 KB article.
             data = fh.read(st.st_size + 1)
             if len(data) > st.st_size:
                 data += fh.read(MAX_FILE_SIZE + 1 - len(data))
-    except FileNotFoundError:
-        raise ParseError("file vanished during the scan") from None
-    except IsADirectoryError:
-        raise ParseError("is a directory, not a file") from None
-    except PermissionError:
-        raise ParseError("file is not readable (permission denied)") from None
+    except OSError as exc:
+        raise ParseError(f"file cannot be read ({exc.strerror})") from None
+    finally:
+        os.close(fd)
     if len(data) > MAX_FILE_SIZE:
         raise ParseError("file grew past the 1 MiB limit while it was read")
     return data, FileStat(len(data), st.st_mtime_ns, content_hash(data))
@@ -241,11 +304,21 @@ def parse_bytes(data: bytes) -> ArticleRecord:
         raise ParseError(f"invalid YAML: {_yaml_problem(exc)}") from None
     except RecursionError:
         raise ParseError("invalid YAML: values nested too deeply") from None
+    except (ValueError, OverflowError) as exc:
+        # A number past Python's 4,300 digits, an explicit !!timestamp that is no date.
+        if "digits" in str(exc):
+            problem = f"a number has more than {sys.get_int_max_str_digits():,} digits"
+        else:
+            problem = f"a value cannot be read ({str(exc).split(':')[0][:100]})"
+        raise ParseError(f"invalid YAML: {problem}") from None
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):
         raise ParseError(f"frontmatter is not a mapping of fields, got {_shown(meta)}")
-    return _validate(meta)
+    record = _validate(meta)
+    if "\\" in text:  # YAML refuses a raw NUL: only an escape (\0, \x00, \u0000) makes one
+        _check_text_columns(record)
+    return record
 
 
 def _frontmatter(text: str) -> str:
@@ -288,7 +361,7 @@ def _validate(meta: dict[str, Any]) -> ArticleRecord:
             f"field provider: expected a mapping with name and domain, got {_shown(provider)}"
         )
     provider = provider or {}
-    return ArticleRecord(
+    record = ArticleRecord(
         web_url=web_url,
         title=title,
         excerpt=_optional_str(meta, "excerpt") or "",
@@ -301,14 +374,39 @@ def _validate(meta: dict[str, Any]) -> ArticleRecord:
         published=_boolean(meta, "published"),
         published_at=_timestamp(meta.get("publishedDateTime")),
         provider_name=_optional_str(provider, "name", "provider.name"),
-        provider_domain=(_optional_str(provider, "domain", "provider.domain") or "").lower()
-        or None,
+        provider_domain=_domain(provider),
         topics=_topics(meta.get("topics")),
         images=_mappings(meta, "images"),
         related=_mappings(meta, "related"),
         secured=_optional_str(meta, "secured"),
         extra={k: v for k, v in meta.items() if k not in KNOWN_FIELDS},
     )
+    return record
+
+
+def _check_text_columns(record: ArticleRecord) -> None:
+    """Refuse NUL in a field stored as text: PostgreSQL cannot hold it, and one such
+    row would fail the batch it is written in. JSON columns escape it."""
+    for name in _TEXT_FIELDS:
+        value = getattr(record, name)
+        if value and "\x00" in value:
+            raise ParseError(f"field {_TEXT_FIELDS[name]}: holds a NUL character (\\0)")
+    if any("\x00" in topic for topic in record.topics):
+        raise ParseError("field topics: a topic holds a NUL character (\\0)")
+
+
+_TEXT_FIELDS = {
+    "title": "title", "excerpt": "excerpt", "web_url": "webUrl", "amp_web_url": "ampWebUrl",
+    "cdn_amp_web_url": "cdnAmpWebUrl", "category": "category", "type": "type",
+    "provider_name": "provider.name", "provider_domain": "provider.domain", "secured": "secured",
+}  # fmt: skip
+
+
+def _domain(provider: dict[str, Any]) -> str | None:
+    domain = (_optional_str(provider, "domain", "provider.domain") or "").lower()
+    if len(domain) > MAX_NAME_LENGTH:
+        raise ParseError(f"field provider.domain: longer than {MAX_NAME_LENGTH} characters")
+    return domain or None
 
 
 def _shown(value: Any) -> str:
@@ -341,6 +439,8 @@ def _url(meta: dict[str, Any], key: str, *, required: bool = False) -> str | Non
     if not isinstance(value, str):
         raise ParseError(f"field {key}: expected an http(s) URL, got {_shown(value)}")
     url = value.strip()
+    if len(url) > MAX_URL_LENGTH:
+        raise ParseError(f"field {key}: longer than {MAX_URL_LENGTH:,} characters")
     if _PLAIN_HTTP_URL.match(url):
         return url  # nearly every URL; urlsplit would say the same, three times slower
     try:
@@ -357,9 +457,15 @@ def _integer(meta: dict[str, Any], key: str) -> int:
     if value is None:
         return 0
     if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        raise ParseError(f"field {key}: expected integer, got {_shown(value)}")
+        if not (isinstance(value, float) and value.is_integer()):
+            raise ParseError(f"field {key}: expected integer, got {_shown(value)}")
+        value = int(value)
+    if value not in INTEGER_RANGE:
+        shown = value if abs(value) < 10**12 else f"a number of {len(str(abs(value)))} digits"
+        raise ParseError(
+            f"field {key}: expected an integer from {INTEGER_RANGE.start} to "
+            f"{INTEGER_RANGE.stop - 1}, got {shown}"
+        )
     return value
 
 
@@ -388,7 +494,12 @@ def _timestamp(value: Any) -> datetime | None:
         )
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is in year 0 in UTC
+        raise ParseError(
+            "field publishedDateTime: out of range (in UTC it falls outside years 1 to 9999)"
+        ) from None
 
 
 def _iso_or_yaml_timestamp(text: str) -> datetime:
@@ -396,6 +507,10 @@ def _iso_or_yaml_timestamp(text: str) -> datetime:
         return datetime.fromisoformat(text)
     except ValueError:
         pass
+    if len(text) > 64:  # no timestamp is this long: spare the YAML parser the rest
+        raise ParseError(
+            "field publishedDateTime: expected an ISO 8601 date and time, got a string"
+        )
     # YAML's own timestamp forms that ISO parsing refuses ("2026-11-25 19:40:00 -5").
     try:
         value = yaml.load(text, Loader=yaml.CSafeLoader)
@@ -425,8 +540,11 @@ def _topics(value: Any) -> list[str]:
         if not isinstance(item, str):
             raise ParseError(f"field topics: expected a list of strings, found {_shown(item)}")
         name = item.strip()
-        if name and topic_key(name) not in seen:
-            seen.add(topic_key(name))
+        key = topic_key(name)
+        if len(name) > MAX_NAME_LENGTH or len(key) > MAX_NAME_LENGTH:
+            raise ParseError(f"field topics: a topic is longer than {MAX_NAME_LENGTH} characters")
+        if name and key not in seen:
+            seen.add(key)
             topics.append(name)
     return topics
 

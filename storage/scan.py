@@ -11,11 +11,13 @@ with nothing to write without importing SQLAlchemy, a third of such a run.
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
+import stat
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from storage.schema import HEAD
 
@@ -30,13 +32,26 @@ class FolderError(Exception):
     """The articles folder itself cannot be read."""
 
 
+# Characters that would break a report line or rearrange it on a terminal: controls,
+# line and paragraph separators, and the bidirectional overrides.
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """Text for one line of a report or log: unprintable characters as escapes."""
+    if text.isprintable():
+        return text
+    return _UNPRINTABLE.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), text)
+
+
 @dataclass(frozen=True, slots=True)
 class Failure:
     path: str
     reason: str
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.reason}"
+        # A file name or a webUrl in the reason may hold a newline: one failure, one line.
+        return printable(f"{self.path}: {self.reason}")
 
 
 @dataclass(slots=True)
@@ -48,16 +63,25 @@ class SyncReport:
     unchanged: int = 0
     missing: int = 0
     failures: list[Failure] = field(default_factory=list)
+    # Changed files whose article a review decision changed while the run read
+    # them: left as the decision wrote them; the next run reads any that still differ.
+    deferred: int = 0
 
     @property
     def failed(self) -> int:
         return len(self.failures)
 
     def summary(self) -> str:
-        return (
+        counts = (
             f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
             f"{self.missing} missing, {self.failed} failed"
         )
+        if self.deferred:
+            counts += (
+                f"; {self.deferred} changed by a review decision during the run,"
+                " left for the next run"
+            )
+        return counts
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +107,8 @@ class Comparison:
     # Files that failed before and are untouched since: reported, not read again.
     failed_again: list[Failure]
     failures: dict[str, StoredFailure]  # every failure on record, by path
+    # Entries that are never opened: names that are not UTF-8, named pipes, sockets ...
+    refused: list[Failure] = field(default_factory=list)
 
     @property
     def stale_failures(self) -> list[str]:
@@ -90,25 +116,31 @@ class Comparison:
         return [path for path in self.failures if path not in self.files]
 
     def needs_writing(self) -> bool:
-        failed_again = {failure.path for failure in self.failed_again}
+        # An article whose file went bad keeps its last good version: nothing to write.
+        bad = {failure.path for failure in self.failed_again}
+        bad.update(failure.path for failure in self.refused)
         return bool(
             self.to_read
             or self.stale_failures
-            or any(path not in failed_again for path in self.moved_or_changed)
+            or any(path not in bad for path in self.moved_or_changed)
         )
 
     def report(self) -> SyncReport:
         """The report of a run that finds nothing to write."""
-        return SyncReport(unchanged=self.unchanged, failures=sorted(self.failed_again, key=_path))
+        failures = sorted([*self.failed_again, *self.refused], key=_path)
+        return SyncReport(unchanged=self.unchanged, failures=failures)
 
 
 def _path(failure: Failure) -> str:
     return failure.path
 
 
-def compare(cursor: Any, root: Path) -> Comparison:
-    """Walk `root` and set it against the database `cursor` (DBAPI) reads from."""
-    files = article_files(root)
+def compare(cursor: Any, root: Path, folder: Folder | None = None) -> Comparison:
+    """Walk `root` and set it against the database `cursor` (DBAPI) reads from.
+
+    `folder` is `root` already walked: only the database is read again.
+    """
+    files, refused = folder if folder is not None else walk(root)
     cursor.execute(_FILE_STATES)
     stored = cursor.fetchall()
     moved_or_changed = [row[0] for row in stored if files.get(row[0]) != row[1:]]
@@ -140,6 +172,7 @@ def compare(cursor: Any, root: Path) -> Comparison:
         to_read=[path for _mtime, path in to_read],
         failed_again=failed_again,
         failures=failures,
+        refused=refused,
     )
 
 
@@ -188,17 +221,52 @@ def _compare_at_head(cursor: Any, root: Path) -> Comparison | None:
     return compare(cursor, root)
 
 
-def article_files(root: Path) -> dict[str, tuple[int, int]]:
-    """Every `*.md` file below root: relative path with '/' -> (size, mtime_ns).
+class Folder(NamedTuple):
+    """The articles folder as one walk found it."""
+
+    files: dict[str, tuple[int, int]]  # every article file: relative path -> (size, mtime_ns)
+    refused: list[Failure]  # what looks like an article file but is never opened
+
+
+_KINDS = (
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a device"),
+    (stat.S_ISBLK, "a device"),
+)
+
+
+def not_regular(mode: int, *, linked: bool) -> str:
+    """Why an entry that is not a regular file is refused, naming what it is."""
+    kind = next((name for test, name in _KINDS if test(mode)), "an unknown kind of file")
+    return f"not a regular file ({'it links to' if linked else 'it is'} {kind})"
+
+
+def _utf8(name: str) -> bool:
+    # os.listdir hands back undecodable bytes as lone surrogates, which no database stores.
+    return name.isascii() or not any("\udc80" <= c <= "\udcff" for c in name)
+
+
+def _escaped(path: str) -> str:
+    """An undecodable path, readable: caf\\xe9.md for the Latin-1 bytes of café.md."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def walk(root: Path) -> Folder:
+    """Every `*.md` regular file below root, by relative path with '/'.
 
     Hidden files and folders are skipped, and so are symlinks that lead out of
-    the folder (or back into a folder already walked).
+    the folder (or back into a folder already walked). An article name that is
+    not UTF-8, or a `*.md` that is not a regular file (a named pipe, a socket, a
+    device), is refused with its reason and never opened: reading a pipe waits
+    forever. A folder that is not UTF-8 or cannot be listed is refused whole.
     """
     if not root.is_dir():
         raise FolderError(f"the articles folder {root} does not exist or is not a folder")
     real_root = root.resolve()
     seen_dirs = {real_root}
     found: dict[str, tuple[int, int]] = {}
+    refused: list[Failure] = []
     stack = [(root, "")]
     while stack:
         folder, prefix = stack.pop()
@@ -211,21 +279,47 @@ def article_files(root: Path) -> dict[str, tuple[int, int]]:
                 raise FolderError(
                     f"cannot read the articles folder {root}: {exc.strerror}"
                 ) from None
+            refused.append(Failure(prefix, f"folder cannot be read ({exc.strerror})"))
             continue
         try:
             with os.scandir(fd) as listing:
                 entries = [entry for entry in listing if not entry.name.startswith(".")]
             others = []
             for entry in entries:
-                if entry.is_file(follow_symlinks=False):
-                    if entry.name.endswith(".md"):
+                name = entry.name
+                if entry.is_file(follow_symlinks=False):  # a regular file, from the listing
+                    if name.endswith(".md"):
+                        if not _utf8(name):
+                            refused.append(
+                                Failure(_escaped(prefix + name), "file name is not valid UTF-8")
+                            )
+                            continue
                         try:
                             st = entry.stat()
                         except OSError:
                             continue  # vanished since the listing: it is simply not there
-                        found[prefix + entry.name] = (st.st_size, st.st_mtime_ns)
-                else:
-                    others.append(entry.name)
+                        found[prefix + name] = (st.st_size, st.st_mtime_ns)
+                elif entry.is_dir(follow_symlinks=False) or entry.is_symlink():
+                    if _utf8(name):
+                        others.append(name)
+                    elif entry.is_dir():
+                        refused.append(
+                            Failure(
+                                f"{_escaped(prefix + name)}/",
+                                "folder name is not valid UTF-8, so nothing in it is indexed",
+                            )
+                        )
+                    elif name.endswith(".md"):
+                        refused.append(
+                            Failure(_escaped(prefix + name), "file name is not valid UTF-8")
+                        )
+                elif name.endswith(".md"):  # a pipe, a socket or a device
+                    shown = prefix + name if _utf8(name) else _escaped(prefix + name)
+                    try:
+                        mode = entry.stat(follow_symlinks=False).st_mode
+                    except OSError:
+                        continue
+                    refused.append(Failure(shown, not_regular(mode, linked=False)))
         finally:
             os.close(fd)
         for name in others:  # folders and symlinks
@@ -240,7 +334,10 @@ def article_files(root: Path) -> dict[str, tuple[int, int]]:
                         stack.append((path, f"{prefix}{name}/"))
                 elif name.endswith(".md"):
                     st = path.stat()  # a dangling link raises, and is skipped
-                    found[prefix + name] = (st.st_size, st.st_mtime_ns)
+                    if stat.S_ISREG(st.st_mode):
+                        found[prefix + name] = (st.st_size, st.st_mtime_ns)
+                    else:
+                        refused.append(Failure(prefix + name, not_regular(st.st_mode, linked=True)))
             except OSError:
                 continue
-    return found
+    return Folder(found, refused)

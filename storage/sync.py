@@ -4,6 +4,11 @@
 are unchanged, parses the rest on every core, and upserts by `webUrl`. A bad
 file is reported, never raised: the last good version of its article stays.
 Articles whose file is gone are marked missing, never deleted.
+
+A run holds the database-wide index lock (`storage.db.index_lock`) from the
+comparison to the last write, so two runs never interleave; and it writes a row
+only while the row's version is the one it read first, so a review decision
+made while the run read the file is never undone.
 """
 
 from __future__ import annotations
@@ -18,8 +23,10 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.db import index_lock
 from storage.models import Article, ArticleTopic, IndexFailure, Topic
 from storage.parse import (
     ArticleRecord,
@@ -30,7 +37,8 @@ from storage.parse import (
     read_file,
     topic_key,
 )
-from storage.scan import Comparison, Failure, SyncReport, compare
+from storage.scan import Comparison, Failure, Folder, SyncReport, compare
+from storage.schema import DatabaseError
 
 BATCH = 1000
 # Below this many files to parse, starting the worker processes (a fresh
@@ -79,8 +87,9 @@ def _db_time(moment: datetime | None, sqlite: bool) -> Any:
     if moment is None:
         return None
     naive = moment.astimezone(UTC).replace(tzinfo=None)
-    # SQLAlchemy's SQLite DATETIME storage format, so the ORM reads these back.
-    return naive.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else naive
+    # SQLAlchemy's SQLite DATETIME storage format, so the ORM reads these back;
+    # isoformat, as strftime writes the year 5 as "5", which it cannot read.
+    return naive.isoformat(" ", "microseconds") if sqlite else naive
 
 
 def to_row(record: ArticleRecord, *, sqlite: bool, now: datetime) -> _Row:
@@ -89,19 +98,39 @@ def to_row(record: ArticleRecord, *, sqlite: bool, now: datetime) -> _Row:
         record.web_url, record.amp_web_url, record.cdn_amp_web_url, record.title,
         record.excerpt, record.category, record.type, record.quality, record.heat,
         record.published, _db_time(record.published_at, sqlite), record.provider_name,
-        record.provider_domain, _json(record.topics), _json(record.images),
-        _json(record.related), record.secured, _json(record.extra), record.source_path,
+        record.provider_domain, _json(record.topics, "topics"), _json(record.images, "images"),
+        _json(record.related, "related"), record.secured, _json(record.extra, "extra"),
+        record.source_path,
         record.size, record.mtime_ns, record.content_hash, _db_time(now, sqlite),
     )  # fmt: skip
     return _Row(record.web_url, record.source_path, tuple(record.topics), values)
 
 
 # One encoder for every row: json.dumps with options builds a new one per call.
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=json_default)
+# No NaN or Infinity: PostgreSQL's json refuses them, and SQLite would keep what
+# the other cannot.
+_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), default=json_default, allow_nan=False
+)
 
 
-def _json(value: Any) -> str:
-    return _ENCODER.encode(value) if value else ("{}" if isinstance(value, dict) else "[]")
+def _json(value: Any, name: str) -> str:
+    if not value:
+        return "{}" if isinstance(value, dict) else "[]"
+    try:
+        return _ENCODER.encode(value)
+    except ValueError:  # the encoder's one refusal
+        if name == "extra":  # unknown fields: name the one that holds it
+            name = next((str(k) for k, v in value.items() if not _encodes(v)), name)
+        raise ParseError(f"field {name}: holds .nan or .inf, which cannot be stored") from None
+
+
+def _encodes(value: Any) -> bool:
+    try:
+        _ENCODER.encode(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _load(job: tuple[str, str, str | None, bool, datetime]) -> _Parsed:
@@ -117,9 +146,15 @@ def _load(job: tuple[str, str, str | None, bool, datetime]) -> _Parsed:
         record = parse_bytes(data)
     except ParseError as exc:
         return _Parsed(rel, stat, reason=str(exc))
+    except Exception as exc:
+        # Whatever a file holds, it fails alone: the run and every other file go on.
+        return _Parsed(rel, stat, reason=f"cannot be parsed ({type(exc).__name__})")
     record.source_path = rel
     record.size, record.mtime_ns, record.content_hash = stat.size, stat.mtime_ns, stat.content_hash
-    return _Parsed(rel, stat, row=to_row(record, sqlite=sqlite, now=now))
+    try:
+        return _Parsed(rel, stat, row=to_row(record, sqlite=sqlite, now=now))
+    except ParseError as exc:
+        return _Parsed(rel, stat, reason=str(exc))
 
 
 def _parse_all(jobs: Sequence[tuple[str, str, str | None, bool, datetime]]) -> Iterator[_Parsed]:
@@ -140,48 +175,93 @@ def sync(
     *,
     progress: Callable[[int, int], None] | None = None,
     found: Comparison | None = None,
+    wait: bool = True,
+    on_wait: Callable[[], None] | None = None,
 ) -> SyncReport:
     """Index the folder at `root`; commits in batches and reports every failure.
 
     `found` is the folder already compared with this database (by
-    `storage.scan.quick_compare`), so that it is not walked twice.
+    `storage.scan.quick_compare`), so that it is not walked twice; the database
+    side is read again once the index lock is held. When another run holds the
+    lock, `on_wait` is called once and this waits, or with `wait=False` raises
+    `storage.db.IndexBusy`. A database failure raises `DatabaseError` with one
+    sentence that holds no row values.
     """
+    try:
+        with index_lock(session_factory.kw["bind"], wait=wait, on_wait=on_wait):
+            report = _sync_locked(session_factory, root, progress, found)
+        if report.added + report.updated > max(1000, report.unchanged // 10):
+            _refresh_statistics(session_factory)
+    except SQLAlchemyError as exc:
+        raise DatabaseError(_stopped(exc)) from None
+    return report
+
+
+def _stopped(exc: SQLAlchemyError) -> str:
+    """The sentence for a run the database stopped: its error, never the row it refused.
+
+    A driver's message can quote the row (PostgreSQL's DETAIL names the key and
+    its value), so only a connection failure, which names no row, is quoted.
+    """
+    orig = exc.orig if isinstance(exc, DBAPIError) else None
+    if isinstance(exc, OperationalError | InterfaceError) and orig is not None:
+        first_line = str(orig).strip().splitlines()[0] if str(orig).strip() else ""
+        return f"the index run stopped: the database failed ({first_line or type(orig).__name__})"
+    name = type(orig or exc).__name__
+    constraint = getattr(getattr(orig, "diag", None), "constraint_name", None)
+    where = f" on {constraint}" if constraint else ""
+    return (
+        f"the index run stopped: the database refused a write ({name}{where}); "
+        "what was written before stays, and the next run carries on"
+    )
+
+
+def _sync_locked(
+    session_factory: sessionmaker[Session],
+    root: Path,
+    progress: Callable[[int, int], None] | None,
+    found: Comparison | None,
+) -> SyncReport:
     with session_factory() as session:
         conn = session.connection()
         sqlite = conn.dialect.name == "sqlite"
-        if found is None:
-            cursor = conn.connection.cursor()
-            try:
-                found = compare(cursor, root)
-            finally:
-                cursor.close()
+        cursor = conn.connection.cursor()
+        try:
+            walked = Folder(found.files, found.refused) if found is not None else None
+            found = compare(cursor, root, walked)
+        finally:
+            cursor.close()
     files = found.files
-    report = SyncReport(unchanged=found.unchanged, failures=list(found.failed_again))
+    report = SyncReport(unchanged=found.unchanged, failures=[*found.failed_again, *found.refused])
     now = datetime.now(UTC)
     owners: dict[str, str] = {}  # web_url -> source path
     owner_ids: dict[str, int] = {}
     known: dict[str, tuple[int, str]] = {}  # source path -> id, content hash
+    # Each row's version before any file is read: a row whose version moves on
+    # meanwhile was changed by a review decision, and this run leaves it alone.
+    versions: dict[int, int] = {}
     topics: dict[str, int] = {}
     if found.to_read or found.moved_or_changed:
         with session_factory() as session:
             rows = session.connection().exec_driver_sql(
-                "SELECT id, web_url, source_path, content_hash, missing FROM articles"
+                "SELECT id, web_url, source_path, content_hash, missing, version FROM articles"
             )
-            for article_id, url, path, digest, missing in rows:
+            for article_id, url, path, digest, missing, version in rows:
                 owners[url], owner_ids[url] = path, article_id
+                versions[article_id] = version
                 if not missing:
                     known[path] = (article_id, digest)
             topics = {t.key: t.id for t in session.scalars(select(Topic))}
     # Articles whose file is not where and as it was are missing, unless that file
     # is only touched (same hash) or gone bad, or another file now has their URL.
     unaccounted = {known[path][0] for path in found.moved_or_changed if path in known}
-    confirmed = {known[f.path][0] for f in found.failed_again if f.path in known}
+    confirmed = {known[f.path][0] for f in (*found.failed_again, *found.refused) if f.path in known}
     jobs = [
         (str(root), rel, known[rel][1] if rel in known else None, sqlite, now)
         for rel in found.to_read
     ]
 
-    writer = _BatchWriter(session_factory, topics, owners, owner_ids, files)
+    writer = _BatchWriter(session_factory, topics, owners, owner_ids, files, versions)
     for done, parsed in enumerate(_parse_all(jobs), start=1):
         art = known.get(parsed.path)
         if parsed.row is None and parsed.reason is None:
@@ -206,6 +286,8 @@ def sync(
         if progress:
             progress(done, len(jobs))
     writer.flush()
+    report.updated -= writer.deferred
+    report.deferred = writer.deferred
 
     vanished = unaccounted - confirmed - writer.updated_ids
     stale_failures = found.stale_failures
@@ -221,8 +303,6 @@ def sync(
                 session.execute(delete(IndexFailure).where(IndexFailure.path.in_(chunk)))
     report.missing = len(vanished)
     report.failures.sort(key=lambda f: f.path)
-    if report.added + report.updated > max(1000, found.unchanged // 10):
-        _refresh_statistics(session_factory)
     return report
 
 
@@ -257,7 +337,7 @@ def insert_records(session_factory: sessionmaker[Session], records: Iterable[Art
     with session_factory() as session:
         topics = {t.key: t.id for t in session.scalars(select(Topic))}
         sqlite = session.get_bind().dialect.name == "sqlite"
-    writer = _BatchWriter(session_factory, topics, {}, {}, {})
+    writer = _BatchWriter(session_factory, topics, {}, {}, {}, {})
     now = datetime.now(UTC)
     count = 0
     for record in records:
@@ -279,6 +359,9 @@ class _BatchWriter:
     Decisions about duplicates are made as results arrive, in the order the
     files were sorted (oldest first), so the file that was there first keeps
     its article and a later copy is reported.
+
+    An existing row is written only while its version is the one `versions`
+    holds; the ones a review decision moved on are counted in `deferred`.
     """
 
     def __init__(
@@ -287,23 +370,26 @@ class _BatchWriter:
         topics: dict[str, int],
         owners: dict[str, str],
         owner_ids: dict[str, int],
-        files: dict[str, os.stat_result],
+        files: dict[str, tuple[int, int]],
+        versions: dict[int, int],
     ) -> None:
         self.session_factory = session_factory
         self.topics = topics
         self.owners = owners  # web_url -> source path of the article that owns it
         self.owner_ids = owner_ids
         self.files = files
+        self.versions = versions  # article id -> version read before its file was
+        self.deferred = 0
         self.updated_ids: set[int] = set()
         self.inserts: list[_Row] = []
         self.updates: list[tuple[int, _Row]] = []
-        self.touches: list[dict[str, Any]] = []
+        self.touches: list[tuple[int, int, int]] = []  # id, size, mtime_ns
         self.failed: list[tuple[_Parsed, str | None]] = []
         self.cleared: list[str] = []
         self.pending = 0
 
     def touch(self, article_id: int, stat: FileStat) -> None:
-        self.touches.append({"id": article_id, "size": stat.size, "mtime_ns": stat.mtime_ns})
+        self.touches.append((article_id, stat.size, stat.mtime_ns))
         self._tick()
 
     def fail(self, parsed: _Parsed, duplicate_of: str | None) -> None:
@@ -358,6 +444,7 @@ class _BatchWriter:
                 )
                 self.owner_ids.update((url, article_id) for url, article_id in found)
                 pairs = [(self.owner_ids[row.web_url], row) for row in self.inserts]
+                self.versions.update((article_id, 0) for article_id, _row in pairs)
                 if conn.dialect.name == "sqlite":
                     # No trigger does this (migration 0003): one statement per batch
                     # tokenises ten times faster than a trigger per row.
@@ -366,17 +453,30 @@ class _BatchWriter:
                         [(i, row.values[_TITLE], row.values[_EXCERPT]) for i, row in pairs],
                     )
                 self._link_topics(session, pairs)
+            if self.updates or self.touches:
+                self._leave_decided_rows(session)
             if self.updates:
                 assignments = ", ".join(f"{c} = {mark}" for c in COLUMNS)
                 conn.exec_driver_sql(
-                    f"UPDATE articles SET {assignments}, missing = {mark} WHERE id = {mark}",
-                    [(*row.values, False, article_id) for article_id, row in self.updates],
+                    f"UPDATE articles SET {assignments}, missing = {mark} "
+                    f"WHERE id = {mark} AND version = {mark}",
+                    [
+                        (*row.values, False, article_id, self.versions[article_id])
+                        for article_id, row in self.updates
+                    ],
                 )
                 ids = [i for i, _ in self.updates]
                 session.execute(delete(ArticleTopic).where(ArticleTopic.article_id.in_(ids)))
                 self._link_topics(session, self.updates)
             if self.touches:
-                session.execute(update(Article), self.touches)
+                conn.exec_driver_sql(
+                    f"UPDATE articles SET size = {mark}, mtime_ns = {mark} "
+                    f"WHERE id = {mark} AND version = {mark}",
+                    [
+                        (size, mtime_ns, article_id, self.versions[article_id])
+                        for article_id, size, mtime_ns in self.touches
+                    ],
+                )
             if self.cleared:
                 session.execute(delete(IndexFailure).where(IndexFailure.path.in_(self.cleared)))
             for parsed, duplicate_of in self.failed:
@@ -392,6 +492,23 @@ class _BatchWriter:
                 )
         self.inserts, self.updates, self.touches, self.failed, self.cleared = [], [], [], [], []
         self.pending = 0
+
+    def _leave_decided_rows(self, session: Session) -> None:
+        """Drop the updates and touches of rows a review decision changed since the run began.
+
+        The rows are locked until this batch commits (SQLite: the write lock the
+        batch holds already), so no decision slips in between this look and the
+        writes, which also check the version.
+        """
+        ids = [i for i, _ in self.updates] + [i for i, _s, _m in self.touches]
+        rows = session.execute(
+            select(Article.id, Article.version).where(Article.id.in_(ids)).with_for_update()
+        )
+        current = {article_id: version for article_id, version in rows}
+        kept = [(i, row) for i, row in self.updates if current.get(i) == self.versions[i]]
+        self.deferred += len(self.updates) - len(kept)
+        self.updates = kept
+        self.touches = [t for t in self.touches if current.get(t[0]) == self.versions[t[0]]]
 
     def _link_topics(self, session: Session, pairs: Sequence[tuple[int, _Row]]) -> None:
         keys = {name: topic_key(name) for _, row in pairs for name in row.topics}

@@ -213,3 +213,26 @@ def test_web_urls_are_accepted_exactly_when_urlsplit_reads_http(url):
         assert "webUrl" in str(exc)
         accepted = False
     assert accepted == urlsplit_says_http(url)
+
+
+def test_the_parser_refuses_what_the_columns_cannot_hold():
+    """The limits the parser checks are the models' own column sizes."""
+    from storage.models import Article, Topic
+    from storage.parse import INTEGER_RANGE, MAX_NAME_LENGTH, MAX_URL_LENGTH
+
+    columns = Article.__table__.columns
+    assert columns["web_url"].type.length == columns["amp_web_url"].type.length == MAX_URL_LENGTH
+    assert columns["provider_domain"].type.length == MAX_NAME_LENGTH
+    assert Topic.__table__.columns["key"].type.length == MAX_NAME_LENGTH
+    assert Topic.__table__.columns["name"].type.length == MAX_NAME_LENGTH
+    assert (
+        type(columns["heat"].type).__name__ == type(columns["quality"].type).__name__ == "Integer"
+    )
+    assert (INTEGER_RANGE.start, INTEGER_RANGE.stop) == (-(2**31), 2**31)  # SQL INTEGER
+    url = "https://x.example/" + "a" * (MAX_URL_LENGTH - len("https://x.example/"))
+    assert parse(VALID.replace("https://example.com/story/1", url)).web_url == url
+    with pytest.raises(ParseError, match="field webUrl: longer than 2,048 characters"):
+        parse(VALID.replace("https://example.com/story/1", url + "a"))
+    assert parse(VALID.replace("heat: 57", f"heat: {2**31 - 1}")).heat == 2**31 - 1
+    with pytest.raises(ParseError, match="field heat: expected an integer from"):
+        parse(VALID.replace("heat: 57", f"heat: {2**31}"))

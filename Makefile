@@ -32,4 +32,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/digest.py
 
 clean:
-	rm -rf $(VENV) newsbot.db newsbot.db-wal newsbot.db-shm
+	rm -rf $(VENV) newsbot.db newsbot.db-wal newsbot.db-shm newsbot.db-index-lock

@@ -18,16 +18,11 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from storage.frontmatter import FrontmatterError, NotAMapping, find_fences, read_fields
 from storage.hashing import content_hash
 from storage.scan import not_regular
 
 MAX_FILE_SIZE = 1024 * 1024
-# How many values YAML aliases may expand a frontmatter to (an article has ~50).
-MAX_VALUES = 100_000
-# How many bytes of text they may expand it to. A 1 MiB file without aliases
-# stays under it (escapes such as \L at most add half), so only aliases reach it.
-MAX_EXPANDED_BYTES = 2 * 1024 * 1024
-
 # What the database columns hold (storage.models; a test keeps the two equal).
 MAX_URL_LENGTH = 2048
 MAX_NAME_LENGTH = 255  # a provider domain, a topic
@@ -45,161 +40,6 @@ KNOWN_FIELDS = frozenset(
 # A scheme, a plain host (and port), then the path or nothing: a shape that
 # urlsplit always reads as an http(s) URL with a host.
 _PLAIN_HTTP_URL = re.compile(r"(?i:https?)://[\w.-]+(?::\d+)?(?:[/?#]|$)")
-_BOUNDARY = re.compile(r"^-{3,}[ \t]*\r?$", re.MULTILINE)
-
-
-_STR, _INT, _BOOL, _NULL, _SEQ, _MAP = (
-    f"tag:yaml.org,2002:{name}" for name in ("str", "int", "bool", "null", "seq", "map")
-)
-_KEY_TAGS = frozenset((_STR, _INT, _BOOL, _NULL))
-_BOOL_VALUES = yaml.constructor.SafeConstructor.bool_values
-_RESOLVED: dict[str, str] = {}  # plain scalar -> tag, for the short values files repeat
-
-
-class _Unusual(Exception):
-    """The document needs PyYAML's full constructor (see `_Loader.construct_document`)."""
-
-
-class _Loader(yaml.CSafeLoader):
-    """PyYAML's C safe loader without the timestamp resolver, with a fast path.
-
-    Dates stay the strings the file holds: `_timestamp` parses the one field
-    that is a date, and everything else (related items, unknown fields) is kept
-    as written and goes to JSON without a conversion pass.
-
-    libyaml scans and composes, but tag resolution and construction run in
-    Python and took half of every parse. Article frontmatter is mappings,
-    lists, strings, plain integers, booleans and nulls, so `_build` makes those
-    directly; any other document (a float, an explicit tag, a merge key, a
-    recursive alias) goes through SafeConstructor unchanged. A test holds the
-    two to the same result.
-    """
-
-    # Whether the text may hold an alias (`*name`); `load_yaml` looks. Without
-    # one, no value is repeated, and the expanded size is the file's own.
-    aliased = True
-
-    def resolve(self, kind: type, value: Any, implicit: tuple[bool, bool]) -> str:
-        if kind is yaml.ScalarNode:
-            if not implicit[0]:
-                return _STR  # quoted: always a string
-            tag = _RESOLVED.get(value)
-            if tag is None:
-                tag = super().resolve(kind, value, implicit)
-                if len(value) <= 32 and len(_RESOLVED) < 4096:
-                    _RESOLVED[value] = tag
-            return tag
-        return super().resolve(kind, value, implicit)
-
-    def construct_document(self, node: yaml.Node) -> Any:
-        _check_nodes(node, set(), [MAX_VALUES])
-        if self.aliased:
-            _check_expanded_size(node, {})
-        try:
-            return _build(node)
-        except _Unusual:
-            return super().construct_document(node)
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.CSafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-def load_yaml(text: str) -> Any:
-    """YAML as the indexer reads it: PyYAML's safe loader, with dates left as strings."""
-    loader = _Loader(text)  # what yaml.load does, with one attribute set
-    loader.aliased = "*" in text
-    try:
-        return loader.get_single_data()
-    finally:
-        loader.dispose()
-
-
-def _check_nodes(node: yaml.Node, active: set[int], budget: list[int]) -> None:
-    """Refuse a document that contains itself or that aliases blow up to many values.
-
-    Either would stop a whole run later, when the fields are turned into JSON.
-    """
-    if node.__class__ is yaml.ScalarNode:
-        return
-    if id(node) in active:
-        raise yaml.constructor.ConstructorError(
-            problem="found an alias inside the value it names, which cannot be stored",
-            problem_mark=node.start_mark,
-        )
-    budget[0] -= len(node.value)
-    if budget[0] < 0:
-        raise yaml.constructor.ConstructorError(
-            problem=f"aliases expand the frontmatter past {MAX_VALUES:,} values",
-            problem_mark=node.start_mark,
-        )
-    active.add(id(node))
-    for child in node.value:
-        if child.__class__ is tuple:  # a mapping's (key, value)
-            _check_nodes(child[0], active, budget)
-            _check_nodes(child[1], active, budget)
-        else:
-            _check_nodes(child, active, budget)
-    active.discard(id(node))
-
-
-def _check_expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
-    """The bytes of text in `node` with every alias expanded; refuses past 2 MiB.
-
-    A 100 KB file can name one long string a thousand times: stored, that is
-    94 MB, and every search that shows the article reads it. Each node is sized
-    once (`sizes`, by id), so this costs the nodes, not their expansion; the
-    caller has refused a node that contains itself.
-    """
-    if node.__class__ is yaml.ScalarNode:
-        value = node.value
-        return len(value) if value.isascii() else len(value.encode("utf-8", "replace"))
-    size = sizes.get(id(node))
-    if size is None:
-        size = 0
-        for child in node.value:
-            if child.__class__ is tuple:  # a mapping's (key, value)
-                size += _check_expanded_size(child[0], sizes)
-                size += _check_expanded_size(child[1], sizes)
-            else:
-                size += _check_expanded_size(child, sizes)
-        if size > MAX_EXPANDED_BYTES:
-            raise yaml.constructor.ConstructorError(
-                problem=f"aliases expand the frontmatter past {MAX_EXPANDED_BYTES >> 20} MiB",
-                problem_mark=node.start_mark,
-            )
-        sizes[id(node)] = size
-    return size
-
-
-def _build(node: yaml.Node) -> Any:
-    """The value SafeConstructor makes of a checked node, or `_Unusual`."""
-    kind, tag = node.__class__, node.tag
-    if kind is yaml.ScalarNode:
-        value = node.value
-        if tag == _STR:
-            return value
-        if tag == _INT and value.isdecimal() and value.isascii():
-            if value[0] != "0" or value == "0":  # 017 is octal in YAML 1.1
-                return int(value)
-            raise _Unusual  # as are -3, 0x1F, 1_000 and 1:30
-        if tag == _BOOL:
-            return _BOOL_VALUES[value.lower()]
-        if tag == _NULL:
-            return None
-        raise _Unusual
-    if kind is yaml.MappingNode and tag == _MAP:
-        result = {}
-        for key_node, value_node in node.value:
-            if key_node.__class__ is not yaml.ScalarNode or key_node.tag not in _KEY_TAGS:
-                raise _Unusual  # merge keys, `=` keys and unhashable keys
-            result[_build(key_node)] = _build(value_node)
-        return result
-    if kind is yaml.SequenceNode and tag == _SEQ:
-        return [_build(item) for item in node.value]
-    raise _Unusual
 
 
 class ParseError(Exception):
@@ -299,9 +139,15 @@ def parse_bytes(data: bytes) -> ArticleRecord:
             f"not valid UTF-8 (byte 0x{data[exc.start]:02X} at offset {exc.start})"
         ) from None
     try:
-        meta = load_yaml(_frontmatter(text))
+        meta = read_fields(text)
+    except NotAMapping as exc:
+        raise ParseError(
+            f"frontmatter is not a mapping of fields, got {_shown(exc.value)}"
+        ) from None
+    except FrontmatterError as exc:
+        raise ParseError(str(exc)) from None
     except yaml.YAMLError as exc:
-        raise ParseError(f"invalid YAML: {_yaml_problem(exc)}") from None
+        raise ParseError(f"invalid YAML: {_yaml_problem(exc, text)}") from None
     except RecursionError:
         raise ParseError("invalid YAML: values nested too deeply") from None
     except (ValueError, OverflowError) as exc:
@@ -311,40 +157,18 @@ def parse_bytes(data: bytes) -> ArticleRecord:
         else:
             problem = f"a value cannot be read ({str(exc).split(':')[0][:100]})"
         raise ParseError(f"invalid YAML: {problem}") from None
-    if meta is None:
-        meta = {}
-    if not isinstance(meta, dict):
-        raise ParseError(f"frontmatter is not a mapping of fields, got {_shown(meta)}")
     record = _validate(meta)
     if "\\" in text:  # YAML refuses a raw NUL: only an escape (\0, \x00, \u0000) makes one
         _check_text_columns(record)
     return record
 
 
-def _frontmatter(text: str) -> str:
-    """The YAML between the opening `---` line and the next one.
-
-    python-frontmatter's split accepts a file without frontmatter or with an
-    unclosed block silently, so the boundaries are found, and checked, here.
-    """
-    opening = _BOUNDARY.match(text)
-    if opening is None:
-        raise ParseError("no YAML frontmatter (the file must start with a '---' line)")
-    line_start = opening.end()
-    # str.find skips to the lines that start with a dash; the regex only confirms them.
-    while line_start := text.find("\n-", line_start) + 1:
-        closing = _BOUNDARY.match(text, line_start)
-        if closing is not None:
-            # From the end of the opening line, so YAML's line 0 is the file's line 1.
-            return text[opening.end() : closing.start()]
-    raise ParseError("frontmatter is not closed (no second '---' line)")
-
-
-def _yaml_problem(exc: yaml.YAMLError) -> str:
+def _yaml_problem(exc: yaml.YAMLError, text: str) -> str:
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     mark = getattr(exc, "problem_mark", None)
-    where = f" (line {mark.line + 1} of the file)" if mark is not None else ""
-    return f"{problem}{where}"
+    if mark is None:
+        return problem
+    return f"{problem} (line {mark.line + find_fences(text).first_line} of the file)"
 
 
 def _validate(meta: dict[str, Any]) -> ArticleRecord:

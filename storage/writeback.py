@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import re
 import stat
 import tempfile
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from pathlib import Path
 
 import yaml
 
+from storage.frontmatter import Fences, FrontmatterError, find_fences
 from storage.hashing import content_hash
 
 __all__ = [
@@ -40,7 +40,6 @@ __all__ = [
 TEMP_MARKER = ".newsbot-tmp-"
 
 _BOM = b"\xef\xbb\xbf"
-_FENCE = re.compile("-{3,}")
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _STR_TAG = "tag:yaml.org,2002:str"
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -139,12 +138,13 @@ def _with_published(data: bytes, value: bool, label: str) -> bytes | None:
     except UnicodeDecodeError as e:
         raise WriteBackError(f"{label}: not valid UTF-8 (bad byte at offset {e.start})") from None
 
-    fm_start, fm_end, newline = _frontmatter_bounds(text, label)
+    fences = _fences(text, label)
+    fm_start, fm_end, newline = fences.start, fences.end, fences.newline
     frontmatter = text[fm_start:fm_end]
-    root = _compose(frontmatter, label)
+    root = _compose(frontmatter, label, fences.first_line)
     token = "true" if value else "false"
 
-    published = _top_level_published(root, frontmatter, label)
+    published = _top_level_published(root, frontmatter, label, fences.first_line)
     if published is None:
         if root is not None and root.flow_style:
             raise WriteBackError(
@@ -166,35 +166,19 @@ def _with_published(data: bytes, value: bool, label: str) -> bytes | None:
     return bom + (text[:fm_start] + edited + text[fm_end:]).encode("utf-8")
 
 
-def _frontmatter_bounds(text: str, label: str) -> tuple[int, int, str]:
-    """Offsets of the frontmatter between the `---` lines, and the opening line's ending."""
-    # Only "\n" ends a line here, as in the indexer and python-frontmatter
-    # ("\r\n" included); YAML's other line breaks inside values are not fences.
-    lines = text.split("\n")
-    lines = [line + "\n" for line in lines[:-1]] + [lines[-1]]
-    if not _is_fence(lines[0]):
-        raise WriteBackError(
-            f"{label}: no YAML frontmatter (the file must start with a '---' line)"
-        )
-    newline = "\r\n" if lines[0].endswith("\r\n") else "\n"
-    fm_start = offset = len(lines[0])
-    for line in lines[1:]:
-        if _is_fence(line):
-            return fm_start, offset, newline
-        offset += len(line)
-    raise WriteBackError(f"{label}: the frontmatter is not closed (no '---' line after the first)")
+def _fences(text: str, label: str) -> Fences:
+    """Where the frontmatter is, by the indexer's own rule (`storage.frontmatter`)."""
+    try:
+        return find_fences(text)
+    except FrontmatterError as e:
+        raise WriteBackError(f"{label}: {e}") from None
 
 
-def _is_fence(line: str) -> bool:
-    # Same rule as the indexer (storage.parse): three or more dashes.
-    return _FENCE.fullmatch(line.rstrip(" \t\r\n")) is not None
-
-
-def _compose(frontmatter: str, label: str) -> yaml.Node | None:
+def _compose(frontmatter: str, label: str, first_line: int) -> yaml.Node | None:
     try:
         root = yaml.compose(frontmatter, Loader=_Loader)
     except yaml.MarkedYAMLError as e:
-        where = f" at line {e.problem_mark.line + 2}" if e.problem_mark else ""
+        where = f" at line {e.problem_mark.line + first_line}" if e.problem_mark else ""
         raise WriteBackError(
             f"{label}: invalid YAML in the frontmatter{where} ({e.problem})"
         ) from None
@@ -206,7 +190,7 @@ def _compose(frontmatter: str, label: str) -> yaml.Node | None:
 
 
 def _top_level_published(
-    root: yaml.MappingNode | None, frontmatter: str, label: str
+    root: yaml.MappingNode | None, frontmatter: str, label: str, first_line: int
 ) -> tuple[int, int, bool] | None:
     """Offsets of the top-level `published` value token and its boolean value."""
     if root is None:
@@ -219,7 +203,7 @@ def _top_level_published(
     if not found:
         return None
     if len(found) > 1:
-        lines = ", ".join(str(key.start_mark.line + 2) for key, _ in found)
+        lines = ", ".join(str(key.start_mark.line + first_line) for key, _ in found)
         raise WriteBackError(
             f"{label}: the frontmatter has more than one published key (lines {lines})"
         )

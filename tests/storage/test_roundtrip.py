@@ -22,7 +22,8 @@ articles = st.fixed_dictionaries(
         "title": text,
         # With allow_unicode PyYAML's emitter writes NEL (U+0085) unescaped inside a
         # quoted scalar, and its own loader folds it to a space: a dumper bug, not ours.
-        "excerpt": st.text(max_size=500).filter(lambda s: "\r" not in s and "\x85" not in s),
+        # NUL is refused (PostgreSQL cannot store it): tests/hostile/test_files.py.
+        "excerpt": st.text(max_size=500).filter(lambda s: not set(s) & {"\r", "\x85", "\x00"}),
         "heat": st.integers(0, 10**6),
         "quality": st.integers(0, 100),
         "published": st.booleans(),

@@ -326,7 +326,7 @@ def test_generated_corpus_round_trips_byte_for_byte(tmp_path: Path, make_article
     [
         ("empty", "no YAML frontmatter"),
         ("non-utf8", "not valid UTF-8"),
-        ("unclosed-frontmatter", "the frontmatter is not closed"),
+        ("unclosed-frontmatter", "frontmatter is not closed (no second '---' line)"),
         ("invalid-yaml", "invalid YAML in the frontmatter"),
     ],
 )
@@ -434,7 +434,7 @@ def test_permission_bits_are_kept(tmp_path: Path, mode: int) -> None:
     [
         (b"title: x\n", "no YAML frontmatter (the file must start with a '---' line)"),
         (b"", "no YAML frontmatter"),
-        (b"---\ntitle: x\n", "the frontmatter is not closed"),
+        (b"---\ntitle: x\n", "frontmatter is not closed (no second '---' line)"),
         (b"---\ntitle: \xe9t\xe9\n---\n", "not valid UTF-8"),
         (b"---\ntitle: [unclosed\n---\n", "invalid YAML in the frontmatter"),
         (b"---\n- a\n- b\n---\n", "the frontmatter is not a mapping"),

@@ -1,14 +1,90 @@
-"""`load_yaml` builds plain documents itself; it must agree with PyYAML's safe loader."""
+"""storage.frontmatter: one rule for where the frontmatter is, and a loader that must agree
+with PyYAML's safe loader while building plain documents itself."""
 
 from pathlib import Path
 
+import frontmatter
 import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from storage.parse import load_yaml
+from storage.frontmatter import ARTICLES, FrontmatterError, find_fences, load_yaml, read_fields
+from storage.parse import ParseError, parse_bytes
+from storage.writeback import WriteBackError, set_published
 from tests.depth import depth
+
+# --- the fences ------------------------------------------------------------------
+
+FENCED = [
+    ("---\ntitle: a\n---\nbody\n", "title: a\n", "body\n", "\n"),
+    ("---\r\ntitle: a\r\n---\r\nbody", "title: a\r\n", "body", "\r\n"),
+    ("----  \ntitle: a\n--- \t\n", "title: a\n", "", "\n"),
+    ("---\n---\n", "", "", "\n"),
+    ("---\ntitle: a\n---", "title: a\n", "", "\n"),
+    # A Markdown rule in the body is not a fence; neither is a dash line inside a value.
+    (
+        "---\ntitle: a\nlist:\n- x\n--- \nrule:\n\n---\n",
+        "title: a\nlist:\n- x\n",
+        "rule:\n\n---\n",
+        "\n",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "yaml_text", "body", "newline"), FENCED)
+def test_fences(text: str, yaml_text: str, body: str, newline: str) -> None:
+    fences = find_fences(text)
+    assert text[fences.start : fences.end] == yaml_text
+    assert text[fences.body :] == body
+    assert fences.newline == newline
+    assert fences.first_line == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("title: a\n---\n", "no YAML frontmatter"),
+        ("-- \ntitle: a\n---\n", "no YAML frontmatter"),
+        ("---\ntitle: a\n", "frontmatter is not closed"),
+        ("---", "frontmatter is not closed"),
+        ("---\ntitle: a\n--\n", "frontmatter is not closed"),
+    ],
+)
+def test_missing_or_unclosed_frontmatter_is_refused_by_indexer_and_write_back(
+    tmp_path: Path, text: str, reason: str
+) -> None:
+    with pytest.raises(FrontmatterError, match=reason):
+        find_fences(text)
+    with pytest.raises(ParseError, match=reason):
+        parse_bytes(text.encode())
+    path = tmp_path / "a.md"
+    path.write_text(text)
+    with pytest.raises(WriteBackError, match=reason):
+        set_published(path, True)
+
+
+def test_python_frontmatter_runs_our_handler() -> None:
+    # The stock handler takes an unclosed block for "no frontmatter" without a word.
+    assert frontmatter.parse("---\ntitle: a\n")[0] == {}
+    with pytest.raises(FrontmatterError):
+        frontmatter.parse("---\ntitle: a\n", handler=ARTICLES)
+    assert read_fields("---\ntitle: a\nheat: 7\n---\nbody") == {"title": "a", "heat": 7}
+
+
+def test_blank_lines_before_the_opening_fence_are_one_rule_for_both(tmp_path: Path) -> None:
+    text = "\n\n---\ntitle: A\nwebUrl: https://x.example/a\npublished: false\n---\nbody\n"
+    assert find_fences(text).first_line == 4
+    assert parse_bytes(text.encode()).title == "A"
+    path = tmp_path / "a.md"
+    path.write_text(text)
+    set_published(path, True)
+    assert path.read_text() == text.replace("published: false", "published: true")
+    with pytest.raises(ParseError, match=r"\(line 5 of the file\)"):
+        parse_bytes(b"\n\n---\ntitle: A\n  bad: [\n---\n")
+
+
+# --- the loader ------------------------------------------------------------------
 
 
 class Reference(yaml.CSafeLoader):

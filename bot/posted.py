@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import UTC, datetime, timedelta
 from http.client import HTTPException
 from urllib.error import HTTPError, URLError
+from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -19,6 +21,7 @@ from bot import render
 from bot.render import limits
 from bot.render.replace import replace_card
 from bot.services import Services
+from storage.db import Database
 from storage.models import Article, PostedMessage
 from storage.review import writer_id
 from storage.search import views_of
@@ -28,6 +31,8 @@ from storage.tracking import (
     claim_update,
     confirm_post,
     drop_pending_post,
+    forget_message,
+    messages_behind,
     messages_showing,
     record_update,
     release_update,
@@ -39,8 +44,10 @@ log = logging.getLogger(__name__)
 #: Any failure of a Web API call: Slack's answer, the client, the connection.
 CALL_FAILED = (SlackApiError, SlackClientError, OSError, HTTPException)
 # Edits of one message in a row before the lease is given back; later ones wait for
-# the next decision on one of its articles.
+# the next decision on one of its articles, or the periodic catch-up.
 _MAX_ROUNDS = 5
+# Slack's answers for a message that can never be edited again: stop keeping it up to date.
+_GONE = {"message_not_found", "channel_not_found", "cant_update_message", "is_archived"}
 
 
 def never_sent(exc: BaseException) -> bool:
@@ -93,7 +100,7 @@ def post_share(
         )
         behind = message_id is not None and bool(cards_behind(session, message_id))
     if behind:  # decided while the card was on its way
-        refresh_message(services, client, message_id)
+        refresh_message(db, client, message_id, tz=tz)
     return None
 
 
@@ -106,16 +113,29 @@ def refresh_cards(services: Services, client: WebClient, article_id: int) -> set
     with services.db.Session() as session:
         messages = [(m.id, m.channel, m.message_ts) for m in messages_showing(session, article_id)]
     for message_id, _channel, _ts in messages:
-        refresh_message(services, client, message_id)
+        refresh_message(services.db, client, message_id, tz=services.settings.timezone)
     return {(channel, ts) for _id, channel, ts in messages}
 
 
-def refresh_message(services: Services, client: WebClient, message_id: int) -> None:
+def refresh_behind(db: Database, client: WebClient, *, tz: ZoneInfo, days: int = 7) -> int:
+    """Bring up to date the messages of the last `days` whose cards fell behind; how many.
+
+    A crash between a decision and its chat.update, or a call that failed,
+    leaves them so.
+    """
+    since = datetime.now(UTC) - timedelta(days=days)
+    with db.Session() as session:
+        behind = messages_behind(session, posted_since=since)
+    for message_id in behind:
+        refresh_message(db, client, message_id, tz=tz)
+    return len(behind)
+
+
+def refresh_message(db: Database, client: WebClient, message_id: int, *, tz: ZoneInfo) -> None:
     """Edit one posted message until none of its cards is behind its article, under its lease.
 
     Someone else holding the lease will see this change before giving it back.
     """
-    db = services.db
     holder = f"{writer_id()}:{threading.get_ident()}"
     with db.WriteSession.begin() as session:
         if not claim_update(session, message_id, holder):
@@ -143,11 +163,15 @@ def refresh_message(services: Services, client: WebClient, message_id: int) -> N
                     return
                 continue
             for view in views:
-                blocks = replace_card(blocks, view.id, _card(services, view, blocks)) or blocks
+                blocks = replace_card(blocks, view.id, _card(view, blocks, tz)) or blocks
             try:
                 client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
             except CALL_FAILED as exc:
                 log.warning("could not update the cards in %s at %s: %s", channel, ts, _said(exc))
+                if isinstance(exc, SlackApiError) and exc.response.get("error") in _GONE:
+                    with db.WriteSession.begin() as session:
+                        forget_message(session, message_id)
+                    done = True
                 return
             with db.WriteSession.begin() as session:
                 record_update(session, message_id, blocks=blocks, shown=behind)
@@ -157,9 +181,8 @@ def refresh_message(services: Services, client: WebClient, message_id: int) -> N
                 release_update(session, message_id, holder, unless_behind=False)
 
 
-def _card(services: Services, view: ArticleView, blocks: list[dict]) -> list[dict]:
+def _card(view: ArticleView, blocks: list[dict], tz: ZoneInfo) -> list[dict]:
     """The card as it is now: decided, or a draft with its buttons (if the message has room)."""
-    tz = services.settings.timezone
     card = render.article_card(view, tz=tz, review=True)
     rest = replace_card(blocks, view.id, []) or blocks
     if len(rest) + len(card) > limits.MESSAGE_BLOCKS:

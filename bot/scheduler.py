@@ -17,6 +17,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk import WebClient
 
 from bot.digest import DigestError, DigestUnreachable, due_at, post_digest, today
+from bot.posted import refresh_behind
 from bot.settings import Settings
 from storage.db import Database
 from storage.review import LEASE, finish_interrupted
@@ -33,6 +34,7 @@ DIGEST_RETRY_JOB = "digest-retry"
 REINDEX_JOB = "reindex"
 FORGET_JOB = "forget-requests"
 FINISH_DECISIONS_JOB = "finish-decisions"
+REFRESH_CARDS_JOB = "refresh-cards"
 
 #: After Slack could not be reached, the digest is tried again this much later.
 DIGEST_RETRY_AFTER = timedelta(minutes=5)
@@ -147,6 +149,12 @@ def finish_decisions_job(settings: Settings, db: Database, *, at_start: bool = F
         )
 
 
+def refresh_cards_job(settings: Settings, db: Database, client: WebClient) -> None:
+    """Edit posted cards that fell behind their article (a crash, or a failed chat.update)."""
+    if count := refresh_behind(db, client, tz=settings.timezone):
+        log.info("brought %d posted message(s) up to date", count)
+
+
 def start_up(settings: Settings, db: Database) -> None:
     """Before serving: settle interrupted decisions, remove what killed write-backs left."""
     finish_decisions_job(settings, db, at_start=True)
@@ -196,6 +204,14 @@ def create_scheduler(settings: Settings, db: Database, client: WebClient) -> Bac
         args=(settings, db),
         id=FINISH_DECISIONS_JOB,
         name="settle decisions a dead replica left pending",
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        refresh_cards_job,
+        IntervalTrigger(minutes=5, timezone=settings.timezone),
+        args=(settings, db, client),
+        id=REFRESH_CARDS_JOB,
+        name="bring posted cards up to date",
         replace_existing=True,
     )
     if settings.reindex_minutes:

@@ -169,6 +169,32 @@ def cards_behind(session: Session, message_id: int) -> dict[int, int]:
     )
 
 
+def messages_behind(session: Session, *, posted_since: datetime) -> list[int]:
+    """Posted messages (since that moment) with a card older than its article, oldest first.
+
+    What a crash after a decision, or a Slack call that failed, left for later.
+    """
+    return list(
+        session.scalars(
+            select(PostedMessage.id)
+            .join(PostedCard, PostedCard.posted_message_id == PostedMessage.id)
+            .join(Article, Article.id == PostedCard.article_id)
+            .where(
+                PostedMessage.posted_at >= posted_since,
+                Article.version != PostedCard.shown_version,
+            )
+            .distinct()
+            .order_by(PostedMessage.id)
+        )
+    )
+
+
+def forget_message(session: Session, message_id: int) -> None:
+    """Stop keeping a message up to date (Slack says it is gone or cannot be edited)."""
+    session.execute(delete(PostedCard).where(PostedCard.posted_message_id == message_id))
+    session.execute(delete(PostedMessage).where(PostedMessage.id == message_id))
+
+
 def claim_update(session: Session, message_id: int, holder: str) -> bool:
     """Take the lease to edit a message in Slack; False while someone else holds it.
 

@@ -20,6 +20,7 @@ from bot.scheduler import (
     DIGEST_JOB,
     FINISH_DECISIONS_JOB,
     FORGET_JOB,
+    REFRESH_CARDS_JOB,
     REINDEX_JOB,
     catch_up_job,
     create_scheduler,
@@ -178,7 +179,14 @@ def test_scheduler_jobs(setup, slack):
     settings, db = setup
     scheduler = create_scheduler(settings, db, make_client(settings))
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {DIGEST_JOB, CATCH_UP_JOB, REINDEX_JOB, FORGET_JOB, FINISH_DECISIONS_JOB}
+    assert set(jobs) == {
+        DIGEST_JOB,
+        CATCH_UP_JOB,
+        REINDEX_JOB,
+        FORGET_JOB,
+        FINISH_DECISIONS_JOB,
+        REFRESH_CARDS_JOB,
+    }
     trigger = jobs[DIGEST_JOB].trigger
     assert str(trigger.timezone) == "Europe/Berlin"
     first = trigger.get_next_fire_time(None, datetime(2026, 3, 28, 12, 0, tzinfo=UTC))

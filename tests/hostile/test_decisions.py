@@ -27,8 +27,9 @@ import pytest
 from slack_bolt import App
 from sqlalchemy import select, text
 
-from bot.app import create_app
+from bot.app import create_app, make_client
 from bot.render import actions
+from bot.scheduler import REFRESH_CARDS_JOB, create_scheduler
 from bot.server import HttpServer, listener_pool
 from bot.settings import Settings
 from storage.db import Database, open_database
@@ -347,6 +348,39 @@ def test_two_decisions_on_one_message_both_reach_slack(app, slack, settings, db)
         message = session.scalars(select(PostedMessage)).one()
         assert message.updating_by is None  # the lease was given back
         assert json.dumps(message.blocks) == text
+
+
+def test_cards_a_failed_update_left_behind_are_brought_up_to_date(app, slack, settings, db):
+    voter = article_id(db, VOTER_FILE)
+    shared = share(app, slack, VOTER_FILE, db)
+    queue = review_queue(app, slack)
+    slack.fail_next("chat.update", "internal_error")
+    click(app, slack, queue, actions.REVIEW_PUBLISH, voter, user=RITA)
+    assert slack.calls_to("chat.update")[0].response["ok"] is False
+    slack.reset()
+
+    scheduler = create_scheduler(settings, db, make_client(settings))
+    job = scheduler.get_job(REFRESH_CARDS_JOB)
+    job.func(*job.args, **job.kwargs)
+
+    (update,) = slack.calls_to("chat.update")
+    assert update.args["ts"] == shared["ts"] and "Published by" in json.dumps(update.args)
+    job.func(*job.args, **job.kwargs)  # up to date now: nothing more to do
+    assert len(slack.calls_to("chat.update")) == 1
+
+
+def test_a_message_slack_cannot_find_is_no_longer_kept_up_to_date(app, slack, settings, db):
+    share(app, slack, VOTER_FILE, db)
+    queue = review_queue(app, slack)
+    slack.fail_next("chat.update", "message_not_found")  # someone deleted the share
+    click(app, slack, queue, actions.REVIEW_PUBLISH, article_id(db, VOTER_FILE), user=RITA)
+    with db.Session() as session:
+        assert session.scalars(select(PostedMessage)).all() == []
+    slack.reset()
+    scheduler = create_scheduler(settings, db, make_client(settings))
+    job = scheduler.get_job(REFRESH_CARDS_JOB)
+    job.func(*job.args, **job.kwargs)
+    assert slack.calls_to("chat.update") == []
 
 
 @pytest.fixture

@@ -175,6 +175,9 @@ def refresh_message(db: Database, client: WebClient, message_id: int, *, tz: Zon
                 return
             with db.WriteSession.begin() as session:
                 record_update(session, message_id, blocks=blocks, shown=behind)
+                done = release_update(session, message_id, holder, unless_behind=True)
+            if done:
+                return
     finally:
         if not done:
             with db.WriteSession.begin() as session:

@@ -165,8 +165,12 @@ def start_up(settings: Settings, db: Database) -> None:
 
 
 def create_scheduler(settings: Settings, db: Database, client: WebClient) -> BackgroundScheduler:
-    """A scheduler with the digest (when a channel is set), the re-index (when not 0),
-    and the housekeeping that runs whatever the settings."""
+    """The digest (when a channel is set), the re-index (when not 0), and housekeeping.
+
+    Housekeeping runs whatever the settings: handled request ids are forgotten
+    hourly, interrupted decisions settled and lagging cards edited every five
+    minutes.
+    """
     scheduler = BackgroundScheduler(
         timezone=settings.timezone,
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 15 * 60},

@@ -378,15 +378,22 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from slack_sdk.errors import SlackApiError
 
     from bot.app import create_app, make_client
-    from bot.scheduler import create_scheduler
+    from bot.scheduler import create_scheduler, start_up
     from bot.server import HttpServer, listener_pool, serve_until_signalled, socket_mode
 
     if missing := settings.missing_for_slack():
         raise UserError(_missing_sentence(missing))
+    # A failed Web API call raises into code that reports it: in one sentence (the
+    # digest) or with its traceback (a listener). slack_sdk's line would say it twice.
+    logging.getLogger("slack_sdk.web.base_client").addFilter(
+        lambda record: not record.getMessage().startswith("Failed to send a request")
+    )
     db = _database(settings)
     pool = listener_pool()
     scheduler = create_scheduler(settings, db, make_client(settings, retry_connections=False))
     try:
+        # Before the index reads the files: a decision a crash interrupted is settled first.
+        start_up(settings, db)
         report = _index_once(db, settings.articles_dir, show_progress=False)
         log.info("indexed %s: %s", settings.articles_dir, report.summary())
         try:

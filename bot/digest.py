@@ -7,12 +7,15 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from urllib.error import URLError
+from urllib.parse import urlsplit
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot import render
+from bot.posted import CALL_FAILED, never_sent
 from bot.settings import Settings
 from storage.db import Database
 from storage.digest import (
@@ -50,7 +53,11 @@ FIXES = {
 
 
 class DigestError(Exception):
-    """Slack refused the digest; the message says how to fix it."""
+    """The digest was not posted (or may not have been); the message says why, in one sentence."""
+
+
+class DigestUnreachable(DigestError):
+    """Slack could not be reached, so nothing was posted and the claim was given back."""
 
 
 @dataclass(frozen=True)
@@ -115,8 +122,11 @@ def post_digest(
     """Post the digest unless this channel already has the one for this date.
 
     The claim is taken in the database before posting, and given back when
-    Slack refuses, so a later attempt can post. A retry after a 429 is made
-    by the client on the same request, which Slack did not accept: never twice.
+    Slack refuses or cannot be reached (`DigestUnreachable`), so a later
+    attempt can post. A retry after a 429 is made by the client on the same
+    request, which Slack did not accept: never twice. A connection lost after
+    the request was sent may have posted: the claim stays, and it is not
+    posted again (at most once).
     """
     now = now or datetime.now(UTC)
     late = now - due_at(settings, local_date) > LATE_AFTER
@@ -143,17 +153,30 @@ def post_digest(
         return DigestResult("nothing-to-post", plan, messages, channel)
     try:
         first = _post(client, channel, messages[0])
-    except SlackApiError as exc:
-        with db.WriteSession.begin() as session:
-            release_claim(session, run_id)
-        raise DigestError(_fix(exc, channel)) from None
+    except CALL_FAILED as exc:
+        if isinstance(exc, SlackApiError) or never_sent(exc):
+            with db.WriteSession.begin() as session:
+                release_claim(session, run_id)
+        if isinstance(exc, SlackApiError):
+            raise DigestError(_fix(exc, channel)) from None
+        if never_sent(exc):
+            raise DigestUnreachable(
+                f"Slack could not be reached at {_host(client)} ({_reason(exc)}), "
+                f"so nothing was posted to {channel}"
+            ) from None
+        raise DigestError(
+            f"the connection to Slack failed after the digest for {local_date} was sent "
+            f"({_reason(exc)}), so it may be in {channel}: it is not posted again "
+            "(see README, 'Exactly once')"
+        ) from None
     posted = [(first, messages[0])]
     for reply in messages[1:]:
         try:
             posted.append((_post(client, channel, reply, thread_ts=first), reply))
-        except SlackApiError as exc:
+        except CALL_FAILED as exc:
             # The channel post is out; posting it again would be worse than a short thread.
-            log.error("digest thread reply in %s failed: %s", channel, _fix(exc, channel))
+            why = _fix(exc, channel) if isinstance(exc, SlackApiError) else _reason(exc)
+            log.error("digest thread reply in %s failed: %s", channel, why)
             break
     carried = [article_id for _ts, message in posted for article_id in card_ids(message)]
     with db.WriteSession.begin() as session:
@@ -166,7 +189,7 @@ def post_digest(
                 kind="digest",
                 text=message.text,
                 blocks=message.blocks,
-                article_ids=card_ids(message),
+                shown={i: plan.versions.get(i, 0) for i in card_ids(message)},
             )
     log.info("posted the digest for %s to %s (%d stories)", local_date, channel, len(carried))
     return DigestResult("posted", plan, messages, channel, first, late)
@@ -188,6 +211,17 @@ def card_ids(message: render.Message) -> list[int]:
     """The article ids whose cards a rendered message carries, in order."""
     found = (_CARD_BLOCK.match(block.get("block_id", "")) for block in message.blocks)
     return [int(m.group(1)) for m in found if m]
+
+
+def _host(client: WebClient) -> str:
+    return urlsplit(client.base_url).netloc or client.base_url
+
+
+def _reason(exc: BaseException) -> str:
+    """What went wrong with the connection, in a few words (never a URL or a traceback)."""
+    reason = exc.reason if isinstance(exc, URLError) else exc
+    said = getattr(reason, "strerror", None) or str(reason) or type(reason).__name__
+    return " ".join(str(said).split())
 
 
 def _fix(exc: SlackApiError, channel: str) -> str:

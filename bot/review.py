@@ -7,14 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot import render
-from bot.render.replace import replace_card
+from bot.posted import refresh_cards
 from bot.services import Services
 from storage.gitcommit import GitCommitError, commit_file, is_git_work_tree
 from storage.review import Outcome, decide
-from storage.tracking import messages_showing
 from storage.types import ArticleView
 
 log = logging.getLogger(__name__)
@@ -40,38 +37,31 @@ def apply(
 ) -> tuple[Outcome, set[tuple[str, str]]]:
     """Decide (exactly once), then commit to git and update every posted card of the article.
 
-    Returns the outcome and the (channel, ts) of the messages updated with chat.update.
+    Slack is called only after the decision is committed. Returns the outcome
+    and the (channel, ts) of the posted messages that show the article, which
+    are edited with chat.update.
     """
-    settings, db = services.settings, services.db
-    with db.WriteSession() as session:
-        outcome = decide(
-            session,
-            article_id=click.article_id,
-            action=click.action,
-            fingerprint=click.fingerprint,
-            reviewer_id=click.user_id,
-            reviewer_name=click.user_name,
-            root=settings.articles_dir,
-            channel_id=click.channel_id,
-            message_ts=click.message_ts,
-        )
-        if outcome.status == "done":
-            session.commit()
-        else:
-            session.rollback()
-    if outcome.status == "done":
-        assert outcome.article is not None
-        log.info(
-            "%s: %s by %s (%s)",
-            click.action,
-            outcome.article.web_url,
-            click.user_name,
-            click.user_id,
-        )
-        if settings.git_commit and outcome.path is not None:
-            _commit(services, click, outcome.article, outcome.path)
-        return outcome, update_posted_cards(services, client, outcome.article)
-    return outcome, set()
+    settings = services.settings
+    outcome = decide(
+        services.db.WriteSession,
+        article_id=click.article_id,
+        action=click.action,
+        fingerprint=click.fingerprint,
+        reviewer_id=click.user_id,
+        reviewer_name=click.user_name,
+        root=settings.articles_dir,
+        channel_id=click.channel_id,
+        message_ts=click.message_ts,
+    )
+    if outcome.status != "done":
+        return outcome, set()
+    assert outcome.article is not None
+    log.info(
+        "%s: %s by %s (%s)", click.action, outcome.article.web_url, click.user_name, click.user_id
+    )
+    if settings.git_commit and outcome.path is not None:
+        _commit(services, click, outcome.article, outcome.path)
+    return outcome, refresh_cards(services, client, outcome.article.id)
 
 
 def _commit(services: Services, click: Click, article: ArticleView, path: Path) -> None:
@@ -89,31 +79,3 @@ def _commit(services: Services, click: Click, article: ArticleView, path: Path) 
         )
     except GitCommitError as exc:
         log.error("the decision stands, but it was not committed to git: %s", exc)
-
-
-def update_posted_cards(
-    services: Services, client: WebClient, article: ArticleView
-) -> set[tuple[str, str]]:
-    """Every share and digest that shows the article gets its decided card (chat.update)."""
-    card = render.decided_card(article, tz=services.settings.timezone)
-    updated: set[tuple[str, str]] = set()
-    with services.db.WriteSession() as session, session.begin():
-        for message in messages_showing(session, article.id):
-            blocks = replace_card(message.blocks, article.id, card)
-            if blocks is None:
-                continue
-            try:
-                client.chat_update(
-                    channel=message.channel, ts=message.message_ts, text=message.text, blocks=blocks
-                )
-            except (SlackApiError, SlackClientError) as exc:
-                log.warning(
-                    "could not update the card in %s at %s: %s",
-                    message.channel,
-                    message.message_ts,
-                    exc,
-                )
-                continue
-            message.blocks = blocks
-            updated.add((message.channel, message.message_ts))
-    return updated

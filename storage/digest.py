@@ -33,6 +33,8 @@ class DigestPlan:
     window_end: datetime
     articles: tuple[ArticleView, ...]
     related_counts: dict[int, int] = field(default_factory=dict)
+    # {article id: row version} as read with the articles, for the posted cards.
+    versions: dict[int, int] = field(default_factory=dict)
 
 
 def scheduled_at(local_date: date, at: time, tz: ZoneInfo) -> datetime:
@@ -114,6 +116,7 @@ def plan_digest(
         window_end=window_end,
         articles=tuple(views_of(session, chosen)),
         related_counts=folded,
+        versions={a.id: a.version for a in chosen},
     )
 
 

@@ -156,10 +156,19 @@ class IndexFailure(Base):
 
 
 class ReviewDecision(Base):
-    """The audit record: who decided what about which article, when and where."""
+    """The audit record: who decided what about which article, when and where.
+
+    A decision that rewrites the article file is written "pending" (with the
+    article's new state) and committed before the file is replaced, then marked
+    "done"; one whose writer died is finished from the file at the next start:
+    "done" when the file has the new value, else "abandoned" and the row undone.
+    """
 
     __tablename__ = "review_decisions"
-    __table_args__ = (Index("ix_review_decisions_decided_at", "decided_at"),)
+    __table_args__ = (
+        Index("ix_review_decisions_decided_at", "decided_at"),
+        Index("ix_review_decisions_status", "status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), index=True)
@@ -171,6 +180,9 @@ class ReviewDecision(Base):
     channel_id: Mapped[str | None] = mapped_column(String(32))
     message_ts: Mapped[str | None] = mapped_column(String(32))
     decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default="done", server_default="done")
+    # "host:pid" of the process writing the file while the decision is pending.
+    owner: Mapped[str | None] = mapped_column(String(255))
 
 
 class DigestRun(Base):
@@ -221,10 +233,14 @@ class PostedMessage(Base):
     text: Mapped[str]
     blocks: Mapped[list[Any]]
     posted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A lease, not a lock: whoever holds it edits the message in Slack, one at
+    # a time, without a database transaction open across the call.
+    updating_by: Mapped[str | None] = mapped_column(String(255))
+    updating_until: Mapped[datetime | None]
 
 
 class PostedCard(Base):
-    """An article's card inside a posted message."""
+    """An article's card inside a posted message, and the article version it shows."""
 
     __tablename__ = "posted_cards"
 
@@ -232,6 +248,26 @@ class PostedCard(Base):
         ForeignKey("posted_messages.id", ondelete="CASCADE"), primary_key=True
     )
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), primary_key=True, index=True)
+    shown_version: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+
+
+class PendingPost(Base):
+    """A message about to be posted (a share): written before the Slack call, removed after.
+
+    One left behind means the process stopped during the call: Slack may or
+    may not have the message, and no ts is known to update it by.
+    """
+
+    __tablename__ = "pending_posts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str]
+    blocks: Mapped[list[Any]]
+    # {article id: article version} of the cards in the message, as rendered.
+    cards: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class HandledRequest(Base):

@@ -1,21 +1,41 @@
 """The review queue, review decisions and the audit trail.
 
-Functions take a Session and never commit; the caller owns the transaction.
+Query functions take a Session and never commit; the caller owns the
+transaction. `decide` and `finish_interrupted` take the session factory
+instead, as `storage.sync.sync` does: a decision that rewrites a file is two
+short transactions with the file replaced between them, never one held open
+across the write.
 """
 
 from __future__ import annotations
 
+import os
+import socket
+import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from storage.models import Article, ReviewDecision, utcnow
-from storage.search import to_view, views_of
+from storage.search import views_of
 from storage.types import ArticleView, Decision
-from storage.writeback import StaleFileError, WriteBackError, set_published
+from storage.writeback import (
+    FileGoneError,
+    StaleFileError,
+    WriteBackError,
+    WriteResult,
+    read_published,
+    set_published,
+)
+
+PENDING, DONE, ABANDONED = "pending", "done", "abandoned"
+#: A writer gives up replacing the file this many seconds after its decision went pending.
+WRITE_DEADLINE = 60.0
+#: A decision pending this long has no live writer (far beyond WRITE_DEADLINE, and clock skew).
+LEASE = timedelta(minutes=5)
 
 _WAITING = (
     Article.published.is_(False),
@@ -60,11 +80,11 @@ class AuditEntry:
 
 
 def decisions_since(session: Session, since: datetime) -> list[AuditEntry]:
-    """Review decisions made since that moment, oldest first, with their article."""
+    """Review decisions that took effect since that moment, oldest first, with their article."""
     rows = session.execute(
         select(ReviewDecision, Article.title, Article.web_url)
         .join(Article, Article.id == ReviewDecision.article_id)
-        .where(ReviewDecision.decided_at >= since)
+        .where(ReviewDecision.decided_at >= since, ReviewDecision.status == DONE)
         .order_by(ReviewDecision.decided_at, ReviewDecision.id)
     )
     return [
@@ -85,32 +105,61 @@ def decisions_since(session: Session, since: datetime) -> list[AuditEntry]:
 
 
 ACTIONS = {
-    # action: (column to flip, value it must have, value it gets, whether the file changes)
-    "publish": ("published", False, True, True),
-    "unpublish": ("published", True, False, True),
-    "reject": ("rejected", False, True, False),
+    # action: (column it sets, state it requires, value it sets, whether the file changes)
+    "publish": ("published", "draft", True, True),
+    "unpublish": ("published", "published", False, True),
+    "reject": ("rejected", "draft", True, False),
 }
+
+
+def state_of(article: Article) -> str:
+    """ "draft", "published" or "rejected": what a review button may act on."""
+    if article.published:
+        return "published"
+    return "rejected" if article.rejected else "draft"
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """What a review click did.
 
-    status: "done" (this click decided), "already" (someone else's decision
-    stands: `previous`), "stale" (the file changed since the card was shown),
-    "missing" (no such article, or its file is gone), "failed" (the file
-    could not be written: `problem` says why).
+    status: "done" (this click decided), "already" (the article is not in the
+    state the action needs: `previous` is the decision that put it there, a
+    pending one included, and `state` what it is now), "stale" (the file
+    changed since the card was shown), "missing" (no such article, or its
+    file is gone), "failed" (the file could not be written: `problem` says
+    why, naming the file relative to the articles folder). Only "done"
+    changed anything.
     """
 
     status: str
     article: ArticleView | None
     previous: Decision | None = None
+    state: str | None = None
     problem: str | None = None
     path: Path | None = None  # the article file, when this decision rewrote it
 
 
+@dataclass(frozen=True, slots=True)
+class _Started:
+    """A pending decision, committed; its file is still to be written."""
+
+    decision_id: int
+    article_id: int
+    path: Path
+    column: str
+    before: bool
+    after: bool
+    fingerprint: str
+
+
+def writer_id() -> str:
+    """Who is writing a pending decision: `host:pid`."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 def decide(
-    session: Session,
+    session_factory: sessionmaker[Session],
     *,
     article_id: int,
     action: str,
@@ -123,40 +172,86 @@ def decide(
 ) -> Outcome:
     """Apply one review decision exactly once, in the database and in the article file.
 
-    A conditional UPDATE decides who wins: of any number of concurrent clicks
-    (threads, processes, replicas sharing PostgreSQL) one changes the row and
-    the rest find it already changed. The winner writes the file while its
-    transaction still holds the row, then records the audit entry. The caller
-    commits; if the file cannot be written, the caller must roll back.
+    The article row is locked, its state checked (Publish and Reject need a
+    draft, Unpublish a published article, and no decision may be pending on
+    it), then changed and the decision recorded: of any number of concurrent
+    clicks (threads, processes, replicas sharing PostgreSQL) one wins, the
+    rest get "already". A Reject is done there. A Publish or Unpublish is
+    committed as pending first; then the file is replaced; then the decision
+    is marked done. If the file cannot be written the row is put back and the
+    pending record removed. A crash in between leaves the pending record,
+    which `finish_interrupted` settles from the file.
     """
-    column, before, after, touches_file = ACTIONS[action]
-    conditions = [Article.id == article_id, getattr(Article, column).is_(before)]
-    conditions.append(Article.missing.is_(False))
-    if action != "reject":
-        conditions.append(Article.rejected.is_(False))
-    if touches_file and fingerprint is not None:
-        conditions.append(Article.content_hash == fingerprint)
-    won = session.execute(
-        update(Article)
-        .where(*conditions)
-        .values({column: after, "version": Article.version + 1})
-        .returning(Article.id)
-    ).first()
-    article = session.get(Article, article_id, populate_existing=True)
+    with session_factory.begin() as session:
+        started = _begin(
+            session,
+            article_id=article_id,
+            action=action,
+            fingerprint=fingerprint,
+            reviewer_id=reviewer_id,
+            reviewer_name=reviewer_name,
+            root=root,
+            channel_id=channel_id,
+            message_ts=message_ts,
+        )
+    if isinstance(started, Outcome):
+        return started
+    written: WriteResult | None
+    try:
+        written = set_published(
+            started.path,
+            started.after,
+            expected_fingerprint=started.fingerprint,
+            root=root,
+            deadline=time.monotonic() + WRITE_DEADLINE,
+        )
+    except StaleFileError:
+        return _undo(session_factory, started, "stale")
+    except FileGoneError:
+        return _undo(session_factory, started, "missing")
+    except WriteBackError as exc:
+        # Refusals come before the rename, except a folder that would not sync after it.
+        if not _file_says(started.path, started.after, root):
+            return _undo(session_factory, started, "failed", problem=str(exc))
+        written = None
+    with session_factory.begin() as session:
+        return _finish(session, started, written)
+
+
+def _begin(
+    session: Session,
+    *,
+    article_id: int,
+    action: str,
+    fingerprint: str | None,
+    reviewer_id: str,
+    reviewer_name: str,
+    root: Path,
+    channel_id: str | None,
+    message_ts: str | None,
+) -> Outcome | _Started:
+    column, requires, after, touches_file = ACTIONS[action]
+    article = _locked(session, article_id)
     if article is None:
         return Outcome("missing", None)
-    if won is None:
-        return _why_not(session, article, column, after, fingerprint)
-    path = root / article.source_path if touches_file else None
-    if path is not None:
-        try:
-            written = set_published(path, after, expected_fingerprint=article.content_hash)
-        except StaleFileError:
-            return Outcome("stale", to_view(article))
-        except WriteBackError as exc:
-            return Outcome("failed", to_view(article), problem=str(exc))
-        article.content_hash = written.new_fingerprint
-        article.size, article.mtime_ns = written.size, written.mtime_ns
+    if article.missing:
+        return Outcome("missing", views_of(session, [article])[0])
+    pending = session.scalars(
+        select(ReviewDecision)
+        .where(ReviewDecision.article_id == article_id, ReviewDecision.status == PENDING)
+        .order_by(ReviewDecision.id.desc())
+        .limit(1)
+    ).first()
+    state = state_of(article)
+    if pending is not None or state != requires:
+        view = views_of(session, [article])[0]
+        previous = _decision(pending) if pending is not None else view.decision
+        return Outcome("already", view, previous=previous, state=state)
+    if touches_file and fingerprint is not None and article.content_hash != fingerprint:
+        return Outcome("stale", views_of(session, [article])[0], state=state)
+    before = getattr(article, column)
+    setattr(article, column, after)
+    article.version = Article.version + 1
     article.updated_at = utcnow()
     decision = ReviewDecision(
         article_id=article.id,
@@ -168,23 +263,178 @@ def decide(
         channel_id=channel_id,
         message_ts=message_ts,
         decided_at=utcnow(),
+        status=PENDING if touches_file else DONE,
+        owner=writer_id() if touches_file else None,
     )
     session.add(decision)
     session.flush()
-    return Outcome("done", views_of(session, [article])[0], path=path)
+    if not touches_file:
+        return Outcome("done", views_of(session, [article])[0], state=state_of(article))
+    return _Started(
+        decision_id=decision.id,
+        article_id=article.id,
+        path=root / article.source_path,
+        column=column,
+        before=before,
+        after=after,
+        fingerprint=article.content_hash,
+    )
 
 
-def _why_not(
-    session: Session, article: Article, column: str, after: bool, fingerprint: str | None
+def _finish(session: Session, started: _Started, written: WriteResult | None) -> Outcome:
+    article = _locked(session, started.article_id)
+    assert article is not None  # articles are never deleted
+    decision = session.get(ReviewDecision, started.decision_id, populate_existing=True)
+    assert decision is not None
+    # Even if a replica took this writer for dead and settled it, the file has
+    # the new value now: the record and the row say so.
+    decision.status, decision.owner = DONE, None
+    setattr(article, started.column, started.after)
+    if written is not None:
+        article.content_hash = written.new_fingerprint
+        article.size, article.mtime_ns = written.size, written.mtime_ns
+    article.version = Article.version + 1
+    article.updated_at = utcnow()
+    session.flush()
+    return Outcome(
+        "done", views_of(session, [article])[0], state=state_of(article), path=started.path
+    )
+
+
+def _undo(
+    session_factory: sessionmaker[Session],
+    started: _Started,
+    status: str,
+    *,
+    problem: str | None = None,
 ) -> Outcome:
-    view = views_of(session, [article])[0]
-    if article.missing:
-        return Outcome("missing", view)
-    if getattr(article, column) is after or article.rejected:
-        return Outcome("already", view, previous=view.decision)
-    if fingerprint is not None and article.content_hash != fingerprint:
-        return Outcome("stale", view)
-    return Outcome("already", view, previous=view.decision)
+    """The file was not written: the row goes back, and the pending record with it."""
+    with session_factory.begin() as session:
+        article = _locked(session, started.article_id)
+        assert article is not None
+        decision = session.get(ReviewDecision, started.decision_id, populate_existing=True)
+        if decision is not None and decision.status == PENDING:
+            session.delete(decision)
+            # Unless the indexer has read the file since, and the row says what it says.
+            if article.content_hash == started.fingerprint:
+                setattr(article, started.column, started.before)
+            article.version = Article.version + 1
+            session.flush()
+        view = views_of(session, [article])[0]
+        return Outcome(status, view, state=state_of(article), problem=problem)
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """A pending decision finished from its file: "done" or "abandoned"."""
+
+    decision_id: int
+    action: str
+    status: str
+    source_path: str
+    reviewer_id: str
+
+
+def finish_interrupted(
+    session_factory: sessionmaker[Session],
+    root: Path,
+    *,
+    at_start: bool = False,
+    now: datetime | None = None,
+) -> list[Settled]:
+    """Settle the pending decisions whose writer is gone, each from what its file says.
+
+    The file has the new value: the decision is done. It has not (or is gone):
+    the decision is abandoned and the article row put back. A writer is gone
+    when it is a process of this host that no longer runs (at start, that
+    includes this process id, reused by a container restart), or when the
+    decision has been pending longer than `LEASE`, which a live writer never
+    lets happen: a replica on another host is left alone until then.
+    """
+    now = now or utcnow()
+    with session_factory() as session:
+        candidates = session.execute(
+            select(ReviewDecision.id, ReviewDecision.owner, ReviewDecision.decided_at).where(
+                ReviewDecision.status == PENDING
+            )
+        ).all()
+    settled = []
+    for decision_id, owner, decided_at in candidates:
+        if not _writer_gone(owner, decided_at, now=now, at_start=at_start):
+            continue
+        with session_factory.begin() as session:
+            result = _settle(session, decision_id, root)
+        if result is not None:
+            settled.append(result)
+    return settled
+
+
+def _settle(session: Session, decision_id: int, root: Path) -> Settled | None:
+    article_id = session.scalar(
+        select(ReviewDecision.article_id).where(ReviewDecision.id == decision_id)
+    )
+    article = _locked(session, article_id) if article_id is not None else None
+    decision = session.get(ReviewDecision, decision_id, populate_existing=True)
+    if article is None or decision is None or decision.status != PENDING:
+        return None  # settled meanwhile, by its writer or another replica
+    column, _requires, after, _touches = ACTIONS[decision.action]
+    if _file_says(root / article.source_path, after, root):
+        decision.status = DONE
+        setattr(article, column, after)
+    else:
+        decision.status = ABANDONED
+        setattr(article, column, decision.old_value == "true")
+    decision.owner = None
+    # The file's fingerprint stays as the row has it: the indexer reads the file anew.
+    article.version = Article.version + 1
+    article.updated_at = utcnow()
+    session.flush()
+    return Settled(
+        decision.id, decision.action, decision.status, article.source_path, decision.reviewer_id
+    )
+
+
+def _writer_gone(owner: str | None, decided_at: datetime, *, now: datetime, at_start: bool) -> bool:
+    if now - decided_at >= LEASE:
+        return True
+    host, _, pid = (owner or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return at_start
+    return not _running(int(pid))
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
+def _file_says(path: Path, value: bool, root: Path) -> bool:
+    """Whether the article file's `published` flag is `value` (False when unreadable)."""
+    try:
+        return read_published(path, root=root) is value
+    except WriteBackError:
+        return False
+
+
+def _locked(session: Session, article_id: int) -> Article | None:
+    # Every writer of a decision locks the article row first, so none deadlocks another.
+    return session.scalars(
+        select(Article)
+        .where(Article.id == article_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+
+
+def _decision(row: ReviewDecision) -> Decision:
+    return Decision(row.action, row.reviewer_id, row.reviewer_name, row.decided_at)
 
 
 def _shown(value: bool) -> str:

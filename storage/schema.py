@@ -7,7 +7,7 @@ _PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@/\s]*@")
 # The newest migration. `storage.db` checks it before importing Alembic, and
 # `storage.scan.quick_compare` before trusting a database with plain sqlite3.
 # A test keeps it equal to Alembic's head.
-HEAD = "0004"
+HEAD = "0005"
 
 
 class DatabaseError(Exception):

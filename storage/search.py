@@ -283,12 +283,15 @@ def views_of(session: Session, articles: Iterable[Article]) -> list[ArticleView]
 
 
 def latest_decisions(session: Session, article_ids: Sequence[int]) -> dict[int, Decision]:
-    """The most recent review decision for each of these articles that has one."""
+    """The most recent review decision for each of these articles that has one.
+
+    A decision abandoned by a crash never took effect and is not shown.
+    """
     if not article_ids:
         return {}
     rows = session.scalars(
         select(ReviewDecision)
-        .where(ReviewDecision.article_id.in_(article_ids))
+        .where(ReviewDecision.article_id.in_(article_ids), ReviewDecision.status != "abandoned")
         .order_by(ReviewDecision.decided_at, ReviewDecision.id)
     )
     return {

@@ -9,7 +9,11 @@ scalars, multi-line quoted strings, comments) are never touched.
 
 The new bytes replace the old file atomically (temporary file in the same
 folder, fsync, `os.replace`, fsync of the folder): a crash at any point leaves
-either the old file or the new one.
+either the old file or the new one, and perhaps a hidden temporary file that
+`sweep_leftovers` removes at the next start.
+
+Messages name the file as the caller's `root` sees it (`2026/11/x.md`), never
+by its absolute path: they are shown to reviewers in Slack.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import errno
 import os
 import stat
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,10 +34,13 @@ from storage.hashing import content_hash
 
 __all__ = [
     "TEMP_MARKER",
+    "FileGoneError",
     "StaleFileError",
     "WriteBackError",
     "WriteResult",
+    "read_published",
     "set_published",
+    "sweep_leftovers",
 ]
 
 #: Part of every temporary file's name (`.<name>.newsbot-tmp-XXXXXXXX`). The
@@ -53,6 +61,10 @@ class StaleFileError(WriteBackError):
     """The file is not the version the caller saw (someone else changed it); nothing was written."""
 
 
+class FileGoneError(WriteBackError):
+    """The article file is not there (deleted or moved away); nothing was written."""
+
+
 @dataclass(frozen=True, slots=True)
 class WriteResult:
     """What `set_published` did, and the file's state afterwards for the indexer.
@@ -69,7 +81,12 @@ class WriteResult:
 
 
 def set_published(
-    path: Path, value: bool, *, expected_fingerprint: str | None = None
+    path: Path,
+    value: bool,
+    *,
+    expected_fingerprint: str | None = None,
+    root: Path | None = None,
+    deadline: float | None = None,
 ) -> WriteResult:
     """Set the top-level `published:` flag of an article file to `value`.
 
@@ -85,13 +102,17 @@ def set_published(
     process is never overwritten (that too raises `StaleFileError`).
 
     A symlink is followed: the file it points to is replaced, the link stays.
+    With `root` (the articles folder), a path that resolves outside it (a link
+    re-pointed since it was indexed) is refused, and messages name the file
+    relative to `root`. `deadline` (a `time.monotonic()` value) is the last
+    moment the file may be replaced: a write that got slower gives up instead.
 
-    Raises `WriteBackError` (one sentence naming the file) when the file is
-    missing or unreadable, not UTF-8, has no closed frontmatter, has invalid
-    YAML, or its `published` value is not a plain boolean.
+    Raises `FileGoneError` when the file is not there, and `WriteBackError`
+    (one sentence naming the file) when it is unreadable, not UTF-8, has no
+    closed frontmatter, has invalid YAML, or its `published` value is not a
+    plain boolean.
     """
-    label = str(path)
-    target = Path(os.path.realpath(path))
+    label, target = _locate(path, root)
     old, st = _read(target, label)
     old_fingerprint = content_hash(old)
     if expected_fingerprint is not None and expected_fingerprint != old_fingerprint:
@@ -102,8 +123,76 @@ def set_published(
     new = _with_published(old, value, label)
     if new is None:
         return WriteResult(False, old_fingerprint, old_fingerprint, st.st_size, st.st_mtime_ns)
-    new_st = _replace_atomically(target, new, expected=old, old_st=st, label=label)
+    new_st = _replace_atomically(
+        target, new, expected=old, old_st=st, label=label, deadline=deadline
+    )
     return WriteResult(True, old_fingerprint, content_hash(new), new_st.st_size, new_st.st_mtime_ns)
+
+
+def read_published(path: Path, *, root: Path | None = None) -> bool:
+    """The file's top-level `published` flag as the write-back reads it (missing = false).
+
+    Raises what `set_published` raises for a file it cannot edit.
+    """
+    label, target = _locate(path, root)
+    data, _st = _read(target, label)
+    bom = _BOM if data.startswith(_BOM) else b""
+    try:
+        text = data[len(bom) :].decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise WriteBackError(f"{label}: not valid UTF-8 (bad byte at offset {e.start})") from None
+    fences = _fences(text, label)
+    frontmatter = text[fences.start : fences.end]
+    root_node = _compose(frontmatter, label, fences.first_line)
+    found = _top_level_published(root_node, frontmatter, label, fences.first_line)
+    return found is not None and found[2]
+
+
+def sweep_leftovers(root: Path, *, older_than: float) -> list[str]:
+    """Delete the temporary files of write-backs that were killed, if `older_than` seconds old.
+
+    A write-back's temporary file lives for milliseconds, and one that outlives
+    its deadline is not renamed any more; a younger one may belong to a replica
+    writing in the same folder right now, and is left alone. Returns the
+    removed files relative to `root`. `.git` folders are not entered.
+    """
+    removed: list[str] = []
+    cutoff = time.time() - older_than
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d != ".git"]
+        for name in files:
+            if not (name.startswith(".") and TEMP_MARKER in name):
+                continue
+            path = Path(folder, name)
+            try:
+                st = path.lstat()
+                if stat.S_ISREG(st.st_mode) and st.st_mtime < cutoff:
+                    path.unlink()
+                    removed.append(path.relative_to(root).as_posix())
+            except OSError:
+                continue  # gone already, or not ours to remove
+    return sorted(removed)
+
+
+def _locate(path: Path, root: Path | None) -> tuple[str, Path]:
+    """How messages name the file, and the real file to read and replace."""
+    target = Path(os.path.realpath(path))
+    if root is None:
+        return str(path), target
+    try:
+        label = Path(path).relative_to(root).as_posix()
+    except ValueError:
+        label = Path(path).name
+    if not target.is_relative_to(os.path.realpath(root)):
+        raise WriteBackError(
+            f"{label}: the file leads outside the articles folder (a symlink?); nothing was written"
+        )
+    return label, target
+
+
+def _why(e: OSError) -> str:
+    # str(e) names the file by its absolute path: never shown.
+    return e.strerror or type(e).__name__
 
 
 # --- reading ---------------------------------------------------------------
@@ -111,20 +200,37 @@ def set_published(
 
 def _read(path: Path, label: str) -> tuple[bytes, os.stat_result]:
     # Stat the open descriptor so size and mtime describe exactly these bytes.
+    # `path` is resolved already: a symlink found here now was put there since.
+    # Non-blocking, so a named pipe put in its place cannot hang the reader.
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        with open(path, "rb") as f:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise FileGoneError(f"{label}: file not found") from None
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise WriteBackError(
+                f"{label}: the file was replaced by a symlink; nothing was written"
+            ) from None
+        raise _read_error(e, label) from None
+    try:
+        with open(fd, "rb") as f:
             st = os.fstat(f.fileno())
+            if stat.S_ISDIR(st.st_mode):
+                raise WriteBackError(f"{label}: is a folder, not an article file")
             if not stat.S_ISREG(st.st_mode):
                 raise WriteBackError(f"{label}: not a regular file")
             return f.read(), st
-    except FileNotFoundError:
-        raise WriteBackError(f"{label}: file not found") from None
-    except IsADirectoryError:
-        raise WriteBackError(f"{label}: is a folder, not an article file") from None
-    except PermissionError:
-        raise WriteBackError(f"{label}: permission denied while reading the file") from None
     except OSError as e:
-        raise WriteBackError(f"{label}: cannot read the file ({e.strerror or e})") from None
+        raise _read_error(e, label) from None
+
+
+def _read_error(e: OSError, label: str) -> WriteBackError:
+    if isinstance(e, IsADirectoryError):
+        return WriteBackError(f"{label}: is a folder, not an article file")
+    if isinstance(e, PermissionError):
+        return WriteBackError(f"{label}: permission denied while reading the file")
+    return WriteBackError(f"{label}: cannot read the file ({_why(e)})")
 
 
 # --- editing ---------------------------------------------------------------
@@ -243,14 +349,20 @@ def _check_only_published_changed(before: str, after: str, value: bool, label: s
 
 
 def _replace_atomically(
-    path: Path, new: bytes, *, expected: bytes, old_st: os.stat_result, label: str
+    path: Path,
+    new: bytes,
+    *,
+    expected: bytes,
+    old_st: os.stat_result,
+    label: str,
+    deadline: float | None,
 ) -> os.stat_result:
     folder = path.parent
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}{TEMP_MARKER}", dir=folder)
     except OSError as e:
         raise WriteBackError(
-            f"{label}: cannot create a temporary file in {folder} ({e.strerror or e})"
+            f"{label}: cannot create a temporary file beside it ({_why(e)})"
         ) from None
     tmp = Path(tmp_name)
     try:
@@ -270,12 +382,14 @@ def _replace_atomically(
                 f"{label}: the file was changed by someone else while it was being "
                 "updated; nothing was written"
             )
+        if deadline is not None and time.monotonic() > deadline:
+            raise WriteBackError(f"{label}: writing the file took too long; nothing was written")
         os.replace(tmp, path)
     except BaseException as e:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
         if isinstance(e, OSError):
-            raise WriteBackError(f"{label}: cannot write the file ({e.strerror or e})") from None
+            raise WriteBackError(f"{label}: cannot write the file ({_why(e)})") from None
         raise
     _fsync_folder(folder, label)
     return new_st
@@ -305,7 +419,7 @@ def _fsync_folder(folder: Path, label: str) -> None:
         if e.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):
             raise WriteBackError(
                 f"{label}: the file was replaced but its folder could not be synced to disk "
-                f"({e.strerror or e})"
+                f"({_why(e)})"
             ) from None
     finally:
         os.close(fd)

@@ -60,6 +60,37 @@ class Call:
         return self.status == 200 and bool(self.response and self.response.get("ok"))
 
 
+class Gate:
+    """A call held by `FakeSlack.hold_next`: it gets no answer until `release()`.
+
+    `reached` is set when the call arrives; `waiting` is true while it is held.
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.reached = threading.Event()
+        self._released = threading.Event()
+        self._answered = threading.Event()
+
+    @property
+    def waiting(self) -> bool:
+        return self.reached.is_set() and not self._answered.is_set()
+
+    def release(self) -> None:
+        self._released.set()
+
+    def wait_reached(self, timeout: float = 10) -> None:
+        if not self.reached.wait(timeout):
+            raise AssertionError(f"the held call did not arrive in {timeout}s")
+
+    def _hold(self) -> None:
+        self.reached.set()
+        try:
+            self._released.wait(self.timeout)
+        finally:
+            self._answered.set()
+
+
 class SlackApiFailure(Exception):
     """Raised by a handler to answer `{"ok": false, "error": ...}`."""
 
@@ -171,6 +202,15 @@ class FakeSlack:
         """The next `times` calls to `method` get the connection closed, no answer."""
         self._script(method, ("drop", None), times)
 
+    def hold_next(self, method: str, timeout: float = 20) -> Gate:
+        """The next call to `method` waits for `gate.release()` (or `timeout`), then is answered.
+
+        Scripted after `rate_limit_next`, it holds the retry that follows the 429.
+        """
+        gate = Gate(timeout)
+        self._script(method, ("hold", gate), 1)
+        return gate
+
     def _script(self, method: str, action: tuple[str, Any], times: int) -> None:
         with self._changed:
             self._scripts[method].extend([action] * times)
@@ -226,6 +266,9 @@ class FakeSlack:
             script = self._scripts.get(method)
             action, arg = script.pop(0) if script else (None, None)
         status, extra = 200, {}
+        if action == "hold":
+            arg._hold()
+            action = None
         if action == "drop":
             status, body = 0, None
         elif action == "ratelimit":

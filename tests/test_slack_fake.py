@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -393,6 +394,21 @@ def test_dropped_connection_is_retried(fake: FakeSlack) -> None:
     assert client.chat_postMessage(channel="C1", text="hi")["ok"]
     attempts = fake.calls_to("chat.postMessage", all_attempts=True)
     assert [c.status for c in attempts] == [0, 200]
+
+
+def test_a_held_call_is_answered_only_when_released(fake: FakeSlack, client: WebClient) -> None:
+    held = fake.hold_next("chat.update")
+    answers: list[Any] = []
+    worker = threading.Thread(
+        target=lambda: answers.append(client.chat_update(channel="C1", ts="1.2", text="x"))
+    )
+    worker.start()
+    held.wait_reached()
+    assert held.waiting and answers == []
+    held.release()
+    worker.join(timeout=10)
+    assert not held.waiting and answers[0]["ok"]
+    assert [c.status for c in fake.calls_to("chat.update", all_attempts=True)] == [200]
 
 
 def test_response_url_via_webhook_client(fake: FakeSlack) -> None:

@@ -15,7 +15,16 @@ from sqlalchemy import select
 from bot.__main__ import main
 from bot.app import make_client
 from bot.digest import DigestError, post_digest
-from bot.scheduler import CATCH_UP_JOB, DIGEST_JOB, REINDEX_JOB, catch_up_job, create_scheduler
+from bot.scheduler import (
+    CATCH_UP_JOB,
+    DIGEST_JOB,
+    FINISH_DECISIONS_JOB,
+    FORGET_JOB,
+    REFRESH_CARDS_JOB,
+    REINDEX_JOB,
+    catch_up_job,
+    create_scheduler,
+)
 from storage.db import open_database
 from storage.models import DigestRun, PostedMessage
 from storage.sync import sync
@@ -170,7 +179,14 @@ def test_scheduler_jobs(setup, slack):
     settings, db = setup
     scheduler = create_scheduler(settings, db, make_client(settings))
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {DIGEST_JOB, CATCH_UP_JOB, REINDEX_JOB}
+    assert set(jobs) == {
+        DIGEST_JOB,
+        CATCH_UP_JOB,
+        REINDEX_JOB,
+        FORGET_JOB,
+        FINISH_DECISIONS_JOB,
+        REFRESH_CARDS_JOB,
+    }
     trigger = jobs[DIGEST_JOB].trigger
     assert str(trigger.timezone) == "Europe/Berlin"
     first = trigger.get_next_fire_time(None, datetime(2026, 3, 28, 12, 0, tzinfo=UTC))

@@ -238,11 +238,9 @@ def test_two_processes_on_postgresql_publish_once(articles_dir, postgres_url, tm
         "from storage.db import open_database\n"
         "from storage.review import decide\n"
         "db = open_database(sys.argv[1])\n"
-        "with db.WriteSession() as s:\n"
-        "    o = decide(s, article_id=int(sys.argv[2]), action='publish',\n"
-        "               fingerprint=sys.argv[3], reviewer_id='U' + sys.argv[4],\n"
-        "               reviewer_name='p', root=Path(sys.argv[5]))\n"
-        "    s.commit() if o.status == 'done' else s.rollback()\n"
+        "o = decide(db.WriteSession, article_id=int(sys.argv[2]), action='publish',\n"
+        "           fingerprint=sys.argv[3], reviewer_id='U' + sys.argv[4],\n"
+        "           reviewer_name='p', root=Path(sys.argv[5]))\n"
         "print(o.status)\n"
     )
     repo = Path(__file__).resolve().parents[2]

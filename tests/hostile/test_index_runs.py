@@ -183,18 +183,16 @@ def row(db: Database, url: str) -> Article:
 
 
 def apply(db: Database, root: Path, url: str, action: str) -> None:
-    with db.WriteSession() as session:
-        outcome = decide(
-            session,
-            article_id=row(db, url).id,
-            action=action,
-            fingerprint=None,
-            reviewer_id="U0REVIEW",
-            reviewer_name="rita",
-            root=root,
-        )
-        assert outcome.status == "done", outcome
-        session.commit()
+    outcome = decide(
+        db.WriteSession,
+        article_id=row(db, url).id,
+        action=action,
+        fingerprint=None,
+        reviewer_id="U0REVIEW",
+        reviewer_name="rita",
+        root=root,
+    )
+    assert outcome.status == "done", outcome
 
 
 def read_in_this_order(*paths: Path) -> None:

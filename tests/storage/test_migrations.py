@@ -97,3 +97,61 @@ def test_0003_downgrades_and_upgrades_again(database_url, articles_dir):
     with db.engine.connect() as conn:
         assert conn.scalar(text("SELECT version_num FROM alembic_version")) == HEAD
     db.dispose()
+
+
+def test_0005_clears_the_rejection_of_published_rows_and_keeps_posted_cards(database_url):
+    """Up from 0004 and back: the data a Reject on a stale card left is repaired, nothing lost."""
+    from alembic import command
+
+    from storage.db import alembic_config
+
+    engine = create_db_engine(database_url)
+    upgrade(engine, "0004")
+    now = datetime(2026, 11, 1, tzinfo=UTC).replace(tzinfo=None)
+    with engine.begin() as conn:
+        for n, (published, rejected) in enumerate([(True, True), (False, True), (True, False)]):
+            conn.execute(
+                text(
+                    "INSERT INTO articles (id, web_url, title, excerpt, quality, heat, published,"
+                    " topics, images, related, extra, source_path, size, mtime_ns, content_hash,"
+                    " missing, rejected, version, first_indexed_at, updated_at) VALUES (:id,"
+                    " :url, 't', '', 0, 0, :published, '[]', '[]', '[]', '{}', :path, 1, 1, 'h',"
+                    " false, :rejected, 3, :now, :now)"
+                ),
+                {
+                    "id": n + 1,
+                    "url": f"https://x.example/{n}",
+                    "published": published,
+                    "rejected": rejected,
+                    "path": f"{n}.md",
+                    "now": now,
+                },
+            )
+        conn.execute(
+            text(
+                "INSERT INTO posted_messages (id, channel, message_ts, kind, text, blocks,"
+                " posted_at) VALUES (1, 'C1', '1.2', 'share', 't', '[]', :now)"
+            ),
+            {"now": now},
+        )
+        conn.execute(text("INSERT INTO posted_cards (posted_message_id, article_id) VALUES (1, 1)"))
+    engine.dispose()
+
+    db = open_database(database_url)
+    with db.engine.connect() as conn:
+        states = conn.execute(text("SELECT id, published, rejected FROM articles ORDER BY id"))
+        assert [(i, bool(p), bool(r)) for i, p, r in states] == [
+            (1, True, False),
+            (2, False, True),
+            (3, True, False),
+        ]
+        assert conn.execute(text("SELECT shown_version FROM posted_cards")).scalar() == 3
+        command.downgrade(alembic_config(conn), "0004")
+        conn.commit()
+        assert conn.execute(text("SELECT count(*) FROM posted_cards")).scalar() == 1
+        assert conn.execute(text("SELECT count(*) FROM review_decisions")).scalar() == 0
+    db.dispose()
+    db = open_database(database_url)  # and up again
+    with db.engine.connect() as conn:
+        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == HEAD
+    db.dispose()

@@ -18,7 +18,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from storage.hashing import content_hash
-from storage.writeback import TEMP_MARKER, StaleFileError, WriteBackError, set_published
+from storage.writeback import (
+    TEMP_MARKER,
+    FileGoneError,
+    StaleFileError,
+    WriteBackError,
+    read_published,
+    set_published,
+    sweep_leftovers,
+)
 from tests.depth import depth
 from tests.storage.writeback_crash_helper import STEPS
 
@@ -518,6 +526,90 @@ def test_failed_write_leaves_the_file_and_no_temp(tmp_path: Path, monkeypatch, f
         set_published(path, True)
     assert path.read_bytes() == SAMPLE
     assert leftovers(tmp_path) == []
+
+
+# --- inside the articles folder, named relative to it ----------------------------
+
+
+def test_a_link_leading_outside_the_folder_is_refused_and_nothing_is_written(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "articles"
+    outside = write(tmp_path / "elsewhere" / "a.md", SAMPLE)
+    link = root / "2026" / "a.md"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(outside)
+    with pytest.raises(WriteBackError) as raised:
+        set_published(link, True, root=root)
+    assert str(raised.value) == (
+        "2026/a.md: the file leads outside the articles folder (a symlink?); nothing was written"
+    )
+    assert outside.read_bytes() == SAMPLE
+    assert leftovers(outside.parent) == [] and leftovers(link.parent) == []
+
+
+def test_a_link_inside_the_folder_is_followed(tmp_path: Path) -> None:
+    root = tmp_path / "articles"
+    target = write(root / ".store" / "a.md", SAMPLE)
+    link = root / "a.md"
+    link.symlink_to(target)
+    assert set_published(link, True, root=root).changed
+    assert frontmatter_of(target.read_bytes())["published"] is True
+
+
+def test_the_articles_folder_may_itself_be_a_link(tmp_path: Path) -> None:
+    write(tmp_path / "real" / "x" / "a.md", SAMPLE)
+    root = tmp_path / "articles"
+    root.symlink_to(tmp_path / "real")
+    assert set_published(root / "x" / "a.md", True, root=root).changed
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"title: x\n", b"---\npublished: maybe\n---\n", b"---\ntitle: \xe9\n---\n"],
+)
+def test_messages_name_the_file_relative_to_the_folder(tmp_path: Path, content: bytes) -> None:
+    root = tmp_path / "articles"
+    path = write(root / "2026" / "11" / "x.md", content)
+    with pytest.raises(WriteBackError) as raised:
+        set_published(path, True, root=root)
+    assert str(raised.value).startswith("2026/11/x.md: ")
+    assert str(tmp_path) not in str(raised.value)
+
+
+def test_a_vanished_file_is_gone_and_named_relatively(tmp_path: Path) -> None:
+    root = tmp_path / "articles"
+    root.mkdir()
+    with pytest.raises(FileGoneError) as raised:
+        set_published(root / "gone.md", True, root=root)
+    assert str(raised.value) == "gone.md: file not found"
+
+
+def test_a_write_past_its_deadline_gives_up(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.md", SAMPLE)
+    with pytest.raises(WriteBackError, match=r"a\.md: writing the file took too long"):
+        set_published(path, True, deadline=0.0)
+    assert path.read_bytes() == SAMPLE
+    assert leftovers(tmp_path) == []
+
+
+def test_read_published_reads_what_set_published_wrote(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.md", SAMPLE)
+    assert read_published(path) is False
+    set_published(path, True)
+    assert read_published(path) is True
+    assert read_published(write(tmp_path / "b.md", b"---\ntitle: x\n---\n")) is False
+
+
+def test_sweep_removes_only_old_leftovers(tmp_path: Path) -> None:
+    old = write(tmp_path / "a" / f".x.md{TEMP_MARKER}old00000", b"half")
+    young = write(tmp_path / "a" / f".y.md{TEMP_MARKER}young000", b"half")
+    article = write(tmp_path / "a" / "x.md", SAMPLE)
+    in_git = write(tmp_path / ".git" / f".z{TEMP_MARKER}old00000", b"not ours")
+    for path in (old, article, in_git):
+        os.utime(path, (1_000_000, 1_000_000))
+    assert sweep_leftovers(tmp_path, older_than=600) == [f"a/.x.md{TEMP_MARKER}old00000"]
+    assert young.exists() and article.exists() and in_git.exists() and not old.exists()
 
 
 # --- crashes -------------------------------------------------------------------

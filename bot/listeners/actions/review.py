@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 
 from bot import render
 from bot.listeners.events.app_home import publish_home
+from bot.middleware import first_delivery
 from bot.render import actions
 from bot.render.notices import already_decided
 from bot.render.replace import replace_card
@@ -30,6 +31,8 @@ def decision_handler(services: Services) -> Callable[..., None]:
 
     def decide(ack: Ack, action: dict, body: dict, client: WebClient, respond: Respond) -> None:
         ack()
+        if not first_delivery(services.db, body):
+            return
         verb = ACTIONS[action["action_id"]]
         user = body["user"]
         if (body.get("container") or {}).get("type") == "view":
@@ -60,8 +63,11 @@ def decision_handler(services: Services) -> Callable[..., None]:
                 _refresh_clicked(body, respond, article.id, render.decided_card(article, tz=tz))
         elif outcome.status == "already":
             assert article is not None
-            _say(respond, already_decided(outcome.previous))
-            _refresh_clicked(body, respond, article.id, render.decided_card(article, tz=tz))
+            _say(respond, already_decided(outcome.previous, outcome.state))
+            # The card as it is now: decided, or a draft again with its buttons.
+            _refresh_clicked(
+                body, respond, article.id, render.article_card(article, tz=tz, review=True)
+            )
         elif outcome.status == "stale":
             assert article is not None
             fresh = render.article_card(article, tz=tz, review=True, reviewer=True)
@@ -70,7 +76,7 @@ def decision_handler(services: Services) -> Callable[..., None]:
                 respond, "This article changed since the card was posted: here it is as it is now."
             )
         elif outcome.status == "missing":
-            _tell(respond, "That article's file is gone from the articles folder: nothing changed.")
+            _tell(respond, "The article file is gone from the articles folder: nothing changed.")
         else:
             _tell(respond, f"Could not {verb} it: {outcome.problem}")
 

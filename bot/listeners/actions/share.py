@@ -9,10 +9,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import render
+from bot.middleware import first_delivery
+from bot.posted import post_share
 from bot.render.actions import parse_value
 from bot.services import Services
-from storage.search import get_article
-from storage.tracking import record_message
 
 INVITE = "invite me with `/invite @newsbot`, then share again."
 CANNOT_POST = {
@@ -23,39 +23,26 @@ CANNOT_POST = {
 
 
 def handler(services: Services) -> Callable[..., None]:
-    settings, db = services.settings, services.db
-
     def share(ack: Ack, action: dict, body: dict, client: WebClient, respond: Respond) -> None:
         ack()
+        if not first_delivery(services.db, body):
+            return
         article_id = parse_value(action.get("value", "")).get("a")
-        user = body["user"]["id"]
         channel = (body.get("channel") or {}).get("id") or body["container"].get("channel_id")
-        with db.Session() as session:
-            article = get_article(session, article_id) if isinstance(article_id, int) else None
-        if article is None:
+        if not isinstance(article_id, int):
             _tell(respond, "That article is no longer indexed.")
             return
-        message = render.shared_message(article, shared_by=user, tz=settings.timezone)
         try:
-            posted = client.chat_postMessage(
-                channel=channel, text=message.text, blocks=message.blocks, unfurl_links=False
+            refusal = post_share(
+                services, client, article_id=article_id, user=body["user"]["id"], channel=channel
             )
         except SlackApiError as exc:
             error = exc.response.get("error", "")
             if error not in CANNOT_POST:
                 raise
-            _tell(respond, CANNOT_POST[error])
-            return
-        with db.WriteSession.begin() as session:
-            record_message(
-                session,
-                channel=posted["channel"],
-                message_ts=posted["ts"],
-                kind="share",
-                text=message.text,
-                blocks=message.blocks,
-                article_ids=[article.id],
-            )
+            refusal = CANNOT_POST[error]
+        if refusal:
+            _tell(respond, refusal)
 
     return share
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from slack_sdk import WebClient
 
 from bot import render
+from bot.middleware import first_delivery
 from bot.services import Services
 from storage.search import find_by_url
 
@@ -14,7 +15,10 @@ from storage.search import find_by_url
 def handler(services: Services) -> Callable[..., None]:
     settings, db = services.settings, services.db
 
-    def link_shared(event: dict, client: WebClient) -> None:
+    def link_shared(event: dict, body: dict, client: WebClient) -> None:
+        # Events are acknowledged by Bolt before this runs.
+        if not first_delivery(db, body):
+            return
         unfurls = {}
         with db.Session() as session:
             for link in event.get("links", []):

@@ -1,0 +1,199 @@
+"""Channel messages the app posts (shares) and keeps up to date after decisions.
+
+No database transaction is open while Slack is called: a share is written
+down before it is posted and confirmed after; a card is edited under a
+per-message lease, and what Slack now shows is recorded afterwards.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import UTC, datetime, timedelta
+from http.client import HTTPException
+from urllib.error import HTTPError, URLError
+from zoneinfo import ZoneInfo
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot import render
+from bot.render import limits
+from bot.render.replace import replace_card
+from bot.services import Services
+from storage.db import Database
+from storage.models import Article, PostedMessage
+from storage.review import writer_id
+from storage.search import views_of
+from storage.tracking import (
+    add_pending_post,
+    cards_behind,
+    claim_update,
+    confirm_post,
+    drop_pending_post,
+    forget_message,
+    messages_behind,
+    messages_showing,
+    record_update,
+    release_update,
+)
+from storage.types import ArticleView
+
+log = logging.getLogger(__name__)
+
+#: Any failure of a Web API call: Slack's answer, the client, the connection.
+CALL_FAILED = (SlackApiError, SlackClientError, OSError, HTTPException)
+# Edits of one message in a row before the lease is given back; later ones wait for
+# the next decision on one of its articles, or the periodic catch-up.
+_MAX_ROUNDS = 5
+# Slack's answers for a message that can never be edited again: stop keeping it up to date.
+_GONE = {"message_not_found", "channel_not_found", "cant_update_message", "is_archived"}
+
+
+def never_sent(exc: BaseException) -> bool:
+    """Whether a failed Web API call certainly reached nobody.
+
+    urllib wraps in URLError only what fails before the request is on the wire
+    (a DNS failure, a refused connection, a TLS handshake); an HTTP error is an
+    answer, and a timeout or a dropped connection after sending is raised bare
+    and may have been acted on.
+    """
+    return isinstance(exc, URLError) and not isinstance(exc, HTTPError)
+
+
+def post_share(
+    services: Services, client: WebClient, *, article_id: int, user: str, channel: str
+) -> str | None:
+    """Post the article's card to the channel, naming who shared it.
+
+    Returns None when posted, or what to tell the user. The post is written
+    down first; a process that stops during the call leaves it pending (see
+    `storage.tracking.forget_pending_posts`).
+    """
+    db, tz = services.db, services.settings.timezone
+    with db.WriteSession.begin() as session:
+        article = session.get(Article, article_id)
+        if article is None:
+            return "That article is no longer indexed."
+        shown = {article.id: article.version}
+        message = render.shared_message(views_of(session, [article])[0], shared_by=user, tz=tz)
+        pending = add_pending_post(
+            session,
+            channel=channel,
+            kind="share",
+            text=message.text,
+            blocks=message.blocks,
+            shown=shown,
+        )
+    try:
+        posted = client.chat_postMessage(
+            channel=channel, text=message.text, blocks=message.blocks, unfurl_links=False
+        )
+    except CALL_FAILED as exc:
+        if isinstance(exc, SlackApiError) or never_sent(exc):
+            with db.WriteSession.begin() as session:
+                drop_pending_post(session, pending)
+        raise
+    with db.WriteSession.begin() as session:
+        message_id = confirm_post(
+            session, pending, channel=posted["channel"], message_ts=posted["ts"]
+        )
+        behind = message_id is not None and bool(cards_behind(session, message_id))
+    if behind:  # decided while the card was on its way
+        refresh_message(db, client, message_id, tz=tz)
+    return None
+
+
+def refresh_cards(services: Services, client: WebClient, article_id: int) -> set[tuple[str, str]]:
+    """Bring every posted message showing the article up to date in Slack.
+
+    Returns the (channel, ts) of those messages: each is edited by this call
+    or by whoever holds its lease right now.
+    """
+    with services.db.Session() as session:
+        messages = [(m.id, m.channel, m.message_ts) for m in messages_showing(session, article_id)]
+    for message_id, _channel, _ts in messages:
+        refresh_message(services.db, client, message_id, tz=services.settings.timezone)
+    return {(channel, ts) for _id, channel, ts in messages}
+
+
+def refresh_behind(db: Database, client: WebClient, *, tz: ZoneInfo, days: int = 7) -> int:
+    """Bring up to date the messages of the last `days` whose cards fell behind; how many.
+
+    A crash between a decision and its chat.update, or a call that failed,
+    leaves them so.
+    """
+    since = datetime.now(UTC) - timedelta(days=days)
+    with db.Session() as session:
+        behind = messages_behind(session, posted_since=since)
+    for message_id in behind:
+        refresh_message(db, client, message_id, tz=tz)
+    return len(behind)
+
+
+def refresh_message(db: Database, client: WebClient, message_id: int, *, tz: ZoneInfo) -> None:
+    """Edit one posted message until none of its cards is behind its article, under its lease.
+
+    Someone else holding the lease will see this change before giving it back.
+    """
+    holder = f"{writer_id()}:{threading.get_ident()}"
+    with db.WriteSession.begin() as session:
+        if not claim_update(session, message_id, holder):
+            return
+    done = False
+    try:
+        for _round in range(_MAX_ROUNDS):
+            with db.Session() as session:
+                behind = cards_behind(session, message_id)
+                message = session.get(PostedMessage, message_id)
+                if message is None:
+                    return
+                articles = [a for a in (session.get(Article, i) for i in behind) if a is not None]
+                views = views_of(session, articles)
+                channel, ts, text, blocks = (
+                    message.channel,
+                    message.message_ts,
+                    message.text,
+                    message.blocks,
+                )
+            if not behind:
+                with db.WriteSession.begin() as session:
+                    done = release_update(session, message_id, holder, unless_behind=True)
+                if done:
+                    return
+                continue
+            for view in views:
+                blocks = replace_card(blocks, view.id, _card(view, blocks, tz)) or blocks
+            try:
+                client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+            except CALL_FAILED as exc:
+                log.warning("could not update the cards in %s at %s: %s", channel, ts, _said(exc))
+                if isinstance(exc, SlackApiError) and exc.response.get("error") in _GONE:
+                    with db.WriteSession.begin() as session:
+                        forget_message(session, message_id)
+                    done = True
+                return
+            with db.WriteSession.begin() as session:
+                record_update(session, message_id, blocks=blocks, shown=behind)
+                done = release_update(session, message_id, holder, unless_behind=True)
+            if done:
+                return
+    finally:
+        if not done:
+            with db.WriteSession.begin() as session:
+                release_update(session, message_id, holder, unless_behind=False)
+
+
+def _card(view: ArticleView, blocks: list[dict], tz: ZoneInfo) -> list[dict]:
+    """The card as it is now: decided, or a draft with its buttons (if the message has room)."""
+    card = render.article_card(view, tz=tz, review=True)
+    rest = replace_card(blocks, view.id, []) or blocks
+    if len(rest) + len(card) > limits.MESSAGE_BLOCKS:
+        return render.decided_card(view, tz=tz)
+    return card
+
+
+def _said(exc: BaseException) -> str:
+    if isinstance(exc, SlackApiError):
+        return str(exc.response.get("error", "error"))
+    return type(exc).__name__

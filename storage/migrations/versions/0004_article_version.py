@@ -28,5 +28,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("articles") as batch:
-        batch.drop_column("version")
+    # Not a batch rebuild on SQLite: recreating `articles` cascades into article_topics.
+    op.drop_column("articles", "version")

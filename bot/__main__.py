@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 from dotenv import dotenv_values
 
 from bot.settings import SETTINGS, ConfigError, Settings
-from storage.scan import Comparison, FolderError, SyncReport, quick_compare
-from storage.schema import DatabaseError
+from storage.errors import DatabaseError
+from storage.scan import Comparison, FolderError, quick_compare
+from storage.types import SyncReport
 
 # What only some commands need is imported by them: `newsbot index` run from
 # cron, finding nothing new, answers without SQLAlchemy (storage.scan), rich or
@@ -323,7 +324,7 @@ def _date(value: str) -> date:
 
 
 def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
-    from storage.review import decisions_since
+    from storage.decisions import decisions_since
     from storage.search import QueryError, parse_since
 
     try:

@@ -19,7 +19,6 @@ from bot.posted import CALL_FAILED, never_sent
 from bot.settings import Settings
 from storage.db import Database
 from storage.digest import (
-    DigestPlan,
     claim_digest,
     find_run,
     mark_posted,
@@ -28,6 +27,7 @@ from storage.digest import (
     scheduled_at,
 )
 from storage.tracking import record_message
+from storage.types import DigestPlan
 
 log = logging.getLogger(__name__)
 

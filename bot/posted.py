@@ -22,9 +22,8 @@ from bot.render import limits
 from bot.render.replace import replace_card
 from bot.services import Services
 from storage.db import Database
+from storage.decisions import writer_id
 from storage.models import Article, PostedMessage
-from storage.review import writer_id
-from storage.search import views_of
 from storage.tracking import (
     add_pending_post,
     cards_behind,
@@ -38,6 +37,7 @@ from storage.tracking import (
     release_update,
 )
 from storage.types import ArticleView
+from storage.views import views_of
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ from slack_sdk import WebClient
 
 from bot.posted import refresh_cards
 from bot.services import Services
+from storage.decisions import decide
 from storage.gitcommit import GitCommitError, commit_file, is_git_work_tree
-from storage.review import Outcome, decide
-from storage.types import ArticleView
+from storage.types import ArticleView, Outcome
 
 log = logging.getLogger(__name__)
 

@@ -21,9 +21,9 @@ from bot.digest import DigestError, DigestUnreachable, due_at, post_digest, toda
 from bot.posted import refresh_behind
 from bot.settings import Settings
 from storage.db import Database, IndexBusy
-from storage.review import LEASE, finish_interrupted
+from storage.decisions import LEASE, finish_interrupted
+from storage.errors import DatabaseError
 from storage.scan import FolderError
-from storage.schema import DatabaseError
 from storage.sync import sync
 from storage.tracking import forget_pending_posts, forget_requests
 from storage.writeback import sweep_leftovers

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from storage.schema import redacted
+from storage.errors import redacted
 
 
 class ConfigError(ValueError):

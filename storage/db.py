@@ -17,7 +17,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.schema import HEAD, DatabaseError, redacted
+from storage.errors import DatabaseError, redacted
+from storage.migrations import HEAD
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import socket
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,24 +16,13 @@ from sqlalchemy.orm import Session
 
 from storage.db import insert_if_absent
 from storage.models import Article, DigestItem, DigestRun, utcnow
-from storage.search import views_of
-from storage.types import ArticleView
+from storage.types import DigestPlan
+from storage.views import views_of
 
 WINDOW = timedelta(hours=24)
 PER_PROVIDER = 2
 # Candidates fetched per round; the provider cap and related folding may skip some.
 _BATCH = 200
-
-
-@dataclass(frozen=True, slots=True)
-class DigestPlan:
-    local_date: date
-    window_start: datetime
-    window_end: datetime
-    articles: tuple[ArticleView, ...]
-    related_counts: dict[int, int] = field(default_factory=dict)
-    # {article id: row version} as read with the articles, for the posted cards.
-    versions: dict[int, int] = field(default_factory=dict)
 
 
 def scheduled_at(local_date: date, at: time, tz: ZoneInfo) -> datetime:

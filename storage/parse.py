@@ -10,10 +10,9 @@ import os
 import re
 import stat
 import sys
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
@@ -21,6 +20,7 @@ import yaml
 from storage.frontmatter import FrontmatterError, NotAMapping, find_fences, read_fields
 from storage.hashing import content_hash
 from storage.scan import not_regular
+from storage.types import ArticleRecord, FileStat
 
 MAX_FILE_SIZE = 1024 * 1024
 # What the database columns hold (storage.models; a test keeps the two equal).
@@ -44,42 +44,6 @@ _PLAIN_HTTP_URL = re.compile(r"(?i:https?)://[\w.-]+(?::\d+)?(?:[/?#]|$)")
 
 class ParseError(Exception):
     """A file that cannot be indexed; the message names the field and the problem."""
-
-
-class FileStat(NamedTuple):
-    """Size, mtime and content hash of a file as it was read."""
-
-    size: int
-    mtime_ns: int
-    content_hash: str
-
-
-@dataclass(slots=True)
-class ArticleRecord:
-    """One valid article file, normalised: what the indexer stores."""
-
-    web_url: str
-    title: str
-    excerpt: str = ""
-    amp_web_url: str | None = None
-    cdn_amp_web_url: str | None = None
-    category: str | None = None
-    type: str | None = None
-    quality: int = 0
-    heat: int = 0
-    published: bool = False
-    published_at: datetime | None = None
-    provider_name: str | None = None
-    provider_domain: str | None = None
-    topics: list[str] = field(default_factory=list)
-    images: list[dict[str, Any]] = field(default_factory=list)
-    related: list[dict[str, Any]] = field(default_factory=list)
-    secured: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-    source_path: str = ""
-    size: int = 0
-    mtime_ns: int = 0
-    content_hash: str = ""
 
 
 def read_file(path: Path) -> tuple[bytes, FileStat]:

@@ -11,7 +11,6 @@ with nothing to write without importing SQLAlchemy, a third of such a run.
 from __future__ import annotations
 
 import os
-import re
 import sqlite3
 import stat
 from contextlib import closing
@@ -19,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from storage.schema import HEAD
+from storage.migrations import HEAD
+from storage.types import Failure, SyncReport
 
 # Both read through the DBAPI cursor, as the driver's own tuples: at 100,000
 # articles, wrapping each row would cost more than all the rest of a run where
@@ -30,58 +30,6 @@ _FAILURES = "SELECT path, size, mtime_ns, reason, duplicate_of FROM index_failur
 
 class FolderError(Exception):
     """The articles folder itself cannot be read."""
-
-
-# Characters that would break a report line or rearrange it on a terminal: controls,
-# line and paragraph separators, and the bidirectional overrides.
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-
-
-def printable(text: str) -> str:
-    """Text for one line of a report or log: unprintable characters as escapes."""
-    if text.isprintable():
-        return text
-    return _UNPRINTABLE.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), text)
-
-
-@dataclass(frozen=True, slots=True)
-class Failure:
-    path: str
-    reason: str
-
-    def __str__(self) -> str:
-        # A file name or a webUrl in the reason may hold a newline: one failure, one line.
-        return printable(f"{self.path}: {self.reason}")
-
-
-@dataclass(slots=True)
-class SyncReport:
-    """What one indexing run did, with every failure and its reason."""
-
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    missing: int = 0
-    failures: list[Failure] = field(default_factory=list)
-    # Changed files whose article a review decision changed while the run read
-    # them: left as the decision wrote them; the next run reads any that still differ.
-    deferred: int = 0
-
-    @property
-    def failed(self) -> int:
-        return len(self.failures)
-
-    def summary(self) -> str:
-        counts = (
-            f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
-            f"{self.missing} missing, {self.failed} failed"
-        )
-        if self.deferred:
-            counts += (
-                f"; {self.deferred} changed by a review decision during the run,"
-                " left for the next run"
-            )
-        return counts
 
 
 @dataclass(frozen=True, slots=True)

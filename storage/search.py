@@ -7,7 +7,7 @@ transaction.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -15,9 +15,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, func, select, text
 from sqlalchemy.orm import Session
 
-from storage.models import Article, ArticleTopic, ReviewDecision, Topic
+from storage.models import Article, ArticleTopic, Topic
 from storage.parse import topic_key
-from storage.types import ArticleView, Decision, Image, RelatedItem, SearchPage, TopicCount
+from storage.types import ArticleView, SearchPage, TopicCount
+from storage.views import views_of
 
 # Below this many full-text matches, fetching them all and sorting is cheapest;
 # above it, walking the heat index and probing the matches stops sooner.
@@ -273,77 +274,3 @@ def hottest(session: Session, *, since: datetime, limit: int = 5) -> list[Articl
     """The hottest articles first published since the given moment."""
     stmt = _filtered(select(Article), Query(text="", since=since)).order_by(*_HOTTEST).limit(limit)
     return views_of(session, session.scalars(stmt))
-
-
-def views_of(session: Session, articles: Iterable[Article]) -> list[ArticleView]:
-    """ArticleViews for ORM rows, with each one's latest review decision."""
-    articles = list(articles)
-    decisions = latest_decisions(session, [a.id for a in articles])
-    return [to_view(a, decisions.get(a.id)) for a in articles]
-
-
-def latest_decisions(session: Session, article_ids: Sequence[int]) -> dict[int, Decision]:
-    """The most recent review decision for each of these articles that has one.
-
-    A decision abandoned by a crash never took effect and is not shown.
-    """
-    if not article_ids:
-        return {}
-    rows = session.scalars(
-        select(ReviewDecision)
-        .where(ReviewDecision.article_id.in_(article_ids), ReviewDecision.status != "abandoned")
-        .order_by(ReviewDecision.decided_at, ReviewDecision.id)
-    )
-    return {
-        r.article_id: Decision(r.action, r.reviewer_id, r.reviewer_name, r.decided_at) for r in rows
-    }
-
-
-def to_view(article: Article, decision: Decision | None = None) -> ArticleView:
-    """The plain-data view of one article row."""
-    return ArticleView(
-        id=article.id,
-        web_url=article.web_url,
-        title=article.title,
-        excerpt=article.excerpt or "",
-        amp_web_url=article.amp_web_url,
-        published_at=article.published_at,
-        provider_name=article.provider_name,
-        provider_domain=article.provider_domain,
-        topics=tuple(article.topics or ()),
-        heat=article.heat,
-        quality=article.quality,
-        published=article.published,
-        images=tuple(_images(article.images)),
-        related=tuple(_related(article.related)),
-        type=article.type,
-        category=article.category,
-        fingerprint=article.content_hash,
-        decision=decision,
-        extra=dict(article.extra or {}),
-    )
-
-
-def _images(items: Iterable[dict]) -> Iterable[Image]:
-    for item in items or ():
-        url = item.get("url")
-        if isinstance(url, str) and url:
-            yield Image(
-                url=url,
-                width=_int_or_none(item.get("width")),
-                height=_int_or_none(item.get("height")),
-                title=item.get("title") if isinstance(item.get("title"), str) else None,
-            )
-
-
-def _related(items: Iterable[dict]) -> Iterable[RelatedItem]:
-    for item in items or ():
-        title, url = item.get("title"), item.get("webUrl")
-        if isinstance(title, str) and isinstance(url, str):
-            provider = item.get("provider")
-            name = provider.get("name") if isinstance(provider, dict) else None
-            yield RelatedItem(title=title, web_url=url, provider_name=name)
-
-
-def _int_or_none(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -27,18 +27,11 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlch
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import index_lock
+from storage.errors import DatabaseError
 from storage.models import Article, ArticleTopic, IndexFailure, Topic
-from storage.parse import (
-    ArticleRecord,
-    FileStat,
-    ParseError,
-    json_default,
-    parse_bytes,
-    read_file,
-    topic_key,
-)
-from storage.scan import Comparison, Failure, Folder, SyncReport, compare
-from storage.schema import DatabaseError
+from storage.parse import ParseError, json_default, parse_bytes, read_file, topic_key
+from storage.scan import Comparison, Folder, compare
+from storage.types import ArticleRecord, Failure, FileStat, SyncReport
 
 BATCH = 1000
 # Below this many files to parse, starting the worker processes (a fresh

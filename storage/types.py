@@ -1,9 +1,14 @@
-"""Plain data that leaves the storage layer: what the Slack surface and the CLI render."""
+"""Plain data that leaves the storage layer: what the indexer, the Slack surface and the CLI
+read, render and report. Standard library only, like storage.scan."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from storage.text import printable
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,3 +85,128 @@ class SearchPage:
 class TopicCount:
     name: str
     count: int
+
+
+# --- what runs, decisions and digests report ----------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        # A file name or a webUrl in the reason may hold a newline: one failure, one line.
+        return printable(f"{self.path}: {self.reason}")
+
+
+@dataclass(slots=True)
+class SyncReport:
+    """What one indexing run did, with every failure and its reason."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    missing: int = 0
+    failures: list[Failure] = field(default_factory=list)
+    # Changed files whose article a review decision changed while the run read
+    # them: left as the decision wrote them; the next run reads any that still differ.
+    deferred: int = 0
+
+    @property
+    def failed(self) -> int:
+        return len(self.failures)
+
+    def summary(self) -> str:
+        counts = (
+            f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{self.missing} missing, {self.failed} failed"
+        )
+        if self.deferred:
+            counts += (
+                f"; {self.deferred} changed by a review decision during the run,"
+                " left for the next run"
+            )
+        return counts
+
+
+class FileStat(NamedTuple):
+    """Size, mtime and content hash of a file as it was read."""
+
+    size: int
+    mtime_ns: int
+    content_hash: str
+
+
+@dataclass(slots=True)
+class ArticleRecord:
+    """One valid article file, normalised: what the indexer stores."""
+
+    web_url: str
+    title: str
+    excerpt: str = ""
+    amp_web_url: str | None = None
+    cdn_amp_web_url: str | None = None
+    category: str | None = None
+    type: str | None = None
+    quality: int = 0
+    heat: int = 0
+    published: bool = False
+    published_at: datetime | None = None
+    provider_name: str | None = None
+    provider_domain: str | None = None
+    topics: list[str] = field(default_factory=list)
+    images: list[dict[str, Any]] = field(default_factory=list)
+    related: list[dict[str, Any]] = field(default_factory=list)
+    secured: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    source_path: str = ""
+    size: int = 0
+    mtime_ns: int = 0
+    content_hash: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    decided_at: datetime
+    reviewer_id: str
+    reviewer_name: str
+    action: str
+    title: str
+    web_url: str
+    old_value: str | None
+    new_value: str | None
+    channel_id: str | None
+    message_ts: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a review click did.
+
+    status: "done" (this click decided), "already" (the article is not in the
+    state the action needs: `previous` is the decision that put it there, a
+    pending one included, and `state` what it is now), "stale" (the file
+    changed since the card was shown), "missing" (no such article, or its
+    file is gone), "failed" (the file could not be written: `problem` says
+    why, naming the file relative to the articles folder). Only "done"
+    changed anything.
+    """
+
+    status: str
+    article: ArticleView | None
+    previous: Decision | None = None
+    state: str | None = None
+    problem: str | None = None
+    path: Path | None = None  # the article file, when this decision rewrote it
+
+
+@dataclass(frozen=True, slots=True)
+class DigestPlan:
+    local_date: date
+    window_start: datetime
+    window_end: datetime
+    articles: tuple[ArticleView, ...]
+    related_counts: dict[int, int] = field(default_factory=dict)
+    # {article id: row version} as read with the articles, for the posted cards.
+    versions: dict[int, int] = field(default_factory=dict)

@@ -236,7 +236,7 @@ def test_two_processes_on_postgresql_publish_once(articles_dir, postgres_url, tm
         "import sys\n"
         "from pathlib import Path\n"
         "from storage.db import open_database\n"
-        "from storage.review import decide\n"
+        "from storage.decisions import decide\n"
         "db = open_database(sys.argv[1])\n"
         "o = decide(db.WriteSession, article_id=int(sys.argv[2]), action='publish',\n"
         "           fingerprint=sys.argv[3], reviewer_id='U' + sys.argv[4],\n"

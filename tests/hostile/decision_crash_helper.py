@@ -37,7 +37,7 @@ def main(argv: list[str]) -> None:
         _die()
 
     from storage.db import open_database
-    from storage.review import decide
+    from storage.decisions import decide
 
     db = open_database(url)
     os.replace = replace

@@ -33,6 +33,7 @@ from bot.scheduler import REFRESH_CARDS_JOB, create_scheduler
 from bot.server import HttpServer, listener_pool
 from bot.settings import Settings
 from storage.db import Database, open_database
+from storage.decisions import LEASE, decide, decisions_since, finish_interrupted
 from storage.models import (
     Article,
     PendingPost,
@@ -41,7 +42,6 @@ from storage.models import (
     ReviewDecision,
     utcnow,
 )
-from storage.review import LEASE, decide, decisions_since, finish_interrupted
 from storage.search import get_article
 from storage.sync import sync
 from storage.writeback import TEMP_MARKER

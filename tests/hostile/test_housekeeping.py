@@ -24,8 +24,8 @@ from bot.scheduler import (
 )
 from bot.settings import Settings
 from storage.db import Database, open_database
+from storage.decisions import LEASE
 from storage.models import Article, HandledRequest, IndexFailure, PendingPost, utcnow
-from storage.review import LEASE
 from storage.sync import sync
 from storage.writeback import TEMP_MARKER
 from tests.bot.conftest import make_settings

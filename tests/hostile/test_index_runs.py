@@ -2,7 +2,7 @@
 
 Two real `newsbot index` processes at once, the serve re-index beside a held
 lock, and a run paused between reading a file and writing its row while a
-decision is applied through `storage.review.decide`; on SQLite and PostgreSQL.
+decision is applied through `storage.decisions.decide`; on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from sqlalchemy.exc import IntegrityError
 from bot.scheduler import reindex_job
 from bot.settings import Settings
 from storage.db import Database, IndexBusy, index_lock, open_database
+from storage.decisions import decide
+from storage.errors import DatabaseError
 from storage.hashing import content_hash
 from storage.models import Article
-from storage.review import decide
-from storage.schema import DatabaseError
 from storage.sync import sync
 
 REPO = Path(__file__).resolve().parents[2]

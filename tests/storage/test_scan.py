@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import text
 
 from storage.db import open_database
-from storage.scan import FolderError, SyncReport, quick_compare
+from storage.scan import FolderError, quick_compare
 from storage.sync import sync
+from storage.types import SyncReport
 
 REPO = Path(__file__).resolve().parents[2]
 BROKEN = "---\ntitle: x\nwebUrl: https://x.example/1\nheat: hot\n---\n"

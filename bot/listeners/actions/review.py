@@ -16,7 +16,7 @@ from bot.render.notices import already_decided
 from bot.render.replace import replace_card
 from bot.review import Click, apply
 from bot.services import Services
-from storage.review import review_queue
+from storage.decisions import review_queue
 
 ACTIONS = {
     actions.REVIEW_PUBLISH: "publish",

@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 
 from bot import render
 from bot.services import Services
-from storage.review import pending_count
+from storage.decisions import pending_count
 from storage.search import hottest, topic_counts
 
 HOME_TOPICS = 15

@@ -1,13 +1,8 @@
-"""What callers need to know about the database without importing SQLAlchemy."""
+"""The storage layer's errors for the operator, importable without SQLAlchemy."""
 
 import re
 
 _PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@/\s]*@")
-
-# The newest migration. `storage.db` checks it before importing Alembic, and
-# `storage.scan.quick_compare` before trusting a database with plain sqlite3.
-# A test keeps it equal to Alembic's head.
-HEAD = "0005"
 
 
 class DatabaseError(Exception):

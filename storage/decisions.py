@@ -20,8 +20,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.models import Article, ReviewDecision, utcnow
-from storage.search import views_of
-from storage.types import ArticleView, Decision
+from storage.types import ArticleView, AuditEntry, Decision, Outcome
+from storage.views import views_of
 from storage.writeback import (
     FileGoneError,
     StaleFileError,
@@ -65,20 +65,6 @@ def pending_count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Article).where(*_WAITING)) or 0
 
 
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    decided_at: datetime
-    reviewer_id: str
-    reviewer_name: str
-    action: str
-    title: str
-    web_url: str
-    old_value: str | None
-    new_value: str | None
-    channel_id: str | None
-    message_ts: str | None
-
-
 def decisions_since(session: Session, since: datetime) -> list[AuditEntry]:
     """Review decisions that took effect since that moment, oldest first, with their article."""
     rows = session.execute(
@@ -117,27 +103,6 @@ def state_of(article: Article) -> str:
     if article.published:
         return "published"
     return "rejected" if article.rejected else "draft"
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What a review click did.
-
-    status: "done" (this click decided), "already" (the article is not in the
-    state the action needs: `previous` is the decision that put it there, a
-    pending one included, and `state` what it is now), "stale" (the file
-    changed since the card was shown), "missing" (no such article, or its
-    file is gone), "failed" (the file could not be written: `problem` says
-    why, naming the file relative to the articles folder). Only "done"
-    changed anything.
-    """
-
-    status: str
-    article: ArticleView | None
-    previous: Decision | None = None
-    state: str | None = None
-    problem: str | None = None
-    path: Path | None = None  # the article file, when this decision rewrote it
 
 
 @dataclass(frozen=True, slots=True)

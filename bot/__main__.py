@@ -254,7 +254,7 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
 
 def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import make_client
-    from bot.digest import DigestError, build, post_digest, today
+    from bot.flows.digest import DigestError, build, post_digest, today
 
     channel = args.channel or settings.digest_channel
     if not channel:

@@ -14,10 +14,10 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot import listeners
+from bot.deps import Deps
 from bot.middleware import skip_retries
 from bot.render import ephemeral_text
 from bot.reviewers import ReviewerDirectory
-from bot.services import Services
 from bot.settings import Settings
 from storage.db import Database
 
@@ -67,9 +67,9 @@ def create_app(
         listener_executor=listener_executor,
         token_verification_enabled=token_verification_enabled,
     )
-    services = Services(settings, db, ReviewerDirectory(settings.reviewers, client))
+    deps = Deps(settings, db, ReviewerDirectory(settings.reviewers, client))
     app.use(skip_retries(db))
-    listeners.register(app, services)
+    listeners.register(app, deps)
 
     @app.error
     def on_error(error: Exception, body: dict, respond, logger: logging.Logger) -> None:

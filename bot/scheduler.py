@@ -17,8 +17,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk import WebClient
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.digest import DigestError, DigestUnreachable, due_at, post_digest, today
-from bot.posted import refresh_behind
+from bot.flows.cards import refresh_behind
+from bot.flows.digest import DigestError, DigestUnreachable, due_at, post_digest, today
 from bot.settings import Settings
 from storage.db import Database, IndexBusy
 from storage.decisions import LEASE, finish_interrupted

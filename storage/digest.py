@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
@@ -23,17 +22,6 @@ WINDOW = timedelta(hours=24)
 PER_PROVIDER = 2
 # Candidates fetched per round; the provider cap and related folding may skip some.
 _BATCH = 200
-
-
-def scheduled_at(local_date: date, at: time, tz: ZoneInfo) -> datetime:
-    """The moment the digest for a local date is due, as an aware datetime in tz.
-
-    On the day clocks spring forward a wall time in the gap (02:30) means the
-    first moment after it; on the day they fall back, the first of the two.
-    """
-    # With fold=0, zoneinfo reads a time in the gap with the offset before the
-    # change, which lands just after the gap; the round trip makes it a real time.
-    return datetime.combine(local_date, at, tzinfo=tz).astimezone(UTC).astimezone(tz)
 
 
 def plan_digest(

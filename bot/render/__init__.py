@@ -8,7 +8,19 @@ from bot.render import actions
 from bot.render.card import article_card, decided_card
 from bot.render.message import Message
 from bot.render.mrkdwn import escape, link, truncate
+from bot.render.replace import replace_card
+from bot.render.replies import (
+    BROKEN_BUTTON,
+    NOT_INDEXED,
+    DecisionReply,
+    already_decided,
+    cannot_post,
+    decision_reply,
+    not_a_reviewer,
+)
 from bot.render.views import (
+    HOME_TOPICS,
+    REVIEW_PAGE_SIZE,
     app_home,
     digest_messages,
     ephemeral_text,
@@ -21,16 +33,26 @@ from bot.render.views import (
 )
 
 __all__ = [
+    "BROKEN_BUTTON",
+    "HOME_TOPICS",
+    "NOT_INDEXED",
+    "REVIEW_PAGE_SIZE",
+    "DecisionReply",
     "Message",
     "actions",
+    "already_decided",
     "app_home",
     "article_card",
+    "cannot_post",
     "decided_card",
+    "decision_reply",
     "digest_messages",
     "ephemeral_text",
     "escape",
     "help_message",
     "link",
+    "not_a_reviewer",
+    "replace_card",
     "results_message",
     "review_queue_message",
     "shared_message",

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from bot.__main__ import main
 from bot.app import make_client
-from bot.digest import DigestError, post_digest
+from bot.flows.digest import DigestError, post_digest
 from bot.scheduler import (
     CATCH_UP_JOB,
     DIGEST_JOB,

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import make_client
-from bot.digest import DigestError, DigestUnreachable, post_digest
+from bot.flows.digest import DigestError, DigestUnreachable, post_digest
 from bot.scheduler import DIGEST_RETRY_JOB, catch_up_job, create_scheduler, digest_job
 from bot.settings import Settings
 from storage.db import Database, open_database

@@ -1,14 +1,23 @@
+"""Button clicks, routed by action_id (bot/render/actions.py names them)."""
+
+from collections.abc import Callable
+
 from slack_bolt import App
 
+from bot.deps import Deps
 from bot.listeners.actions import page, review, share
 from bot.render import actions
-from bot.services import Services
+
+ROUTES: dict[str, Callable[[Deps], Callable[..., None]]] = {
+    actions.NEWS_SHARE: share.handler,
+    actions.NEWS_PAGE: page.handler,
+    actions.REVIEW_PUBLISH: review.decision_handler,
+    actions.REVIEW_REJECT: review.decision_handler,
+    actions.REVIEW_UNPUBLISH: review.decision_handler,
+    actions.REVIEW_PAGE: review.page_handler,
+}
 
 
-def register(app: App, services: Services) -> None:
-    app.action(actions.NEWS_SHARE)(share.handler(services))
-    app.action(actions.NEWS_PAGE)(page.handler(services))
-    decide = review.decision_handler(services)
-    for action_id in review.ACTIONS:
-        app.action(action_id)(decide)
-    app.action(actions.REVIEW_PAGE)(review.page_handler(services))
+def register(app: App, deps: Deps) -> None:
+    for action_id, make in ROUTES.items():
+        app.action(action_id)(make(deps))

@@ -1,4 +1,8 @@
-"""What the listeners and jobs are given: settings, the database, the reviewer directory."""
+"""What flows and jobs are given: settings, the database, the reviewer directory.
+
+One small typed object, built once by `create_app` (and the scheduler), so a
+flow's signature says what it may touch.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,9 @@ from storage.db import Database
 
 
 @dataclass(frozen=True)
-class Services:
+class Deps:
+    """The app's dependencies."""
+
     settings: Settings
     db: Database
     reviewers: ReviewerDirectory

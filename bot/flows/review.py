@@ -1,16 +1,19 @@
-"""Publish, reject and unpublish: who may, the decision, and every card that shows it."""
+"""Publish, Reject and Unpublish: the decision, its git commit, every card that shows it;
+and the queue of drafts waiting for one."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from slack_sdk import WebClient
 
-from bot.posted import refresh_cards
-from bot.services import Services
-from storage.decisions import decide
+from bot import render
+from bot.deps import Deps
+from bot.flows.cards import refresh_cards
+from storage.decisions import decide, review_queue
 from storage.gitcommit import GitCommitError, commit_file, is_git_work_tree
 from storage.types import ArticleView, Outcome
 
@@ -32,18 +35,16 @@ class Click:
     message_ts: str | None
 
 
-def apply(
-    services: Services, client: WebClient, click: Click
-) -> tuple[Outcome, set[tuple[str, str]]]:
+def apply(deps: Deps, client: WebClient, click: Click) -> tuple[Outcome, set[tuple[str, str]]]:
     """Decide (exactly once), then commit to git and update every posted card of the article.
 
     Slack is called only after the decision is committed. Returns the outcome
     and the (channel, ts) of the posted messages that show the article, which
     are edited with chat.update.
     """
-    settings = services.settings
+    settings = deps.settings
     outcome = decide(
-        services.db.WriteSession,
+        deps.db.WriteSession,
         article_id=click.article_id,
         action=click.action,
         fingerprint=click.fingerprint,
@@ -60,12 +61,12 @@ def apply(
         "%s: %s by %s (%s)", click.action, outcome.article.web_url, click.user_name, click.user_id
     )
     if settings.git_commit and outcome.path is not None:
-        _commit(services, click, outcome.article, outcome.path)
-    return outcome, refresh_cards(services, client, outcome.article.id)
+        _commit(deps, click, outcome.article, outcome.path)
+    return outcome, refresh_cards(deps, client, outcome.article.id)
 
 
-def _commit(services: Services, click: Click, article: ArticleView, path: Path) -> None:
-    root = services.settings.articles_dir
+def _commit(deps: Deps, click: Click, article: ArticleView, path: Path) -> None:
+    root = deps.settings.articles_dir
     if not is_git_work_tree(root):
         log.warning("NEWSBOT_GIT_COMMIT is on but %s is not a git work tree", root)
         return
@@ -75,7 +76,22 @@ def _commit(services: Services, click: Click, article: ArticleView, path: Path) 
             path,
             message=f"{VERBS[click.action]}: {article.title}",
             trailers={"Approved-by": f"{click.user_name} <{click.user_id}>"},
-            author=services.settings.git_author,
+            author=deps.settings.git_author,
         )
-    except GitCommitError as exc:
+    except (GitCommitError, ValueError) as exc:  # ValueError: a name git cannot take
         log.error("the decision stands, but it was not committed to git: %s", exc)
+
+
+def review_page(deps: Deps, *, offset: int) -> render.Message:
+    """A page of the drafts waiting for review, hottest first."""
+    size = render.REVIEW_PAGE_SIZE
+    with deps.db.Session() as session:
+        drafts, has_more = review_queue(session, offset=offset, limit=size)
+    return render.review_queue_message(
+        drafts,
+        now=datetime.now(UTC),
+        offset=offset,
+        has_more=has_more,
+        tz=deps.settings.timezone,
+        page_size=size,
+    )

@@ -1,8 +1,7 @@
-"""Channel messages the app posts (shares) and keeps up to date after decisions.
+"""Posted cards kept up to date after decisions (shares, digests).
 
-No database transaction is open while Slack is called: a share is written
-down before it is posted and confirmed after; a card is edited under a
-per-message lease, and what Slack now shows is recorded afterwards.
+No database transaction is open while Slack is called: a card is edited under
+a per-message lease, and what Slack now shows is recorded afterwards.
 """
 
 from __future__ import annotations
@@ -18,18 +17,15 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot import render
+from bot.deps import Deps
 from bot.render import limits
 from bot.render.replace import replace_card
-from bot.services import Services
 from storage.db import Database
 from storage.decisions import writer_id
 from storage.models import Article, PostedMessage
 from storage.tracking import (
-    add_pending_post,
     cards_behind,
     claim_update,
-    confirm_post,
-    drop_pending_post,
     forget_message,
     messages_behind,
     messages_showing,
@@ -61,59 +57,16 @@ def never_sent(exc: BaseException) -> bool:
     return isinstance(exc, URLError) and not isinstance(exc, HTTPError)
 
 
-def post_share(
-    services: Services, client: WebClient, *, article_id: int, user: str, channel: str
-) -> str | None:
-    """Post the article's card to the channel, naming who shared it.
-
-    Returns None when posted, or what to tell the user. The post is written
-    down first; a process that stops during the call leaves it pending (see
-    `storage.tracking.forget_pending_posts`).
-    """
-    db, tz = services.db, services.settings.timezone
-    with db.WriteSession.begin() as session:
-        article = session.get(Article, article_id)
-        if article is None:
-            return "That article is no longer indexed."
-        shown = {article.id: article.version}
-        message = render.shared_message(views_of(session, [article])[0], shared_by=user, tz=tz)
-        pending = add_pending_post(
-            session,
-            channel=channel,
-            kind="share",
-            text=message.text,
-            blocks=message.blocks,
-            shown=shown,
-        )
-    try:
-        posted = client.chat_postMessage(
-            channel=channel, text=message.text, blocks=message.blocks, unfurl_links=False
-        )
-    except CALL_FAILED as exc:
-        if isinstance(exc, SlackApiError) or never_sent(exc):
-            with db.WriteSession.begin() as session:
-                drop_pending_post(session, pending)
-        raise
-    with db.WriteSession.begin() as session:
-        message_id = confirm_post(
-            session, pending, channel=posted["channel"], message_ts=posted["ts"]
-        )
-        behind = message_id is not None and bool(cards_behind(session, message_id))
-    if behind:  # decided while the card was on its way
-        refresh_message(db, client, message_id, tz=tz)
-    return None
-
-
-def refresh_cards(services: Services, client: WebClient, article_id: int) -> set[tuple[str, str]]:
+def refresh_cards(deps: Deps, client: WebClient, article_id: int) -> set[tuple[str, str]]:
     """Bring every posted message showing the article up to date in Slack.
 
     Returns the (channel, ts) of those messages: each is edited by this call
     or by whoever holds its lease right now.
     """
-    with services.db.Session() as session:
+    with deps.db.Session() as session:
         messages = [(m.id, m.channel, m.message_ts) for m in messages_showing(session, article_id)]
     for message_id, _channel, _ts in messages:
-        refresh_message(services.db, client, message_id, tz=services.settings.timezone)
+        refresh_message(deps.db, client, message_id, tz=deps.settings.timezone)
     return {(channel, ts) for _id, channel, ts in messages}
 
 

@@ -1,4 +1,4 @@
-"""Building and posting the daily digest: once per channel and local date."""
+"""The daily digest: when it is due, what it holds, and posting it once per channel and day."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot import render
-from bot.posted import CALL_FAILED, never_sent
+from bot.deps import Deps
+from bot.flows.cards import CALL_FAILED, never_sent
+from bot.localtime import local_today, wall_time
 from bot.settings import Settings
 from storage.db import Database
 from storage.digest import (
@@ -24,7 +26,6 @@ from storage.digest import (
     mark_posted,
     plan_digest,
     release_claim,
-    scheduled_at,
 )
 from storage.tracking import record_message
 from storage.types import DigestPlan
@@ -72,12 +73,12 @@ class DigestResult:
 
 def today(settings: Settings, now: datetime | None = None) -> date:
     """The local date in NEWSBOT_TIMEZONE."""
-    return (now or datetime.now(UTC)).astimezone(settings.timezone).date()
+    return local_today(settings.timezone, now)
 
 
 def due_at(settings: Settings, local_date: date) -> datetime:
     """When the digest for that local date is due (NEWSBOT_DIGEST_TIME in NEWSBOT_TIMEZONE)."""
-    return scheduled_at(local_date, settings.digest_time, settings.timezone)
+    return wall_time(local_date, settings.digest_time, settings.timezone)
 
 
 def select_articles(
@@ -108,6 +109,14 @@ def build(
         tz=settings.timezone,
     )
     return plan, messages
+
+
+def preview(deps: Deps, *, channel: str) -> list[render.Message]:
+    """Today's digest as it would be posted (to NEWSBOT_DIGEST_CHANNEL, else `channel`)."""
+    settings = deps.settings
+    where = settings.digest_channel or channel
+    _plan, messages = build(settings, deps.db, channel=where, local_date=today(settings))
+    return messages
 
 
 def post_digest(

@@ -1,0 +1,100 @@
+"""What the user is told after a click: pure functions from an outcome to the reply.
+
+Some replies carry our own mentions (`<@U…>`, `<!date^…>`), so they cannot go
+through `ephemeral_text`'s escaping; everything from an article is escaped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
+
+from bot.render.card import article_card, decided_card, decision_line
+from bot.render.message import Message, to_dicts
+from bot.render.views import ephemeral_text
+from storage.types import Decision, Outcome
+
+# The state each decision leaves an article in.
+_LEAVES = {"publish": "published", "unpublish": "draft", "reject": "rejected"}
+_STATE = {
+    "published": "It is published already, so nothing changed.",
+    "draft": "It is a draft, not published, so nothing changed.",
+    "rejected": "It was rejected already, so nothing changed.",
+}
+
+
+def already_decided(decision: Decision | None, state: str | None = None) -> Message:
+    """ "Already published by @x" for a second click, a retry, the loser of a race or an old card.
+
+    `decision` is the one that put the article in its `state` ("published",
+    "draft", "rejected"); when the article got there otherwise (the file was
+    edited), the state is said plainly.
+    """
+    if decision is not None and (state is None or _LEAVES.get(decision.action) == state):
+        said = decision_line(decision)  # "Published by <@U…> · <!date^…>"
+        line = f"Already {said[0].lower()}{said[1:]}."
+    else:
+        line = _STATE.get(state or "", "Already decided.")
+    return Message(
+        text=line,
+        blocks=to_dicts([SectionBlock(block_id="notice", text=MarkdownTextObject(text=line))]),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionReply:
+    """The answer to a Publish, Reject or Unpublish click.
+
+    `card` replaces the article's card where the click happened (None: leave
+    it, the card update already reached that message); `notice` is a line only
+    the reviewer sees.
+    """
+
+    card: list[dict[str, Any]] | None
+    notice: Message | None
+
+
+def decision_reply(
+    outcome: Outcome, *, verb: str, tz: ZoneInfo, clicked_card_updated: bool = False
+) -> DecisionReply:
+    """What the reviewer sees after a decision click, for every outcome of `decide`."""
+    article = outcome.article
+    if outcome.status == "done" and article is not None:
+        card = None if clicked_card_updated else decided_card(article, tz=tz)
+        return DecisionReply(card, None)
+    if outcome.status == "already" and article is not None:
+        # The card as it is now: decided, or a draft again with its buttons.
+        card = article_card(article, tz=tz, review=True)
+        return DecisionReply(card, already_decided(outcome.previous, outcome.state))
+    if outcome.status == "stale" and article is not None:
+        fresh = article_card(article, tz=tz, review=True, reviewer=True)
+        notice = "This article changed since the card was posted: here it is as it is now."
+        return DecisionReply(fresh, ephemeral_text(notice))
+    if outcome.status == "missing":
+        notice = "The article file is gone from the articles folder: nothing changed."
+        return DecisionReply(None, ephemeral_text(notice))
+    return DecisionReply(None, ephemeral_text(f"Could not {verb} it: {outcome.problem}"))
+
+
+def not_a_reviewer(verb: str) -> Message:
+    """The refusal for anyone outside NEWSBOT_REVIEWERS."""
+    return ephemeral_text(f"Only reviewers can {verb} articles. Nothing was changed.")
+
+
+BROKEN_BUTTON = "That button is broken; run the search again for a fresh card."
+NOT_INDEXED = "That article is no longer indexed."
+
+_INVITE = "invite me with `/invite @newsbot`, then share again."
+_CANNOT_POST = {
+    "not_in_channel": f"I'm not in this channel yet: {_INVITE}",
+    "channel_not_found": f"I can't see this channel: {_INVITE}",
+    "is_archived": "This channel is archived, so I can't share into it.",
+}
+
+
+def cannot_post(error: str) -> str | None:
+    """What to tell the user when Slack refuses a post into their channel, if we know."""
+    return _CANNOT_POST.get(error)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.__main__ import main
+from bot.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 CAMERAS_TITLE = "Harbor City Lets AI Cameras Time Its Traffic Lights, and Commutes Got Shorter"

@@ -12,8 +12,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.__main__ import main
 from bot.app import make_client
+from bot.cli import main
 from bot.flows.digest import DigestError, post_digest
 from bot.scheduler import (
     CATCH_UP_JOB,

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.__main__ import main
 from bot.app import create_app
+from bot.cli import main
 from bot.render import actions
 from storage.db import open_database
 from storage.models import Article, ReviewDecision

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.__main__ import build_parser
+from bot.cli import build_parser
 from bot.settings import SETTINGS, ConfigError, Settings
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()

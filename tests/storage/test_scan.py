@@ -100,7 +100,7 @@ def test_the_cli_answers_a_run_with_nothing_to_write_without_the_indexer(
 ):
     probe = (
         "import sys\n"
-        "from bot.__main__ import main\n"
+        "from bot.cli import main\n"
         "code = main(['index', sys.argv[1]])\n"
         "print('indexer loaded:', 'storage.sync' in sys.modules)\n"
         "sys.exit(code)\n"
@@ -133,7 +133,7 @@ def test_the_cli_answers_a_run_with_nothing_to_write_without_the_indexer(
 def test_on_sqlite_the_cli_does_not_even_import_sqlalchemy(sqlite_url, articles_dir):
     probe = (
         "import sys\n"
-        "from bot.__main__ import main\n"
+        "from bot.cli import main\n"
         "main(['index', sys.argv[1]])\n"
         "print('sqlalchemy loaded:', 'sqlalchemy' in sys.modules)\n"
     )

@@ -27,9 +27,11 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 bench: $(STAMP)
-	$(BIN)/python bench/index_search.py
-	$(BIN)/python bench/slash.py
-	$(BIN)/python bench/digest.py
+	$(BIN)/python -m bench.index_cold
+	$(BIN)/python -m bench.index_changed
+	$(BIN)/python -m bench.search
+	$(BIN)/python -m bench.slash
+	$(BIN)/python -m bench.digest
 
 clean:
 	rm -rf $(VENV) newsbot.db newsbot.db-wal newsbot.db-shm newsbot.db-index-lock

@@ -25,7 +25,7 @@ from functools import partial
 from sqlalchemy import delete
 
 from bench import harness
-from bot.digest import build, due_at, select_articles
+from bot.flows.digest import build, due_at, select_articles
 from bot.settings import Settings
 from storage.db import Database
 from storage.digest import claim_digest, mark_posted

@@ -54,7 +54,8 @@ from sqlalchemy.engine import make_url
 
 from storage.db import Database, open_database
 from storage.models import Article
-from storage.parse import ArticleRecord, _validate, topic_key
+from storage.parse import topic_key, validate_fields
+from storage.types import ArticleRecord
 from storage.search import topic_counts
 from storage.sync import insert_records
 
@@ -613,7 +614,7 @@ def make_chunk(job: tuple[int, int]) -> list[ArticleRecord]:
         if fm["heat"] >= HOT:
             hot.append((fm["title"], fm["webUrl"], fm["provider"]))
             del hot[:-20]
-        record = _validate(fm)
+        record = validate_fields(fm)
         record.source_path = f"{when:%Y/%m}/{slug}-{art_id}.md"
         record.size, record.mtime_ns = 2300, int(when.timestamp()) * 1_000_000_000
         record.content_hash = hashlib.sha256(record.web_url.encode()).hexdigest()

@@ -121,7 +121,7 @@ def parse_bytes(data: bytes) -> ArticleRecord:
         else:
             problem = f"a value cannot be read ({str(exc).split(':')[0][:100]})"
         raise ParseError(f"invalid YAML: {problem}") from None
-    record = _validate(meta)
+    record = validate_fields(meta)
     if "\\" in text:  # YAML refuses a raw NUL: only an escape (\0, \x00, \u0000) makes one
         _check_text_columns(record)
     return record
@@ -135,7 +135,8 @@ def _yaml_problem(exc: yaml.YAMLError, text: str) -> str:
     return f"{problem} (line {mark.line + find_fences(text).first_line} of the file)"
 
 
-def _validate(meta: dict[str, Any]) -> ArticleRecord:
+def validate_fields(meta: dict[str, Any]) -> ArticleRecord:
+    """The record of one article's frontmatter fields, or `ParseError` naming the field."""
     title = meta.get("title")
     if title is None:
         raise ParseError("field title: missing (every article needs a title)")

@@ -55,9 +55,9 @@ from sqlalchemy.engine import make_url
 from storage.db import Database, open_database
 from storage.models import Article
 from storage.parse import topic_key, validate_fields
-from storage.types import ArticleRecord
 from storage.search import topic_counts
 from storage.sync import insert_records
+from storage.types import ArticleRecord
 
 T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[1]

@@ -7,6 +7,7 @@ from concurrent.futures import Executor
 
 from slack_bolt import App
 from slack_sdk import WebClient
+from slack_sdk.http_retry import RetryHandler
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -33,7 +34,7 @@ def make_client(settings: Settings, *, retry_connections: bool = True) -> WebCli
     connection may have been acted on: callers that must never post twice
     (the digest) pass `retry_connections=False`.
     """
-    handlers = [RateLimitErrorRetryHandler(max_retry_count=5)]
+    handlers: list[RetryHandler] = [RateLimitErrorRetryHandler(max_retry_count=5)]
     if retry_connections:
         handlers += [
             ConnectionErrorRetryHandler(max_retry_count=2),

@@ -10,15 +10,19 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import sessionmaker
 
 from storage.errors import DatabaseError, redacted
 from storage.migrations import HEAD
+
+if TYPE_CHECKING:
+    from storage.models import Base
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -45,8 +49,8 @@ class Database:
     """
 
     engine: Engine
-    Session: sessionmaker[Session]
-    WriteSession: sessionmaker[Session]
+    Session: sessionmaker[OrmSession]
+    WriteSession: sessionmaker[OrmSession]
 
     @property
     def dialect(self) -> str:
@@ -255,20 +259,21 @@ def _safe(url: str) -> str:
         return redacted(url)
 
 
-def insert_if_absent(session: Session, model: type, **values: Any) -> bool:
+def insert_if_absent(session: OrmSession, model: type[Base], **values: Any) -> bool:
     """INSERT one row unless its key exists; True when this call inserted it.
 
     The database decides, so two processes (or replicas) racing for the same
     key get exactly one True between them.
     """
+    from sqlalchemy.dialects import postgresql, sqlite
+
     dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # pragma: no cover - the two supported backends are above
+    if dialect not in ("postgresql", "sqlite"):  # pragma: no cover - the two supported ones
         raise DatabaseError(f"unsupported database {dialect}")
     # RETURNING rather than rowcount: ORM-enabled inserts report rowcount -1 on psycopg.
-    key = model.__table__.primary_key.columns
-    stmt = insert(model).values(**values).on_conflict_do_nothing().returning(*key)
-    return session.execute(stmt).first() is not None
+    key = inspect(model).primary_key
+    if dialect == "postgresql":
+        pg = postgresql.insert(model).values(**values).on_conflict_do_nothing()
+        return session.execute(pg.returning(*key)).first() is not None
+    lite = sqlite.insert(model).values(**values).on_conflict_do_nothing()
+    return session.execute(lite.returning(*key)).first() is not None

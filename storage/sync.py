@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import Engine, delete, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -307,7 +307,7 @@ def _refresh_statistics(session_factory: sessionmaker[Session]) -> None:
     """
     with session_factory() as session:
         engine = session.get_bind()
-    if engine.dialect.name == "postgresql":
+    if isinstance(engine, Engine) and engine.dialect.name == "postgresql":
         # VACUUM as well: it marks the new rows visible to all in the visibility
         # map, without which the covering indexes (file state for every run,
         # topic search) still read the table itself. Autovacuum would, later,

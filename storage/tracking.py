@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import CursorResult, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.db import insert_if_absent
@@ -37,9 +37,8 @@ def claim_request(session: Session, key: str) -> bool:
 def forget_requests(session: Session, *, older_than: timedelta = timedelta(days=1)) -> int:
     """Drop request keys old enough that Slack no longer retries them."""
     cutoff: datetime = utcnow() - older_than
-    return session.execute(
-        delete(HandledRequest).where(HandledRequest.handled_at < cutoff)
-    ).rowcount
+    done = session.execute(delete(HandledRequest).where(HandledRequest.handled_at < cutoff))
+    return cast(CursorResult[Any], done).rowcount
 
 
 def article_versions(session: Session, article_ids: Iterable[int]) -> dict[int, int]:
@@ -132,7 +131,8 @@ def drop_pending_post(session: Session, pending_id: int) -> None:
 def forget_pending_posts(session: Session, *, older_than: timedelta = timedelta(days=1)) -> int:
     """Drop posts whose outcome was never learnt (the process stopped during the call)."""
     cutoff = utcnow() - older_than
-    return session.execute(delete(PendingPost).where(PendingPost.created_at < cutoff)).rowcount
+    done = session.execute(delete(PendingPost).where(PendingPost.created_at < cutoff))
+    return cast(CursorResult[Any], done).rowcount
 
 
 def pending_posts(session: Session) -> list[PendingPost]:

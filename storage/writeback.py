@@ -280,7 +280,7 @@ def _fences(text: str, label: str) -> Fences:
         raise WriteBackError(f"{label}: {e}") from None
 
 
-def _compose(frontmatter: str, label: str, first_line: int) -> yaml.Node | None:
+def _compose(frontmatter: str, label: str, first_line: int) -> yaml.MappingNode | None:
     try:
         root = yaml.compose(frontmatter, Loader=_Loader)
     except yaml.MarkedYAMLError as e:
@@ -290,9 +290,9 @@ def _compose(frontmatter: str, label: str, first_line: int) -> yaml.Node | None:
         ) from None
     except yaml.YAMLError as e:
         raise WriteBackError(f"{label}: invalid YAML in the frontmatter ({e})") from None
-    if root is not None and not isinstance(root, yaml.MappingNode):
-        raise WriteBackError(f"{label}: the frontmatter is not a mapping of keys to values")
-    return root
+    if root is None or isinstance(root, yaml.MappingNode):
+        return root
+    raise WriteBackError(f"{label}: the frontmatter is not a mapping of keys to values")
 
 
 def _top_level_published(

@@ -60,6 +60,6 @@ def post_share(
             session, pending, channel=posted["channel"], message_ts=posted["ts"]
         )
         behind = message_id is not None and bool(cards_behind(session, message_id))
-    if behind:  # decided while the card was on its way
+    if behind and message_id is not None:  # decided while the card was on its way
         refresh_message(db, client, message_id, tz=tz)
     return None

@@ -56,6 +56,18 @@ def review_page_value(offset: int) -> str:
     return _dumps({"o": offset})
 
 
+def value_int(value: dict[str, Any], key: str, default: int = 0) -> int:
+    """An integer field of a decoded button value; `default` when absent or not an integer."""
+    found = value.get(key)
+    return found if isinstance(found, int) and not isinstance(found, bool) else default
+
+
+def value_str(value: dict[str, Any], key: str) -> str | None:
+    """A string field of a decoded button value, or None."""
+    found = value.get(key)
+    return found if isinstance(found, str) else None
+
+
 def parse_value(value: str) -> dict[str, Any]:
     """Decode a button value; a malformed one gives `{}` so the listener can refuse it."""
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
@@ -29,36 +30,38 @@ def decision_handler(deps: Deps) -> Callable[..., None]:
         verb = VERBS[action["action_id"]]
         user = body["user"]
         container = body.get("container") or {}
+        reply: Callable[..., Any] = respond
         if container.get("type") == "view":
             # App Home has no response_url: the answer is the home tab, published again.
-            respond = answer.home_responder(deps, client, user["id"])
+            reply = answer.home_responder(deps, client, user["id"])
         if not deps.reviewers.is_reviewer(user["id"]):
-            answer.say(respond, render.not_a_reviewer(verb))
+            answer.say(reply, render.not_a_reviewer(verb))
             return
         value = actions.parse_value(action.get("value", ""))
-        if not isinstance(value.get("a"), int):
-            answer.tell(respond, render.BROKEN_BUTTON)
+        article_id = actions.value_int(value, "a", default=-1)
+        if article_id < 0:
+            answer.tell(reply, render.BROKEN_BUTTON)
             return
         click = Click(
             action=verb,
-            article_id=value["a"],
-            fingerprint=value.get("f") if isinstance(value.get("f"), str) else None,
+            article_id=article_id,
+            fingerprint=actions.value_str(value, "f"),
             user_id=user["id"],
             user_name=user.get("name") or user.get("username") or user["id"],
             channel_id=(body.get("channel") or {}).get("id") or container.get("channel_id"),
             message_ts=container.get("message_ts"),
         )
         outcome, updated = apply(deps, client, click)
-        reply = render.decision_reply(
+        said = render.decision_reply(
             outcome,
             verb=verb,
             tz=deps.settings.timezone,
             clicked_card_updated=(click.channel_id, click.message_ts) in updated,
         )
-        if reply.notice is not None:
-            answer.say(respond, reply.notice)
-        if reply.card is not None:
-            answer.show_card(body, respond, click.article_id, reply.card)
+        if said.notice is not None:
+            answer.say(reply, said.notice)
+        if said.card is not None:
+            answer.show_card(body, reply, click.article_id, said.card)
 
     return decide
 
@@ -66,8 +69,8 @@ def decision_handler(deps: Deps) -> Callable[..., None]:
 def page_handler(deps: Deps) -> Callable[..., None]:
     def page(ack: Ack, action: dict, respond: Respond) -> None:
         ack()
-        offset = actions.parse_value(action.get("value", "")).get("o")
-        message = review_page(deps, offset=max(0, offset) if isinstance(offset, int) else 0)
+        offset = actions.value_int(actions.parse_value(action.get("value", "")), "o")
+        message = review_page(deps, offset=max(0, offset))
         respond(text=message.text, blocks=message.blocks, replace_original=True)
 
     return page

@@ -12,7 +12,7 @@ from bot.deps import Deps
 from bot.flows import answer
 from bot.flows.share import post_share
 from bot.middleware import first_delivery
-from bot.render.actions import parse_value
+from bot.render.actions import parse_value, value_int
 
 
 def handler(deps: Deps) -> Callable[..., None]:
@@ -20,9 +20,9 @@ def handler(deps: Deps) -> Callable[..., None]:
         ack()
         if not first_delivery(deps.db, body):
             return
-        article_id = parse_value(action.get("value", "")).get("a")
+        article_id = value_int(parse_value(action.get("value", "")), "a", default=-1)
         channel = (body.get("channel") or {}).get("id") or body["container"].get("channel_id")
-        if not isinstance(article_id, int):
+        if article_id < 0:
             answer.tell(respond, render.NOT_INDEXED)
             return
         refusal = post_share(

@@ -246,4 +246,8 @@ def create_scheduler(settings: Settings, db: Database, client: WebClient) -> Bac
             name="re-index the articles folder",
             replace_existing=True,
         )
+    # --- follows (issue 11)
+    # --- editorial workflow (issue 12)
+    # --- several machines (issue 13)
+    # --- insights (issue 14)
     return scheduler

@@ -192,6 +192,10 @@ SETTINGS: tuple[Setting, ...] = (
         "author of those commits, as `Name <email>`; unset = git's own configuration",
     ),
     Setting("PORT", "port", "3000", "HTTP port", _whole(1, 65535)),
+    # --- follows (issue 11)
+    # --- editorial workflow (issue 12)
+    # --- several machines (issue 13)
+    # --- insights (issue 14)
 )
 
 
@@ -218,6 +222,10 @@ class Settings:
     git_commit: bool
     git_author: str | None
     port: int
+    # --- follows (issue 11)
+    # --- editorial workflow (issue 12)
+    # --- several machines (issue 13)
+    # --- insights (issue 14)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:

@@ -277,3 +277,15 @@ class HandledRequest(Base):
 
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     handled_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- follows (issue 11) ---------------------------------------------------------------
+
+
+# --- editorial workflow (issue 12) ----------------------------------------------------
+
+
+# --- several machines (issue 13) ------------------------------------------------------
+
+
+# --- insights (issue 14) --------------------------------------------------------------

@@ -116,6 +116,9 @@ def help_message() -> Message:
             "• `/news topics` — every topic with its number of articles",
             "• `/news review` — drafts waiting for review, with Publish and Reject for reviewers",
             "• `/news digest` — a preview of today's digest, only to you",
+            # --- follows (issue 11)
+            # --- editorial workflow (issue 12)
+            # --- insights (issue 14)
             "• `/news help` — this message",
         ]
     )

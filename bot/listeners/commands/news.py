@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from slack_bolt import Ack, Respond
 
@@ -10,14 +11,32 @@ from bot import render
 from bot.deps import Deps
 from bot.flows import digest, review, search
 
-# `/news WORD`: what each subcommand answers with; anything else is a search.
-SUBCOMMANDS: dict[str, Callable[[Deps, dict], list[render.Message]]] = {
-    "": lambda deps, command: [render.help_message()],
-    "help": lambda deps, command: [render.help_message()],
-    "?": lambda deps, command: [render.help_message()],
-    "topics": lambda deps, command: [search.topics(deps)],
-    "review": lambda deps, command: [review.review_page(deps, offset=0)],
-    "digest": lambda deps, command: digest.preview(deps, channel=command["channel_id"]),
+Answer = Callable[[Deps, dict, str], list[render.Message]]
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    """`/news WORD [TEXT]`: `answer(deps, command, text)`; `takes_text` when TEXT may follow."""
+
+    answer: Answer
+    takes_text: bool = False
+
+
+def _help(deps: Deps, command: dict, text: str) -> list[render.Message]:
+    return [render.help_message()]
+
+
+SUBCOMMANDS: dict[str, Subcommand] = {
+    "help": Subcommand(_help),
+    "?": Subcommand(_help),
+    "topics": Subcommand(lambda deps, command, text: [search.topics(deps)]),
+    "review": Subcommand(lambda deps, command, text: [review.review_page(deps, offset=0)]),
+    "digest": Subcommand(
+        lambda deps, command, text: digest.preview(deps, channel=command["channel_id"])
+    ),
+    # --- follows (issue 11)
+    # --- editorial workflow (issue 12)
+    # --- insights (issue 14)
 }
 
 
@@ -25,10 +44,13 @@ def handler(deps: Deps) -> Callable[..., None]:
     def news(ack: Ack, command: dict, respond: Respond) -> None:
         ack()
         typed = " ".join((command.get("text") or "").split())
-        answer = SUBCOMMANDS.get(typed.lower())
-        if answer is not None:
-            messages = answer(deps, command)
-        else:
+        word, _, rest = typed.partition(" ")
+        sub = SUBCOMMANDS.get(word.lower())
+        if not typed:
+            messages = _help(deps, command, "")
+        elif sub is not None and (sub.takes_text or not rest):
+            messages = sub.answer(deps, command, rest)
+        else:  # anything else is a search: `/news ai heat>=50`, `/news topics of the day`
             messages = [search.search_page(deps, typed, offset=0, user=command["user_id"])]
         for message in messages:
             respond(text=message.text, blocks=message.blocks, response_type="ephemeral")

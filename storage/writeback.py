@@ -136,15 +136,8 @@ def read_published(path: Path, *, root: Path | None = None) -> bool:
     """
     label, target = _locate(path, root)
     data, _st = _read(target, label)
-    bom = _BOM if data.startswith(_BOM) else b""
-    try:
-        text = data[len(bom) :].decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise WriteBackError(f"{label}: not valid UTF-8 (bad byte at offset {e.start})") from None
-    fences = _fences(text, label)
-    frontmatter = text[fences.start : fences.end]
-    root_node = _compose(frontmatter, label, fences.first_line)
-    found = _top_level_published(root_node, frontmatter, label, fences.first_line)
+    parsed = _Parsed.of(data, label)
+    found = _top_level_published(parsed.root, parsed.frontmatter, label, parsed.fences.first_line)
     return found is not None and found[2]
 
 
@@ -236,21 +229,38 @@ def _read_error(e: OSError, label: str) -> WriteBackError:
 # --- editing ---------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    """An article file as the write-back sees it: text, fences, and the YAML's node tree."""
+
+    bom: bytes
+    text: str
+    fences: Fences
+    frontmatter: str
+    root: yaml.MappingNode | None
+
+    @classmethod
+    def of(cls, data: bytes, label: str) -> _Parsed:
+        bom = _BOM if data.startswith(_BOM) else b""
+        try:
+            text = data[len(bom) :].decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise WriteBackError(
+                f"{label}: not valid UTF-8 (bad byte at offset {e.start})"
+            ) from None
+        fences = _fences(text, label)
+        frontmatter = text[fences.start : fences.end]
+        return cls(bom, text, fences, frontmatter, _compose(frontmatter, label, fences.first_line))
+
+
 def _with_published(data: bytes, value: bool, label: str) -> bytes | None:
     """The file's bytes with `published` set to `value`, or None when already so."""
-    bom = _BOM if data.startswith(_BOM) else b""
-    try:
-        text = data[len(bom) :].decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise WriteBackError(f"{label}: not valid UTF-8 (bad byte at offset {e.start})") from None
-
-    fences = _fences(text, label)
-    fm_start, fm_end, newline = fences.start, fences.end, fences.newline
-    frontmatter = text[fm_start:fm_end]
-    root = _compose(frontmatter, label, fences.first_line)
+    parsed = _Parsed.of(data, label)
+    bom, text, frontmatter, root = parsed.bom, parsed.text, parsed.frontmatter, parsed.root
+    fm_start, fm_end, newline = parsed.fences.start, parsed.fences.end, parsed.fences.newline
     token = "true" if value else "false"
 
-    published = _top_level_published(root, frontmatter, label, fences.first_line)
+    published = _top_level_published(root, frontmatter, label, parsed.fences.first_line)
     if published is None:
         if root is not None and root.flow_style:
             raise WriteBackError(

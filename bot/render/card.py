@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypedDict, Unpack
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
@@ -206,14 +206,20 @@ def _buttons(article: ArticleView, *, share: bool, review: bool, reviewer: bool)
     return buttons
 
 
+class Buttons(TypedDict, total=False):
+    """Which buttons a card carries: Share, Publish/Reject on drafts, Unpublish for reviewers."""
+
+    share: bool
+    review: bool
+    reviewer: bool
+
+
 def card_blocks(
     article: ArticleView,
     *,
     tz: ZoneInfo,
-    share: bool = False,
-    review: bool = False,
-    reviewer: bool = False,
     notes: Sequence[str] = (),
+    **buttons: Unpack[Buttons],
 ) -> list[Block]:
     """The card as slack_sdk blocks (two or three), for views that count blocks before serializing.
 
@@ -228,22 +234,23 @@ def card_blocks(
         ),
         ContextBlock(block_id=f"card-meta:{article.id}", elements=[md(_meta(article, tz, notes))]),
     ]
-    buttons = _buttons(article, share=share, review=review, reviewer=reviewer)
-    if buttons:
-        blocks.append(ActionsBlock(block_id=f"card-actions:{article.id}", elements=buttons))
+    elements = _buttons(
+        article,
+        share=buttons.get("share", False),
+        review=buttons.get("review", False),
+        reviewer=buttons.get("reviewer", False),
+    )
+    if elements:
+        blocks.append(ActionsBlock(block_id=f"card-actions:{article.id}", elements=elements))
     return blocks
 
 
 def article_card(
-    article: ArticleView,
-    *,
-    tz: ZoneInfo,
-    share: bool = False,
-    review: bool = False,
-    reviewer: bool = False,
+    article: ArticleView, *, tz: ZoneInfo, **buttons: Unpack[Buttons]
 ) -> list[dict[str, Any]]:
-    """The card: Share if `share`, Publish/Reject on drafts if `review`, Unpublish if `reviewer`."""
-    return to_dicts(card_blocks(article, tz=tz, share=share, review=review, reviewer=reviewer))
+    """The card as dicts: Share if `share`, Publish/Reject on drafts if `review`, Unpublish if
+    `reviewer` (the keywords of `card_blocks`)."""
+    return to_dicts(card_blocks(article, tz=tz, **buttons))
 
 
 def decided_card(

@@ -220,7 +220,7 @@ def walk(root: Path) -> Folder:
         folder, prefix = stack.pop()
         try:
             # Listed through a descriptor, so each stat below looks up one name,
-            # not the whole path again: a fifth less time for a run with no changes.
+            # not the whole path again (BENCHMARKS.md).
             fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
         except OSError as exc:
             if not prefix:

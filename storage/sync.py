@@ -34,10 +34,8 @@ from storage.scan import Comparison, Folder, compare
 from storage.types import ArticleRecord, Failure, FileStat, SyncReport
 
 BATCH = 1000
-# Below this many files to parse, starting the worker processes (a fresh
-# interpreter that imports SQLAlchemy) costs more than parsing on two cores
-# saves: measured at 100,000 articles, 1,000 changed files took 2.4-2.7 s in one
-# process against 3.7-4.1 s with the pool, and 3,000 took 3.4 s against 3.6-3.8 s.
+# Below this many files to parse, starting the worker processes (a fresh interpreter
+# that imports SQLAlchemy) costs more than parsing on two cores saves (BENCHMARKS.md).
 PARALLEL_THRESHOLD = 5000
 
 
@@ -56,7 +54,7 @@ _INSERT_COLUMNS = (*COLUMNS, "first_indexed_at", "missing", "rejected")
 
 
 # Named tuples, not dataclasses: a worker sends one of each per file, and they
-# pickle in half the time (measured: 12 against 23 us a file, both ways).
+# pickle in half the time (BENCHMARKS.md).
 class _Row(NamedTuple):
     """One article ready to write: identity, topics for the links, and the column values."""
 
@@ -440,7 +438,7 @@ class _BatchWriter:
                 self.versions.update((article_id, 0) for article_id, _row in pairs)
                 if conn.dialect.name == "sqlite":
                     # No trigger does this (migration 0003): one statement per batch
-                    # tokenises ten times faster than a trigger per row.
+                    # is far cheaper than a trigger per row (BENCHMARKS.md).
                     conn.exec_driver_sql(
                         "INSERT INTO articles_fts(rowid, title, excerpt) VALUES (?, ?, ?)",
                         [(i, row.values[_TITLE], row.values[_EXCERPT]) for i, row in pairs],

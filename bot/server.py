@@ -2,29 +2,61 @@
 
 Both stop gracefully: on SIGTERM the HTTP server stops accepting, lets requests
 in flight finish, and the listener pool drains before the process exits.
+
+The HTTP server bounds what one client can hold. cheroot hands a connection to
+a worker thread as soon as it is accepted or has a byte to read, and the worker
+then waits for the rest of the request: a client that sends a header line
+every few seconds holds a worker as long as it likes. Here a gate thread reads
+every request (head, and a body of declared length) before a worker sees it,
+with a deadline and limits on lines, head and body; a worker gets only complete
+requests, and answers each without waiting on the network.
 """
 
 from __future__ import annotations
 
+import _pyio
+import contextlib
 import json
 import logging
+import math
+import queue
+import selectors
 import signal
+import socket
 import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 
-from cheroot import wsgi
-from slack_bolt import App
+from cheroot import errors, makefile, wsgi
+from cheroot import server as cheroot_server
 from slack_bolt.adapter.socket_mode import SocketModeHandler
-from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
+from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.app import NewsbotApp
+from bot.inbound import Refused, loggable, signature_problem, slack_request
 from storage.db import Database
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+MAX_BODY_BYTES = 1024 * 1024
+MAX_LINE_BYTES = 8 * 1024  # the request line and each header line
+MAX_HEAD_BYTES = 32 * 1024  # the request line and all headers
+READ_SECONDS = 10.0  # to receive a whole request, head and body
+# What the gate may hold for all clients together, so that many large slow
+# bodies run into a 503 and not into the memory limit.
+GATE_BUFFER_BYTES = 64 * 1024 * 1024
+# After refusing, read and drop what the client still sends, for this long, so
+# that closing does not reset the connection before the answer is read.
+DRAIN_SECONDS = 2.0
+# A chunked body's framing, and what a worker's read-ahead takes of the next request.
+_READ_SLACK_BYTES = 64 * 1024
 
 
 def health(db: Database) -> tuple[int, dict[str, Any]]:
@@ -37,35 +69,549 @@ def health(db: Database) -> tuple[int, dict[str, Any]]:
     return 200, {"status": "ok", "database": db.dialect}
 
 
-def wsgi_app(app: App, db: Database) -> Callable[..., Iterable[bytes]]:
-    """`POST /slack/events` to Bolt, `GET /healthz` to the health check, 404 otherwise."""
-    slack = SlackRequestHandler(app, path=EVENTS_PATH)
+def log_refusal(method: object, path: object, status: int, reason: str, size: int) -> None:
+    """The one log line of a refused request; what the client chose is escaped and clipped."""
+    log.warning(
+        "refused %s %s: %d %s (%d bytes)",
+        loggable(method or "-", 16),
+        loggable(path or "-", 120),
+        status,
+        loggable(reason, 200),
+        size,
+    )
+
+
+def wsgi_app(app: NewsbotApp, db: Database) -> Callable[..., Iterable[bytes]]:
+    """`POST /slack/events` to Bolt once signed and well formed, `GET /healthz`, else refused."""
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") in (
-            "GET",
-            "HEAD",
-        ):
+        method = environ.get("REQUEST_METHOD", "")
+        path = environ.get("PATH_INFO", "")
+        if path == "/healthz" and method in ("GET", "HEAD"):
             status, payload = health(db)
-            body = json.dumps(payload).encode()
-            reason = "OK" if status == 200 else "Service Unavailable"
-            start_response(
-                f"{status} {reason}",
-                [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+            return _answer(start_response, status, json.dumps(payload), "application/json")
+        received = _Received()
+        try:
+            if path != EVENTS_PATH:
+                raise Refused(404, "no such path")
+            if method != "POST":
+                raise Refused(405, "only POST is answered here")
+            raw = _read_body(environ, received)
+            problem = signature_problem(
+                app.signing_secret,
+                environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP"),
+                environ.get("HTTP_X_SLACK_SIGNATURE"),
+                raw,
+                time.time(),
             )
-            return [body]
-        return slack(environ, start_response)
+            if problem is not None:
+                raise Refused(401, problem)
+            request = slack_request(
+                raw, WsgiHttpRequest(environ).get_headers(), environ.get("QUERY_STRING", "")
+            )
+        except Refused as refusal:
+            log_refusal(method, path, refusal.status, refusal.reason, received.size)
+            return _answer(start_response, refusal.status, HTTPStatus(refusal.status).phrase)
+        response = app.dispatch(request)
+        wsgi_response = WsgiHttpResponse(response.status, response.headers, response.body)
+        start_response(wsgi_response.status, wsgi_response.get_headers())
+        return wsgi_response.get_body()
 
     return application
 
 
+@dataclass
+class _Received:
+    size: int = 0  # declared by Content-Length, else read
+
+
+def _read_body(environ: dict[str, Any], received: _Received) -> bytes:
+    """The body, at most MAX_BODY_BYTES of it, or `Refused` before reading more."""
+    stream = environ["wsgi.input"]
+    declared = environ.get("CONTENT_LENGTH") or ""
+    try:
+        if declared and environ.get("wsgi.input_terminated"):
+            raise Refused(400, "both Transfer-Encoding and Content-Length")
+        if declared:
+            if not (declared.isascii() and declared.isdigit()):
+                raise Refused(400, "malformed Content-Length")
+            received.size = int(declared)
+            if received.size > MAX_BODY_BYTES:
+                raise Refused(413, "body over 1 MiB")
+            raw = stream.read(received.size)
+            if len(raw) < received.size:
+                raise Refused(400, "body shorter than its Content-Length")
+            return raw
+        if not environ.get("wsgi.input_terminated"):
+            return b""
+        try:
+            raw = stream.read(MAX_BODY_BYTES + 1)  # chunked: cheroot stops at the end
+        finally:
+            received.size = stream.bytes_read  # chunked framing included
+        if len(raw) > MAX_BODY_BYTES:
+            raise Refused(413, "body over 1 MiB")
+        return raw
+    except errors.MaxSizeExceeded:
+        raise Refused(413, "body over 1 MiB") from None
+    except TimeoutError:
+        raise Refused(408, f"body not received within {READ_SECONDS:g} s") from None
+    except ConnectionError:
+        raise
+    except OSError as exc:
+        if exc.args == ("Request Entity Too Large",):  # cheroot's chunked reader
+            raise Refused(413, "body over 1 MiB") from None
+        raise
+    except ValueError:  # cheroot's chunked reader, on bad framing
+        raise Refused(400, "malformed chunked body") from None
+
+
+def _answer(
+    start_response: Callable[..., Any], status: int, text: str, content_type: str = "text/plain"
+) -> list[bytes]:
+    body = text.encode()
+    start_response(
+        f"{status} {HTTPStatus(status).phrase}",
+        [("Content-Type", content_type), ("Content-Length", str(len(body)))],
+    )
+    return [body]
+
+
+# --- cheroot, with each request read whole before a worker takes it ------------
+
+
+class _Input(_pyio.RawIOBase):
+    """A connection's input: first what the gate read, then the socket, within the
+    request's deadline and byte budget."""
+
+    def __init__(self, sock: socket.socket, idle_timeout: float) -> None:
+        super().__init__()
+        self._socket_io = socket.SocketIO(sock, "rb")
+        self._sock = sock
+        self._idle_timeout = idle_timeout
+        self._pending = memoryview(b"")
+        self.deadline = math.inf
+        self.budget = 0
+        self.consumed = 0
+
+    def begin(self, deadline: float) -> None:
+        """A new request starts: it has until `deadline` and a fresh byte budget."""
+        self.deadline = deadline
+        self.budget = MAX_HEAD_BYTES + MAX_BODY_BYTES + _READ_SLACK_BYTES
+        self.consumed = 0
+
+    def give(self, data: bytes) -> None:
+        """Bytes of this connection the gate already read."""
+        self._pending = memoryview(bytes(self._pending) + data)
+
+    @property
+    def has_pending(self) -> bool:
+        return len(self._pending) > 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.budget <= 0:
+            raise errors.MaxSizeExceeded("request over its byte budget", self.budget)
+        view = memoryview(buffer).cast("B")[: self.budget]
+        if self._pending:
+            n = min(len(view), len(self._pending))
+            view[:n] = self._pending[:n]
+            self._pending = self._pending[n:]
+        else:
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("timed out")  # cheroot answers 408 to exactly this
+            self._sock.settimeout(min(remaining, self._idle_timeout))
+            try:
+                n = self._socket_io.readinto(view)
+            finally:
+                self._sock.settimeout(self._idle_timeout)
+        self.budget -= n
+        self.consumed += n
+        return n
+
+    def close(self) -> None:
+        self._socket_io.close()
+        super().close()
+
+
+class _Reader(makefile.StreamReader):
+    def __init__(self, raw: _Input, bufsize: int) -> None:
+        _pyio.BufferedReader.__init__(self, raw, bufsize)
+        self.bytes_read = 0
+
+    def has_data(self) -> bool:
+        return super().has_data() or self.raw.has_pending
+
+
+class _Request(cheroot_server.HTTPRequest):
+    def simple_response(self, status: Any, msg: str = "") -> None:
+        # cheroot's own refusals (a malformed head, a body over the limit on a
+        # pipelined request, a timeout) come through here: one line each.
+        code = int(str(status)[:3])
+        if code >= 400:
+            declared = self.inheaders.get(b"Content-Length", b"")
+            size = int(declared) if declared.isdigit() else self.conn.rfile.raw.consumed
+            reason = f"{str(status)[4:]}: {msg}" if msg else str(status)[4:]
+            log_refusal(
+                getattr(self, "method", None), getattr(self, "path", None), code, reason, size
+            )
+        super().simple_response(status, msg)
+
+
+class _Connection(cheroot_server.HTTPConnection):
+    RequestHandlerClass = _Request
+    server: _Server
+    rfile: _Reader
+
+    def __init__(self, server: _Server, sock: socket.socket, mf: Any = None) -> None:
+        def make(sock: socket.socket, mode: str = "r", bufsize: int = 8192) -> Any:
+            if "r" in mode:
+                return _Reader(_Input(sock, server.timeout), bufsize)
+            return makefile.MakeFile(sock, mode, bufsize)
+
+        super().__init__(server, sock, make)
+        self._linger = False
+
+    def communicate(self) -> bool:
+        self._linger = True
+        keep_open = super().communicate()
+        self._linger = not keep_open
+        return keep_open
+
+    def close(self) -> None:
+        # A worker closing after an answer lets the gate drain the connection
+        # first; every other close (idle, shutdown, the gate's own) is at once.
+        if self._linger:
+            self._linger = False
+            self.server.gate.drain(self)
+        else:
+            super().close()
+
+
+class _Server(wsgi.Server):
+    ConnectionClass = _Connection
+    max_request_header_size = MAX_HEAD_BYTES
+    max_request_body_size = MAX_BODY_BYTES
+
+    def __init__(self, *args: Any, read_seconds: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.read_seconds = read_seconds
+        self.gate = _Gate(self)
+
+    def prepare(self) -> None:
+        super().prepare()
+        self.gate.start()
+
+    def process_conn(self, conn: _Connection) -> None:
+        """A connection with a request starting: to the gate, or (pipelined) to a worker."""
+        conn.rfile.raw.begin(time.monotonic() + self.read_seconds)
+        if conn.rfile.has_data():
+            # Bytes left from the previous request: a worker reads the rest,
+            # still under this request's deadline.
+            self.dispatch(conn)
+        else:
+            self.gate.admit(conn)
+
+    def dispatch(self, conn: _Connection) -> None:
+        super().process_conn(conn)
+
+    def stop(self) -> None:
+        self.gate.stop()
+        super().stop()
+
+    def error_log(self, msg: str = "", level: int = logging.INFO, traceback: bool = False) -> None:
+        # cheroot writes these to stderr as they are; some quote the client.
+        important = level >= logging.WARNING
+        logging.getLogger("cheroot").log(
+            level if important else logging.DEBUG,
+            "%s",
+            loggable(msg, 300),
+            exc_info=traceback and level >= logging.ERROR,
+        )
+
+
+@dataclass
+class _Pending:
+    conn: _Connection
+    deadline: float
+    buf: bytearray = field(default_factory=bytearray)
+    line_start: int = 0  # where the line being received starts in buf
+    lines: int = 0  # complete lines of the head so far
+    head_end: int | None = None
+    need: int = 0  # bytes of buf that make the whole request, once the head is in
+    draining: bool = False
+    drained: int = 0
+
+
+class _Gate:
+    """Holds connections until their request is in, on one thread, with no worker."""
+
+    def __init__(self, server: _Server) -> None:
+        self._server = server
+        self._selector = selectors.DefaultSelector()
+        self._inbox: queue.SimpleQueue[tuple[bool, _Connection]] = queue.SimpleQueue()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._selector.register(self._wake_r, selectors.EVENT_READ, None)
+        self._pending: dict[int, _Pending] = {}
+        self._buffered = 0
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="http-gate", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    def admit(self, conn: _Connection) -> None:
+        """Read `conn`'s request, then hand it to a worker."""
+        self._post(False, conn)
+
+    def drain(self, conn: _Connection) -> None:
+        """Close `conn` once the client has read the answer (or after DRAIN_SECONDS)."""
+        self._post(True, conn)
+
+    def _post(self, drain: bool, conn: _Connection) -> None:
+        if self._stopping:
+            conn.close()
+            return
+        self._inbox.put((drain, conn))
+        self._wake()
+
+    def _wake(self) -> None:
+        # A full pipe means the gate is awake already; a closed one, stopped.
+        with contextlib.suppress(OSError):
+            self._wake_w.send(b"\0")
+
+    # -- the gate's thread ---------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            while not self._stopping:
+                self._take_inbox()
+                now = time.monotonic()
+                soonest = min((p.deadline for p in self._pending.values()), default=now + 1)
+                for key, _ in self._selector.select(max(0.0, min(soonest - now, 1.0))):
+                    if key.data is None:
+                        self._empty_wake_pipe()
+                    elif self._pending.get(key.fd) is key.data:
+                        self._guarded(self._on_readable, key.data)
+                now = time.monotonic()
+                for pending in [p for p in self._pending.values() if p.deadline <= now]:
+                    self._guarded(self._expire, pending)
+        finally:
+            self._take_inbox()
+            for pending in list(self._pending.values()):
+                self._close(pending)
+            self._selector.close()
+            self._wake_r.close()
+            self._wake_w.close()
+
+    def _guarded(self, handle: Callable[[_Pending], None], pending: _Pending) -> None:
+        # One connection's surprise must not stop the gate, and with it the server.
+        try:
+            handle(pending)
+        except Exception:
+            log.exception("HTTP gate: dropping a connection after an unexpected error")
+            with contextlib.suppress(Exception):
+                self._close(pending)
+
+    def _take_inbox(self) -> None:
+        while True:
+            try:
+                drain, conn = self._inbox.get_nowait()
+            except queue.Empty:
+                return
+            if self._stopping:
+                conn.close()
+                continue
+            deadline = time.monotonic() + DRAIN_SECONDS if drain else conn.rfile.raw.deadline
+            pending = _Pending(conn, deadline)
+            try:
+                # Never wait on one client here: reads and the refusal's write
+                # return at once, whatever the client does.
+                conn.socket.setblocking(False)
+                self._selector.register(conn.socket, selectors.EVENT_READ, pending)
+            except (OSError, ValueError):  # closed meanwhile
+                conn.close()
+                continue
+            self._pending[conn.socket.fileno()] = pending
+            if drain:
+                self._start_draining(pending)
+
+    def _empty_wake_pipe(self) -> None:
+        try:
+            while self._wake_r.recv(4096):
+                pass
+        except OSError:
+            pass
+
+    def _on_readable(self, pending: _Pending) -> None:
+        try:
+            chunk = pending.conn.socket.recv(64 * 1024)
+        except BlockingIOError:
+            return
+        except OSError:
+            self._close(pending)
+            return
+        if not chunk:  # the client is gone, or has read the answer and closed
+            self._close(pending)
+            return
+        if pending.draining:
+            pending.drained += len(chunk)
+            if pending.drained > MAX_BODY_BYTES:
+                self._close(pending)
+            return
+        if self._buffered + len(chunk) > GATE_BUFFER_BYTES:
+            self._refuse(pending, 503, "too many requests being received at once")
+            return
+        pending.buf += chunk
+        self._buffered += len(chunk)
+        if pending.head_end is None and not self._read_head(pending):
+            return
+        if len(pending.buf) >= pending.need:
+            self._hand_over(pending)
+
+    def _read_head(self, pending: _Pending) -> bool:
+        """Check the lines received so far; True once the head is in and `need` is known."""
+        buf = pending.buf
+        while True:
+            end = buf.find(b"\n", pending.line_start)
+            if end < 0:
+                if len(buf) - pending.line_start > MAX_LINE_BYTES:
+                    self._refuse_long_line(pending)
+                elif len(buf) > MAX_HEAD_BYTES:
+                    self._refuse(pending, 431, "request head over 32 KiB")
+                return False
+            if end - pending.line_start > MAX_LINE_BYTES:
+                self._refuse_long_line(pending)
+                return False
+            if end + 1 > MAX_HEAD_BYTES:
+                self._refuse(pending, 431, "request head over 32 KiB")
+                return False
+            blank = buf[pending.line_start : end].rstrip(b"\r") == b""
+            pending.line_start = end + 1
+            if not blank:
+                pending.lines += 1
+            elif pending.lines:  # (blank lines before the request line are skipped)
+                pending.head_end = end + 1
+                return self._body_length(pending)
+
+    def _refuse_long_line(self, pending: _Pending) -> None:
+        if pending.lines == 0:
+            self._refuse(pending, 414, "request line over 8 KiB")
+        else:
+            self._refuse(pending, 431, "header line over 8 KiB")
+
+    def _body_length(self, pending: _Pending) -> bool:
+        assert pending.head_end is not None
+        lengths, chunked, expect = [], False, False
+        for line in bytes(pending.buf[: pending.head_end]).split(b"\n")[1:]:
+            name, colon, value = line.partition(b":")
+            if not colon:
+                continue
+            name = name.strip().lower()
+            if name == b"content-length":
+                lengths.append(value.strip())
+            elif name == b"transfer-encoding":
+                chunked = True
+            elif name == b"expect":
+                expect = value.strip().lower() == b"100-continue"
+        pending.need = pending.head_end
+        if chunked and lengths:
+            self._refuse(pending, 400, "both Transfer-Encoding and Content-Length")
+            return False
+        if chunked or not lengths:
+            return True  # a chunked body is read by the worker, within the deadline
+        if len(lengths) > 1:
+            self._refuse(pending, 400, "more than one Content-Length")
+            return False
+        if not lengths[0].isdigit():
+            return True  # the worker refuses it
+        declared = int(lengths[0])
+        if declared > MAX_BODY_BYTES:
+            self._refuse(pending, 413, "body over 1 MiB", size=declared)
+            return False
+        pending.need += declared
+        if expect and len(pending.buf) < pending.need:
+            # The client waits for this before it sends the body (cheroot sends
+            # another later; clients read any number of 1xx answers).
+            with contextlib.suppress(OSError):
+                pending.conn.socket.send(b"HTTP/1.1 100 Continue\r\n\r\n")
+        return True
+
+    def _hand_over(self, pending: _Pending) -> None:
+        self._forget(pending)
+        pending.conn.socket.settimeout(self._server.timeout)
+        pending.conn.rfile.raw.give(bytes(pending.buf))
+        self._server.dispatch(pending.conn)
+
+    def _expire(self, pending: _Pending) -> None:
+        if pending.draining or not pending.buf:
+            self._close(pending)  # an idle connection is no request: closed quietly
+        else:
+            reason = f"request not received within {self._server.read_seconds:g} s"
+            self._refuse(pending, 408, reason)
+
+    def _refuse(self, pending: _Pending, status: int, reason: str, size: int | None = None) -> None:
+        method, _, rest = bytes(pending.buf[:MAX_LINE_BYTES]).partition(b" ")
+        path = rest.split(b" ", 1)[0].split(b"?", 1)[0].split(b"\r", 1)[0].split(b"\n", 1)[0]
+        log_refusal(method, path, status, reason, len(pending.buf) if size is None else size)
+        phrase = HTTPStatus(status).phrase
+        answer = (
+            f"HTTP/1.1 {status} {phrase}\r\nContent-Type: text/plain\r\n"
+            f"Content-Length: {len(phrase)}\r\nConnection: close\r\n\r\n{phrase}"
+        )
+        try:
+            pending.conn.socket.send(answer.encode())
+        except OSError:
+            self._close(pending)
+            return
+        self._start_draining(pending)
+
+    def _start_draining(self, pending: _Pending) -> None:
+        self._buffered -= len(pending.buf)
+        pending.buf = bytearray()
+        pending.draining = True
+        pending.deadline = time.monotonic() + DRAIN_SECONDS
+        try:
+            pending.conn.socket.shutdown(socket.SHUT_WR)
+        except OSError:
+            self._close(pending)
+
+    def _forget(self, pending: _Pending) -> None:
+        sock = pending.conn.socket
+        self._pending.pop(sock.fileno(), None)
+        self._buffered -= len(pending.buf)
+        with contextlib.suppress(KeyError, ValueError):
+            self._selector.unregister(sock)
+
+    def _close(self, pending: _Pending) -> None:
+        self._forget(pending)
+        pending.conn.close()
+
+
 class HttpServer:
-    """The production HTTP server: cheroot's thread pool in front of Bolt."""
+    """The production HTTP server: cheroot's thread pool behind the gate, in front of Bolt."""
 
     def __init__(
-        self, app: App, db: Database, *, host: str = "0.0.0.0", port: int = 3000, threads: int = 16
+        self,
+        app: NewsbotApp,
+        db: Database,
+        *,
+        host: str = "0.0.0.0",
+        port: int = 3000,
+        threads: int = 16,
+        read_seconds: float = READ_SECONDS,
     ) -> None:
-        self.server = wsgi.Server(
+        self.server = _Server(
             (host, port),
             wsgi_app(app, db),
             numthreads=threads,
@@ -74,6 +620,7 @@ class HttpServer:
             request_queue_size=128,
             shutdown_timeout=10,
             server_name="newsbot",
+            read_seconds=read_seconds,
         )
 
     @property
@@ -112,6 +659,6 @@ def serve_until_signalled(start: Callable[[], None], stop: Callable[[], None]) -
             signal.signal(sig, handler)
 
 
-def socket_mode(app: App, app_token: str) -> SocketModeHandler:
+def socket_mode(app: NewsbotApp, app_token: str) -> SocketModeHandler:
     """A Socket Mode connection that uses the app's own WebClient (and so SLACK_API_URL)."""
     return SocketModeHandler(app, app_token=app_token, web_client=app.client)

@@ -1,0 +1,429 @@
+"""Requests Slack did not sign, or signed but malformed, or sent to wear the server down,
+against a real `newsbot serve` over HTTP.
+
+To show that nothing was sent, each test then makes a request that does send
+something, and checks that the Slack stand-in saw exactly that.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import re
+import select
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import quote, urlencode, urlsplit
+
+import pytest
+
+from bot.app import create_app
+from bot.render import actions
+from bot.server import HttpServer
+from storage.db import open_database
+from storage.sync import sync
+from tests.bot.conftest import make_settings
+from tests.conftest import EXAMPLES
+from tests.hostile.http_support import (
+    Served,
+    exchange,
+    get,
+    raw_request,
+    read_response,
+    serve,
+    stream,
+    vm_rss_kib,
+)
+from tests.slack_api import Call, FakeSlack
+from tests.slack_requests import (
+    FORM,
+    JSON,
+    SIGNING_SECRET,
+    SlackRequest,
+    block_action,
+    sign_bytes,
+    slash_command,
+    url_verification,
+)
+
+MiB = 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    with FakeSlack() as slack, serve(tmp_path_factory.mktemp("serve"), slack) as running:
+        yield running
+        assert slack.block_kit_violations == []
+
+
+@pytest.fixture
+def fresh(served: Served) -> Served:
+    """The shared server, with the Slack stand-in's record cleared."""
+    served.slack.reset()
+    return served
+
+
+def reply_at(slack: FakeSlack, response_url: str, count: int = 1) -> list[Call]:
+    """Wait until `count` answers reached `response_url`; all answers there."""
+    path = urlsplit(response_url).path
+    deadline = time.monotonic() + 10
+    while True:
+        calls = [c for c in slack.calls_to("response_url") if c.args.get("_url") == path]
+        if len(calls) >= count:
+            return calls
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{count} answer(s) to {path} expected; saw {len(calls)}")
+        time.sleep(0.05)
+
+
+def news(served: Served, text: str, response_url: str) -> Call:
+    """A signed `/news text` over HTTP, and its answer."""
+    assert served.post(slash_command(text, response_url=response_url)) == 200
+    (answer,) = reply_at(served.slack, response_url)
+    return answer
+
+
+def refused_lines(output: str) -> list[str]:
+    return [line for line in output.splitlines() if " refused " in line]
+
+
+# --- requests Slack did not sign ----------------------------------------------------
+
+
+def _with(name: str, value: str | bytes) -> Callable[[dict], dict]:
+    return lambda headers: {**headers, name: value}
+
+
+def _without(*names: str) -> Callable[[dict], dict]:
+    return lambda headers: {k: v for k, v in headers.items() if k not in names}
+
+
+def _resigned(timestamp: Callable[[int], str]) -> Callable[[dict], dict]:
+    """A correct HMAC, but over a timestamp Slack would never send."""
+
+    def tamper(headers: dict, body: bytes) -> dict:
+        ts = timestamp(int(time.time()))
+        digest = hmac.new(SIGNING_SECRET.encode(), f"v0:{ts}:".encode() + body, hashlib.sha256)
+        return {
+            **headers,
+            "X-Slack-Request-Timestamp": ts.encode(),
+            "X-Slack-Signature": f"v0={digest.hexdigest()}",
+        }
+
+    return tamper
+
+
+SIG = "X-Slack-Signature"
+TS = "X-Slack-Request-Timestamp"
+FORGERIES: dict[str, Callable[..., dict]] = {
+    "no signature": _without(SIG),
+    "no timestamp": _without(TS),
+    "neither header": _without(SIG, TS),
+    "empty signature": _with(SIG, ""),
+    "non-ASCII byte in the signature": _with(SIG, b"v0=\xff" + b"0" * 63),
+    "signature one short": _with(SIG, "v0=" + "0" * 63),
+    "signature far too long": _with(SIG, "v0=" + "0" * 6000),
+    "signature without v0=": lambda h: {**h, SIG: h[SIG].removeprefix("v0=")},
+    "signature in capitals": lambda h: {**h, SIG: "v0=" + h[SIG][3:].upper()},
+    "signature from another secret": lambda h, body: sign_bytes(body, "not-the-secret"),
+    "signature of another body": lambda h: sign_bytes(b"command=%2Fnews", SIGNING_SECRET),
+    "non-numeric timestamp": _with(TS, "yesterday"),
+    "empty timestamp": _with(TS, ""),
+    "timestamp of 5000 digits": _with(TS, "9" * 5000),
+    "non-ASCII timestamp": _with(TS, "١٧٦٤١٥٠٠٠٠".encode()),
+    "stale timestamp": _resigned(lambda now: str(now - 6 * 60)),
+    "timestamp in the future": _resigned(lambda now: str(now + 6 * 60)),
+    "timestamp with a plus sign": _resigned(lambda now: f"+{now}"),
+    "timestamp with spaces": _resigned(lambda now: f" {now} "),
+    "timestamp with leading zeros": _resigned(lambda now: f"000{now}"),
+    "negative timestamp": _resigned(lambda now: f"-{now}"),
+}
+
+
+def _tamper(forgery: Callable[..., dict], headers: dict, body: bytes) -> dict:
+    try:
+        return forgery(headers, body)
+    except TypeError:
+        return forgery(headers)
+
+
+@pytest.mark.parametrize("forgery", FORGERIES.values(), ids=FORGERIES.keys())
+def test_a_request_slack_did_not_sign_gets_401_and_does_nothing(fresh, forgery):
+    blocks = news(fresh, "computer vision", fresh.slack.response_url()).args["blocks"]
+    attacker = fresh.slack.response_url()
+    click = block_action(actions.NEWS_SHARE, message_blocks=blocks, response_url=attacker)
+    before = fresh.database_dump()
+    log_start = fresh.output_size()
+
+    headers = _tamper(forgery, click.headers, click.body.encode())
+    answer = fresh.send(raw_request("POST", "/slack/events", headers, click.body.encode()))
+
+    assert answer.status == 401
+    assert fresh.database_dump() == before
+    (line,) = refused_lines(fresh.output(log_start))
+    assert "POST /slack/events: 401" in line
+    # The same click signed: it is acted on once. Had the forgery been recorded
+    # it would be skipped as a retry; had it been acted on, posted twice.
+    assert fresh.post(click) == 200
+    fresh.slack.wait_for("chat.postMessage")
+    # An answer to the attacker's response_url comes only from a real /news now.
+    news(fresh, "privacy", attacker)
+    assert len(reply_at(fresh.slack, attacker)) == 1
+    assert len(fresh.slack.calls_to("chat.postMessage")) == 1
+
+
+def test_an_unsigned_request_never_gets_a_sorry_even_through_dispatch(tmp_path):
+    """Straight into the app, as a proxy or a test would: the app refuses on its own."""
+    with FakeSlack() as slack:
+        articles = tmp_path / "articles"
+        shutil.copytree(EXAMPLES, articles)
+        settings = make_settings(slack, f"sqlite:///{tmp_path / 'db.sqlite'}", articles)
+        db = open_database(settings.database_url)
+        try:
+            app = create_app(settings, db, process_before_response=True)
+            request = slash_command("ai", response_url=slack.response_url())
+            forged = SlackRequest(
+                request.body, {**request.headers, TS: "not-a-time"}, request.payload
+            )
+            assert app.dispatch(forged.bolt_request()).status == 401
+            assert app.dispatch(request.bolt_request()).status == 200
+            assert [c.args["_url"] for c in slack.calls_to("response_url")] == ["/response/1"]
+        finally:
+            db.dispose()
+
+
+# --- signed, but not what Slack sends ----------------------------------------------
+
+COMMAND_ONLY = "command=%2Fnews&text=ai"
+MALFORMED = {
+    "JSON array": (b"[1, 2]", JSON),
+    "JSON string": (b'"event_callback"', JSON),
+    "JSON without a type": (b'{"challenge": "x"}', JSON),
+    "event_callback without an event": (b'{"type": "event_callback"}', JSON),
+    "ids of the wrong type": (
+        b'{"type": "event_callback", "event": {"type": "x"}, "authorizations": 5}',
+        JSON,
+    ),
+    "JSON nested 100000 deep": (b"[" * 100_000 + b"]" * 100_000, JSON),
+    "a number of 5000 digits": (b'{"type": "x", "n": 1' + b"0" * 5000 + b"}", JSON),
+    "payload that is not JSON": (b"payload=%7Bnot+json", FORM),
+    "payload that is an array": (b"payload=%5B%5D", FORM),
+    "payload without a user": (b"payload=" + quote('{"type": "block_actions"}').encode(), FORM),
+    "payload with actions not a list": (
+        b"payload="
+        + quote(
+            json.dumps({"type": "block_actions", "user": {"id": "U1"}, "actions": "x"})
+        ).encode(),
+        FORM,
+    ),
+    "bytes that are not UTF-8": (b"command=%2Fnews&text=\xff\xfe", FORM),
+    "empty body": (b"", FORM),
+    "slash command without its fields": (COMMAND_ONLY.encode(), FORM),
+    "form Slack never sends": (b"a=1&b=2", FORM),
+}
+
+
+@pytest.mark.parametrize(("body", "content_type"), MALFORMED.values(), ids=MALFORMED.keys())
+def test_a_signed_malformed_body_gets_400_and_no_traceback(fresh, body, content_type):
+    log_start = fresh.output_size()
+    headers = sign_bytes(body, SIGNING_SECRET, content_type=content_type)
+    answer = fresh.send(raw_request("POST", "/slack/events", headers, body))
+    assert answer.status == 400
+    reply = news(fresh, "ai", fresh.slack.response_url())  # still answering
+    assert reply.args["blocks"]
+    output = fresh.output(log_start)
+    assert "Traceback" not in output
+    assert len(refused_lines(output)) == 1
+    assert [c.method for c in fresh.slack.calls] == ["response_url"]
+
+
+def test_a_command_naming_payload_is_answered(fresh):
+    """Bolt reads any form with the word `payload` in it as an interaction."""
+    answer = news(fresh, "payload", fresh.slack.response_url())
+    assert answer.args["blocks"]
+
+
+# --- size and time -------------------------------------------------------------------
+
+
+def _body_chunks(total: int, *, chunked: bool = False) -> Iterator[bytes]:
+    piece = b"x" * 65536
+    for _ in range(total // len(piece)):
+        yield b"10000\r\n" + piece + b"\r\n" if chunked else piece
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["Content-Length", "chunked"])
+def test_a_body_over_1_mib_gets_413_before_it_is_read(fresh, chunked):
+    size = 64 * MiB
+    headers = sign_bytes(b"", SIGNING_SECRET)
+    if chunked:
+        headers["Transfer-Encoding"] = "chunked"
+    else:
+        headers["Content-Length"] = str(size)
+    head = raw_request("POST", "/slack/events", headers, content_length=False)
+    rss_before = vm_rss_kib(fresh.proc.pid)
+    log_start = fresh.output_size()
+
+    answer = stream(fresh.port, head, _body_chunks(size, chunked=chunked))
+
+    assert answer.status == 413
+    assert vm_rss_kib(fresh.proc.pid) - rss_before < size // 1024 // 4
+    (line,) = refused_lines(fresh.output(log_start))
+    assert "413 body over 1 MiB" in line
+    news(fresh, "ai", fresh.slack.response_url())
+
+
+def test_a_signed_body_just_under_1_mib_is_read_whole(fresh):
+    challenge = "c" * (MiB - 200)
+    request = url_verification(challenge)
+    answer = fresh.send(
+        raw_request("POST", "/slack/events", request.headers, request.body.encode())
+    )
+    assert answer.status == 200
+    assert json.loads(answer.body) == {"challenge": challenge}
+
+
+@pytest.mark.parametrize(
+    ("head", "status"),
+    [
+        ({"X-Long": "a" * 100_000}, 431),
+        ({f"X-Many-{i}": "a" * 2000 for i in range(40)}, 431),
+        ("/slack/events?" + "q" * 20_000, 414),
+    ],
+    ids=["one 100 KB header", "80 KB of headers", "20 KB request line"],
+)
+def test_an_oversized_head_is_refused(fresh, head, status):
+    log_start = fresh.output_size()
+    if isinstance(head, str):
+        data = raw_request("POST", head, {}, b"")
+    else:
+        data = raw_request("POST", "/slack/events", head, b"")
+    assert fresh.send(data).status == status
+    assert len(refused_lines(fresh.output(log_start))) == 1
+
+
+def test_headers_within_the_limits_are_fine(fresh):
+    request = slash_command("ai", response_url=fresh.slack.response_url())
+    headers = {**request.headers, "X-Forwarded-For": "10.0.0.1, " * 600}
+    answer = fresh.send(raw_request("POST", "/slack/events", headers, request.body.encode()))
+    assert answer.status == 200
+
+
+def test_slow_clients_leave_healthz_and_slack_answered(fresh):
+    slow = [socket.create_connection(("127.0.0.1", fresh.port)) for _ in range(20)]
+    for sock in slow:
+        sock.sendall(b"POST /slack/events HTTP/1.1\r\nHost: x\r\n")
+    stop = threading.Event()
+
+    def drip() -> None:
+        while not stop.wait(1):
+            for sock in slow:
+                with contextlib.suppress(OSError):  # closed by the server
+                    sock.sendall(b"X-Slow: 1\r\n")
+
+    dripping = threading.Thread(target=drip, daemon=True)
+    dripping.start()
+    try:
+        assert get(f"http://127.0.0.1:{fresh.port}/healthz", timeout=5) == 200
+        news(fresh, "ai", fresh.slack.response_url())
+    finally:
+        stop.set()
+        dripping.join()
+        for sock in slow:
+            sock.close()
+
+
+def test_keep_alive_and_pipelined_requests_are_answered(fresh):
+    urls = [fresh.slack.response_url() for _ in range(3)]
+    requests = [slash_command("ai", response_url=url) for url in urls]
+    data = [
+        raw_request("POST", "/slack/events", r.headers, r.body.encode()).replace(
+            b"Connection: close", b"Connection: keep-alive"
+        )
+        for r in requests
+    ]
+    with socket.create_connection(("127.0.0.1", fresh.port), timeout=10) as sock:
+        sock.sendall(data[0])
+        assert read_response(sock).status == 200
+        sock.sendall(data[1] + data[2])  # pipelined: both in one write
+        assert read_response(sock).status == 200
+        assert read_response(sock).status == 200
+    for url in urls:
+        reply_at(fresh.slack, url)
+
+
+@pytest.fixture
+def quick_server(tmp_path: Path) -> Iterator[int]:
+    """An in-process server that gives a request half a second to arrive."""
+    with FakeSlack() as slack:
+        articles = tmp_path / "articles"
+        shutil.copytree(EXAMPLES, articles)
+        settings = make_settings(slack, f"sqlite:///{tmp_path / 'db.sqlite'}", articles)
+        db = open_database(settings.database_url)
+        sync(db.WriteSession, articles)
+        app = create_app(settings, db, process_before_response=True)
+        http = HttpServer(app, db, host="127.0.0.1", port=0, read_seconds=0.5)
+        http.start()
+        try:
+            yield http.port
+        finally:
+            http.stop()
+            db.dispose()
+
+
+def test_a_request_that_takes_too_long_to_arrive_gets_408(quick_server, caplog):
+    with socket.create_connection(("127.0.0.1", quick_server), timeout=10) as sock:
+        sock.sendall(b"POST /slack/events HTTP/1.1\r\nHost: x\r\n")
+        answer = None
+        while answer is None:
+            readable, _, _ = select.select([sock], [], [], 0.1)
+            if readable:
+                answer = read_response(sock)
+            else:
+                sock.sendall(b"X-Slow: 1\r\n")
+        assert answer.status == 408
+        assert sock.recv(1) == b""  # and closed
+    assert re.search(
+        r"refused POST /slack/events: 408 request not received within 0.5 s", caplog.text
+    )
+
+
+# --- what reaches the log -------------------------------------------------------------
+
+MARKER = "BODY-MARKER-7f3a"
+FORGED_LINE = "\n2026-01-01 00:00:00,000 INFO newsbot: FORGED LINE"
+
+
+def test_refused_requests_log_one_escaped_line_and_never_the_body(fresh):
+    body = urlencode({"command": "/news", "text": MARKER + FORGED_LINE}).encode()
+    raw_body = (MARKER + FORGED_LINE).encode()
+    signed = sign_bytes(raw_body, SIGNING_SECRET, content_type=JSON)
+    sent = [
+        raw_request("POST", "/slack/events", {"X-Slack-Signature": "v0=0"}, body),
+        raw_request("POST", "/slack/events", {"X-Slack-Request-Timestamp": "x"}, raw_body),
+        raw_request("POST", "/slack/events", signed, raw_body),
+        raw_request("POST", "/slack/events%0a2026-01-01%2000:00:00,000%20FORGED", {}, body),
+        raw_request(b"POST", b"/slack/\x1b[31mevents", {}, body),
+        raw_request(
+            "POST", "/slack/events", {"Content-Length": str(2 * MiB)}, b"", content_length=False
+        )
+        + raw_body,
+        raw_request("GET", "/slack/events?" + MARKER, {}),
+    ]
+    log_start = fresh.output_size()
+    statuses = [exchange(fresh.port, data).status for data in sent]
+    assert statuses == [401, 401, 400, 404, 404, 413, 405]
+    output = fresh.output(log_start)
+    assert MARKER not in output
+    assert "FORGED" not in "".join(line for line in output.splitlines() if "refused" not in line)
+    assert not any(line.startswith("2026-01-01") for line in output.splitlines())
+    lines = refused_lines(output)
+    assert len(lines) == len(sent)
+    assert all(len(line) < 600 and "\x1b" not in line for line in lines)
+    assert "/slack/events\\n2026-01-01" in lines[3]

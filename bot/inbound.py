@@ -89,7 +89,7 @@ def parse_body(raw: bytes, content_type: str | None) -> dict[str, Any]:
         raise Refused(400, "body is not UTF-8") from None
     media = (content_type or "").split(";")[0].strip().lower()
     if media == "application/json" or text.startswith("{"):
-        return _event(_json_object(text, "JSON body"))
+        return _event(_json_object(text, "body"))
     form = dict(parse_qsl(text, keep_blank_values=True))
     if "payload" in form:
         return _interaction(_json_object(form["payload"], "payload"))

@@ -33,6 +33,7 @@ from typing import Any
 
 from cheroot import errors, makefile, wsgi
 from cheroot import server as cheroot_server
+from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
@@ -90,7 +91,8 @@ def wsgi_app(app: NewsbotApp, db: Database) -> Callable[..., Iterable[bytes]]:
         if path == "/healthz" and method in ("GET", "HEAD"):
             status, payload = health(db)
             return _answer(start_response, status, json.dumps(payload), "application/json")
-        received = _Received()
+        declared = environ.get("CONTENT_LENGTH") or ""
+        received = _Received(int(declared) if declared.isascii() and declared.isdigit() else 0)
         try:
             if path != EVENTS_PATH:
                 raise Refused(404, "no such path")
@@ -122,7 +124,7 @@ def wsgi_app(app: NewsbotApp, db: Database) -> Callable[..., Iterable[bytes]]:
 
 @dataclass
 class _Received:
-    size: int = 0  # declared by Content-Length, else read
+    size: int  # declared by Content-Length, else read
 
 
 def _read_body(environ: dict[str, Any], received: _Received) -> bytes:
@@ -135,7 +137,6 @@ def _read_body(environ: dict[str, Any], received: _Received) -> bytes:
         if declared:
             if not (declared.isascii() and declared.isdigit()):
                 raise Refused(400, "malformed Content-Length")
-            received.size = int(declared)
             if received.size > MAX_BODY_BYTES:
                 raise Refused(413, "body over 1 MiB")
             raw = stream.read(received.size)
@@ -154,7 +155,7 @@ def _read_body(environ: dict[str, Any], received: _Received) -> bytes:
     except errors.MaxSizeExceeded:
         raise Refused(413, "body over 1 MiB") from None
     except TimeoutError:
-        raise Refused(408, f"body not received within {READ_SECONDS:g} s") from None
+        raise Refused(408, "body not received in time") from None
     except ConnectionError:
         raise
     except OSError as exc:
@@ -659,6 +660,6 @@ def serve_until_signalled(start: Callable[[], None], stop: Callable[[], None]) -
             signal.signal(sig, handler)
 
 
-def socket_mode(app: NewsbotApp, app_token: str) -> SocketModeHandler:
+def socket_mode(app: App, app_token: str) -> SocketModeHandler:
     """A Socket Mode connection that uses the app's own WebClient (and so SLACK_API_URL)."""
     return SocketModeHandler(app, app_token=app_token, web_client=app.client)

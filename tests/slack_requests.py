@@ -87,9 +87,9 @@ def sign(
 
 
 def sign_bytes(
-    body: bytes, secret: str, timestamp: int | None = None, *, content_type: str = FORM
+    body: bytes, secret: str, timestamp: int | str | None = None, *, content_type: str = FORM
 ) -> dict[str, str]:
-    """`sign` for any bytes, also those that are not UTF-8."""
+    """`sign` for any bytes, also those that are not UTF-8; `timestamp` as sent, when a str."""
     ts = str(int(time.time()) if timestamp is None else timestamp)
     digest = hmac.new(secret.encode(), b"v0:" + ts.encode() + b":" + body, hashlib.sha256)
     return {

@@ -8,8 +8,6 @@ something, and checks that the Slack stand-in saw exactly that.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import hmac
 import json
 import re
 import select
@@ -18,6 +16,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -26,7 +25,8 @@ import pytest
 from bot.app import create_app
 from bot.render import actions
 from bot.server import HttpServer
-from storage.db import open_database
+from bot.settings import Settings
+from storage.db import Database, open_database
 from storage.sync import sync
 from tests.bot.conftest import make_settings
 from tests.conftest import EXAMPLES
@@ -96,32 +96,25 @@ def refused_lines(output: str) -> list[str]:
 # --- requests Slack did not sign ----------------------------------------------------
 
 
-def _with(name: str, value: str | bytes) -> Callable[[dict], dict]:
-    return lambda headers: {**headers, name: value}
-
-
-def _without(*names: str) -> Callable[[dict], dict]:
-    return lambda headers: {k: v for k, v in headers.items() if k not in names}
-
-
-def _resigned(timestamp: Callable[[int], str]) -> Callable[[dict], dict]:
-    """A correct HMAC, but over a timestamp Slack would never send."""
-
-    def tamper(headers: dict, body: bytes) -> dict:
-        ts = timestamp(int(time.time()))
-        digest = hmac.new(SIGNING_SECRET.encode(), f"v0:{ts}:".encode() + body, hashlib.sha256)
-        return {
-            **headers,
-            "X-Slack-Request-Timestamp": ts.encode(),
-            "X-Slack-Signature": f"v0={digest.hexdigest()}",
-        }
-
-    return tamper
-
-
+Tamper = Callable[[dict, bytes], dict]  # (signed headers, body) -> the headers sent
 SIG = "X-Slack-Signature"
 TS = "X-Slack-Request-Timestamp"
-FORGERIES: dict[str, Callable[..., dict]] = {
+
+
+def _with(name: str, value: str | bytes) -> Tamper:
+    return lambda headers, body: {**headers, name: value}
+
+
+def _without(*names: str) -> Tamper:
+    return lambda headers, body: {k: v for k, v in headers.items() if k not in names}
+
+
+def _signed_at(timestamp: Callable[[int], str]) -> Tamper:
+    """A correct HMAC, but over a timestamp Slack would never send."""
+    return lambda headers, body: sign_bytes(body, SIGNING_SECRET, timestamp(int(time.time())))
+
+
+FORGERIES: dict[str, Tamper] = {
     "no signature": _without(SIG),
     "no timestamp": _without(TS),
     "neither header": _without(SIG, TS),
@@ -129,28 +122,21 @@ FORGERIES: dict[str, Callable[..., dict]] = {
     "non-ASCII byte in the signature": _with(SIG, b"v0=\xff" + b"0" * 63),
     "signature one short": _with(SIG, "v0=" + "0" * 63),
     "signature far too long": _with(SIG, "v0=" + "0" * 6000),
-    "signature without v0=": lambda h: {**h, SIG: h[SIG].removeprefix("v0=")},
-    "signature in capitals": lambda h: {**h, SIG: "v0=" + h[SIG][3:].upper()},
+    "signature without v0=": lambda h, body: {**h, SIG: h[SIG].removeprefix("v0=")},
+    "signature in capitals": lambda h, body: {**h, SIG: "v0=" + h[SIG][3:].upper()},
     "signature from another secret": lambda h, body: sign_bytes(body, "not-the-secret"),
-    "signature of another body": lambda h: sign_bytes(b"command=%2Fnews", SIGNING_SECRET),
+    "signature of another body": lambda h, body: sign_bytes(body + b"&x=1", SIGNING_SECRET),
     "non-numeric timestamp": _with(TS, "yesterday"),
     "empty timestamp": _with(TS, ""),
     "timestamp of 5000 digits": _with(TS, "9" * 5000),
     "non-ASCII timestamp": _with(TS, "١٧٦٤١٥٠٠٠٠".encode()),
-    "stale timestamp": _resigned(lambda now: str(now - 6 * 60)),
-    "timestamp in the future": _resigned(lambda now: str(now + 6 * 60)),
-    "timestamp with a plus sign": _resigned(lambda now: f"+{now}"),
-    "timestamp with spaces": _resigned(lambda now: f" {now} "),
-    "timestamp with leading zeros": _resigned(lambda now: f"000{now}"),
-    "negative timestamp": _resigned(lambda now: f"-{now}"),
+    "stale timestamp": _signed_at(lambda now: str(now - 6 * 60)),
+    "timestamp in the future": _signed_at(lambda now: str(now + 6 * 60)),
+    "timestamp with a plus sign": _signed_at(lambda now: f"+{now}"),
+    "timestamp with spaces": _signed_at(lambda now: f" {now} "),
+    "timestamp with leading zeros": _signed_at(lambda now: f"000{now}"),
+    "negative timestamp": _signed_at(lambda now: f"-{now}"),
 }
-
-
-def _tamper(forgery: Callable[..., dict], headers: dict, body: bytes) -> dict:
-    try:
-        return forgery(headers, body)
-    except TypeError:
-        return forgery(headers)
 
 
 @pytest.mark.parametrize("forgery", FORGERIES.values(), ids=FORGERIES.keys())
@@ -161,7 +147,7 @@ def test_a_request_slack_did_not_sign_gets_401_and_does_nothing(fresh, forgery):
     before = fresh.database_dump()
     log_start = fresh.output_size()
 
-    headers = _tamper(forgery, click.headers, click.body.encode())
+    headers = forgery(click.headers, click.body.encode())
     answer = fresh.send(raw_request("POST", "/slack/events", headers, click.body.encode()))
 
     assert answer.status == 401
@@ -178,29 +164,54 @@ def test_a_request_slack_did_not_sign_gets_401_and_does_nothing(fresh, forgery):
     assert len(fresh.slack.calls_to("chat.postMessage")) == 1
 
 
-def test_an_unsigned_request_never_gets_a_sorry_even_through_dispatch(tmp_path):
-    """Straight into the app, as a proxy or a test would: the app refuses on its own."""
+@dataclass
+class Local:
+    """The app in this process, for what needs no HTTP or a server set up differently."""
+
+    settings: Settings
+    db: Database
+    slack: FakeSlack
+
+
+@pytest.fixture
+def local(tmp_path: Path) -> Iterator[Local]:
     with FakeSlack() as slack:
         articles = tmp_path / "articles"
         shutil.copytree(EXAMPLES, articles)
         settings = make_settings(slack, f"sqlite:///{tmp_path / 'db.sqlite'}", articles)
         db = open_database(settings.database_url)
+        sync(db.WriteSession, articles)
         try:
-            app = create_app(settings, db, process_before_response=True)
-            request = slash_command("ai", response_url=slack.response_url())
-            forged = SlackRequest(
-                request.body, {**request.headers, TS: "not-a-time"}, request.payload
-            )
-            assert app.dispatch(forged.bolt_request()).status == 401
-            assert app.dispatch(request.bolt_request()).status == 200
-            assert [c.args["_url"] for c in slack.calls_to("response_url")] == ["/response/1"]
+            yield Local(settings, db, slack)
         finally:
             db.dispose()
 
 
+def test_an_unsigned_request_gets_no_answer_even_straight_into_the_app(local):
+    """As a proxy or a test would call it: the app refuses on its own."""
+    app = create_app(local.settings, local.db, process_before_response=True)
+    request = slash_command("ai", response_url=local.slack.response_url())
+    forged = SlackRequest(request.body, {**request.headers, TS: "not-a-time"}, request.payload)
+    assert app.dispatch(forged.bolt_request()).status == 401
+    assert app.dispatch(request.bolt_request()).status == 200
+    assert [c.args["_url"] for c in local.slack.calls_to("response_url")] == ["/response/1"]
+
+
+def test_a_failure_over_socket_mode_still_tells_the_user(local):
+    """Socket Mode requests carry no signature: the socket vouches for them."""
+    app = create_app(local.settings, local.db, process_before_response=True)
+    local.db.engine.dispose()
+    Path(local.db.engine.url.database).unlink()  # the next query meets an empty database
+    request = slash_command("ai", response_url=local.slack.response_url())
+    app.dispatch(request.socket_mode_request())
+    (told,) = local.slack.calls_to("response_url")
+    assert "something went wrong" in told.args["text"].lower()
+
+
 # --- signed, but not what Slack sends ----------------------------------------------
 
-COMMAND_ONLY = "command=%2Fnews&text=ai"
+# Where a body carries a response_url, it is the stand-in's: answering there would show.
+HERE = b"RESPONSE_URL"
 MALFORMED = {
     "JSON array": (b"[1, 2]", JSON),
     "JSON string": (b'"event_callback"', JSON),
@@ -214,7 +225,10 @@ MALFORMED = {
     "a number of 5000 digits": (b'{"type": "x", "n": 1' + b"0" * 5000 + b"}", JSON),
     "payload that is not JSON": (b"payload=%7Bnot+json", FORM),
     "payload that is an array": (b"payload=%5B%5D", FORM),
-    "payload without a user": (b"payload=" + quote('{"type": "block_actions"}').encode(), FORM),
+    "payload without a user": (
+        b"payload=" + quote('{"type": "block_actions", "response_url": "RESPONSE_URL"}').encode(),
+        FORM,
+    ),
     "payload with actions not a list": (
         b"payload="
         + quote(
@@ -224,18 +238,20 @@ MALFORMED = {
     ),
     "bytes that are not UTF-8": (b"command=%2Fnews&text=\xff\xfe", FORM),
     "empty body": (b"", FORM),
-    "slash command without its fields": (COMMAND_ONLY.encode(), FORM),
+    "slash command without its fields": (b"command=%2Fnews&text=ai&response_url=" + HERE, FORM),
     "form Slack never sends": (b"a=1&b=2", FORM),
 }
 
 
 @pytest.mark.parametrize(("body", "content_type"), MALFORMED.values(), ids=MALFORMED.keys())
 def test_a_signed_malformed_body_gets_400_and_no_traceback(fresh, body, content_type):
+    response_url = fresh.slack.response_url()
+    body = body.replace(HERE, response_url.encode())
     log_start = fresh.output_size()
     headers = sign_bytes(body, SIGNING_SECRET, content_type=content_type)
     answer = fresh.send(raw_request("POST", "/slack/events", headers, body))
     assert answer.status == 400
-    reply = news(fresh, "ai", fresh.slack.response_url())  # still answering
+    reply = news(fresh, "ai", response_url)  # the only answer there, and still answering
     assert reply.args["blocks"]
     output = fresh.output(log_start)
     assert "Traceback" not in output
@@ -358,23 +374,31 @@ def test_keep_alive_and_pipelined_requests_are_answered(fresh):
         reply_at(fresh.slack, url)
 
 
+def test_a_pipelined_request_over_the_limits_is_refused_too(fresh):
+    """One that arrives behind another goes to a worker at once; cheroot's own limits hold."""
+    request = slash_command("ai", response_url=fresh.slack.response_url())
+    first = raw_request("POST", "/slack/events", request.headers, request.body.encode())
+    first = first.replace(b"Connection: close", b"Connection: keep-alive")
+    too_big = raw_request("POST", "/slack/events", {"Content-Length": str(2 * MiB)}, b"")
+    log_start = fresh.output_size()
+    with socket.create_connection(("127.0.0.1", fresh.port), timeout=10) as sock:
+        sock.sendall(first + too_big.replace(b"Content-Length: 0\r\n", b""))
+        assert read_response(sock).status == 200
+        assert read_response(sock).status == 413
+    (line,) = refused_lines(fresh.output(log_start))
+    assert "POST /slack/events: 413" in line and f"({2 * MiB} bytes)" in line
+
+
 @pytest.fixture
-def quick_server(tmp_path: Path) -> Iterator[int]:
-    """An in-process server that gives a request half a second to arrive."""
-    with FakeSlack() as slack:
-        articles = tmp_path / "articles"
-        shutil.copytree(EXAMPLES, articles)
-        settings = make_settings(slack, f"sqlite:///{tmp_path / 'db.sqlite'}", articles)
-        db = open_database(settings.database_url)
-        sync(db.WriteSession, articles)
-        app = create_app(settings, db, process_before_response=True)
-        http = HttpServer(app, db, host="127.0.0.1", port=0, read_seconds=0.5)
-        http.start()
-        try:
-            yield http.port
-        finally:
-            http.stop()
-            db.dispose()
+def quick_server(local: Local) -> Iterator[int]:
+    """A server that gives a request half a second to arrive."""
+    app = create_app(local.settings, local.db, process_before_response=True)
+    http = HttpServer(app, local.db, host="127.0.0.1", port=0, read_seconds=0.5)
+    http.start()
+    try:
+        yield http.port
+    finally:
+        http.stop()
 
 
 def test_a_request_that_takes_too_long_to_arrive_gets_408(quick_server, caplog):
@@ -415,10 +439,11 @@ def test_refused_requests_log_one_escaped_line_and_never_the_body(fresh):
         )
         + raw_body,
         raw_request("GET", "/slack/events?" + MARKER, {}),
+        f"POST /slack/events HTTP/1.1\r\nHost: x\r\n{MARKER} without a colon\r\n\r\n".encode(),
     ]
     log_start = fresh.output_size()
     statuses = [exchange(fresh.port, data).status for data in sent]
-    assert statuses == [401, 401, 400, 404, 404, 413, 405]
+    assert statuses == [401, 401, 400, 404, 404, 413, 405, 400]
     output = fresh.output(log_start)
     assert MARKER not in output
     assert "FORGED" not in "".join(line for line in output.splitlines() if "refused" not in line)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import _pyio
 import contextlib
+import functools
 import json
 import logging
 import math
@@ -201,8 +202,12 @@ class _Input(_pyio.RawIOBase):
         self.consumed = 0
 
     def give(self, data: bytes) -> None:
-        """Bytes of this connection the gate already read."""
+        """The request, as the gate read it: the next reads return it first."""
         self._pending = memoryview(bytes(self._pending) + data)
+
+    def take_pending(self) -> bytes:
+        data, self._pending = bytes(self._pending), memoryview(b"")
+        return data
 
     @property
     def has_pending(self) -> bool:
@@ -244,6 +249,14 @@ class _Reader(makefile.StreamReader):
 
     def has_data(self) -> bool:
         return super().has_data() or self.raw.has_pending
+
+    def take_buffered(self) -> bytes:
+        """What was read past the last request (the start of a pipelined one), taken out."""
+        held = b""
+        if super().has_data():
+            held = self.peek(1)  # everything buffered, without reading the socket
+            self.read(len(held))
+        return held + self.raw.take_pending()
 
 
 class _Request(cheroot_server.HTTPRequest):
@@ -306,14 +319,9 @@ class _Server(wsgi.Server):
         self.gate.start()
 
     def process_conn(self, conn: _Connection) -> None:
-        """A connection with a request starting: to the gate, or (pipelined) to a worker."""
+        """A connection with a request starting (new, or kept alive): to the gate."""
         conn.rfile.raw.begin(time.monotonic() + self.read_seconds)
-        if conn.rfile.has_data():
-            # Bytes left from the previous request: a worker reads the rest,
-            # still under this request's deadline.
-            self.dispatch(conn)
-        else:
-            self.gate.admit(conn)
+        self.gate.admit(conn, conn.rfile.take_buffered())
 
     def dispatch(self, conn: _Connection) -> None:
         super().process_conn(conn)
@@ -341,7 +349,11 @@ class _Pending:
     line_start: int = 0  # where the line being received starts in buf
     lines: int = 0  # complete lines of the head so far
     head_end: int | None = None
-    need: int = 0  # bytes of buf that make the whole request, once the head is in
+    need: int | None = None  # bytes of buf that make the whole request, once known
+    chunked: bool = False
+    chunk_line: int = 0  # where the next chunk-size (or trailer) line starts in buf
+    chunked_size: int = 0  # what cheroot counts against its limit: size lines and data
+    trailers: bool = False
     draining: bool = False
     drained: int = 0
 
@@ -352,7 +364,7 @@ class _Gate:
     def __init__(self, server: _Server) -> None:
         self._server = server
         self._selector = selectors.DefaultSelector()
-        self._inbox: queue.SimpleQueue[tuple[bool, _Connection]] = queue.SimpleQueue()
+        self._inbox: queue.SimpleQueue[tuple[_Connection, bytes | None]] = queue.SimpleQueue()
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
@@ -371,19 +383,19 @@ class _Gate:
         if self._thread.is_alive():
             self._thread.join(timeout=5)
 
-    def admit(self, conn: _Connection) -> None:
-        """Read `conn`'s request, then hand it to a worker."""
-        self._post(False, conn)
+    def admit(self, conn: _Connection, received: bytes) -> None:
+        """Read the rest of `conn`'s request (`received` is its start), then hand it to a worker."""
+        self._post(conn, received)
 
     def drain(self, conn: _Connection) -> None:
         """Close `conn` once the client has read the answer (or after DRAIN_SECONDS)."""
-        self._post(True, conn)
+        self._post(conn, None)
 
-    def _post(self, drain: bool, conn: _Connection) -> None:
+    def _post(self, conn: _Connection, received: bytes | None) -> None:
         if self._stopping:
             conn.close()
             return
-        self._inbox.put((drain, conn))
+        self._inbox.put((conn, received))
         self._wake()
 
     def _wake(self) -> None:
@@ -427,13 +439,14 @@ class _Gate:
     def _take_inbox(self) -> None:
         while True:
             try:
-                drain, conn = self._inbox.get_nowait()
+                conn, received = self._inbox.get_nowait()
             except queue.Empty:
                 return
             if self._stopping:
                 conn.close()
                 continue
-            deadline = time.monotonic() + DRAIN_SECONDS if drain else conn.rfile.raw.deadline
+            draining = received is None
+            deadline = time.monotonic() + DRAIN_SECONDS if draining else conn.rfile.raw.deadline
             pending = _Pending(conn, deadline)
             try:
                 # Never wait on one client here: reads and the refusal's write
@@ -444,8 +457,10 @@ class _Gate:
                 conn.close()
                 continue
             self._pending[conn.socket.fileno()] = pending
-            if drain:
+            if received is None:
                 self._start_draining(pending)
+            elif received:
+                self._guarded(functools.partial(self._received, chunk=received), pending)
 
     def _empty_wake_pipe(self) -> None:
         try:
@@ -464,12 +479,14 @@ class _Gate:
             return
         if not chunk:  # the client is gone, or has read the answer and closed
             self._close(pending)
-            return
-        if pending.draining:
+        elif pending.draining:
             pending.drained += len(chunk)
             if pending.drained > MAX_BODY_BYTES:
                 self._close(pending)
-            return
+        else:
+            self._received(pending, chunk)
+
+    def _received(self, pending: _Pending, chunk: bytes) -> None:
         if self._buffered + len(chunk) > GATE_BUFFER_BYTES:
             self._refuse(pending, 503, "too many requests being received at once")
             return
@@ -477,11 +494,13 @@ class _Gate:
         self._buffered += len(chunk)
         if pending.head_end is None and not self._read_head(pending):
             return
-        if len(pending.buf) >= pending.need:
+        if pending.chunked and pending.need is None and not self._read_chunks(pending):
+            return
+        if pending.need is not None and len(pending.buf) >= pending.need:
             self._hand_over(pending)
 
     def _read_head(self, pending: _Pending) -> bool:
-        """Check the lines received so far; True once the head is in and `need` is known."""
+        """Check the lines received so far; True once the head is in and its body known."""
         buf = pending.buf
         while True:
             end = buf.find(b"\n", pending.line_start)
@@ -512,41 +531,83 @@ class _Gate:
             self._refuse(pending, 431, "header line over 8 KiB")
 
     def _body_length(self, pending: _Pending) -> bool:
+        """From the head: `need` for a body of declared length, or start reading chunks."""
         assert pending.head_end is not None
         lengths, chunked, expect = [], False, False
         for line in bytes(pending.buf[: pending.head_end]).split(b"\n")[1:]:
             name, colon, value = line.partition(b":")
+            name = name.strip().lower()
             if not colon:
                 continue
-            name = name.strip().lower()
             if name == b"content-length":
                 lengths.append(value.strip())
             elif name == b"transfer-encoding":
                 chunked = True
             elif name == b"expect":
                 expect = value.strip().lower() == b"100-continue"
-        pending.need = pending.head_end
         if chunked and lengths:
             self._refuse(pending, 400, "both Transfer-Encoding and Content-Length")
             return False
-        if chunked or not lengths:
-            return True  # a chunked body is read by the worker, within the deadline
         if len(lengths) > 1:
             self._refuse(pending, 400, "more than one Content-Length")
             return False
-        if not lengths[0].isdigit():
-            return True  # the worker refuses it
-        declared = int(lengths[0])
-        if declared > MAX_BODY_BYTES:
-            self._refuse(pending, 413, "body over 1 MiB", size=declared)
-            return False
-        pending.need += declared
-        if expect and len(pending.buf) < pending.need:
+        if chunked:
+            pending.chunked = True
+            pending.chunk_line = pending.head_end
+        elif lengths and lengths[0].isdigit():
+            declared = int(lengths[0])
+            if declared > MAX_BODY_BYTES:
+                self._refuse(pending, 413, "body over 1 MiB", size=declared)
+                return False
+            pending.need = pending.head_end + declared
+        else:
+            pending.need = pending.head_end  # no body, or a Content-Length cheroot refuses
+        if expect and (pending.need is None or len(pending.buf) < pending.need):
             # The client waits for this before it sends the body (cheroot sends
             # another later; clients read any number of 1xx answers).
             with contextlib.suppress(OSError):
                 pending.conn.socket.send(b"HTTP/1.1 100 Continue\r\n\r\n")
         return True
+
+    def _read_chunks(self, pending: _Pending) -> bool:
+        """Follow a chunked body as far as it came; True once its end (and `need`) is known.
+
+        Counts as cheroot's reader does, so that both refuse the same bodies.
+        """
+        buf = pending.buf
+        while True:
+            start = pending.chunk_line
+            end = buf.find(b"\n", start)
+            if end < 0:
+                if len(buf) - start > MAX_LINE_BYTES:
+                    self._refuse(pending, 400, "malformed chunked body")
+                return False
+            line = bytes(buf[start:end]).rstrip(b"\r")
+            counted = pending.chunked_size + end + 1 - start
+            if counted > MAX_BODY_BYTES:
+                self._refuse(pending, 413, "body over 1 MiB", size=counted)
+                return False
+            if pending.trailers:
+                pending.chunked_size, pending.chunk_line = counted, end + 1
+                if not line:
+                    pending.need = end + 1
+                    return True
+                continue
+            size_text = line.split(b";", 1)[0].strip()
+            if not size_text or size_text.strip(b"0123456789abcdefABCDEF"):
+                self._refuse(pending, 400, "malformed chunked body")
+                return False
+            size = int(size_text, 16)
+            if counted + size > MAX_BODY_BYTES:
+                self._refuse(pending, 413, "body over 1 MiB", size=counted + size)
+                return False
+            if size == 0:
+                pending.trailers = True
+                pending.chunked_size, pending.chunk_line = counted, end + 1
+                continue
+            if len(buf) < end + 1 + size + 2:  # the chunk and its CRLF
+                return False
+            pending.chunked_size, pending.chunk_line = counted + size, end + 1 + size + 2
 
     def _hand_over(self, pending: _Pending) -> None:
         self._forget(pending)

@@ -295,6 +295,20 @@ def test_a_body_over_1_mib_gets_413_before_it_is_read(fresh, chunked):
     news(fresh, "ai", fresh.slack.response_url())
 
 
+def test_a_signed_chunked_body_is_read_whole(fresh):
+    request = url_verification("c" * 300_000)
+    body = request.body.encode()
+    chunked = b"".join(
+        b"%x\r\n%s\r\n" % (len(body[i : i + 70_000]), body[i : i + 70_000])
+        for i in range(0, len(body), 70_000)
+    )
+    headers = {**request.headers, "Transfer-Encoding": "chunked"}
+    data = raw_request("POST", "/slack/events", headers, content_length=False)
+    answer = fresh.send(data + chunked + b"0\r\n\r\n")
+    assert answer.status == 200
+    assert json.loads(answer.body) == {"challenge": "c" * 300_000}
+
+
 def test_a_signed_body_just_under_1_mib_is_read_whole(fresh):
     challenge = "c" * (MiB - 200)
     request = url_verification(challenge)
@@ -331,19 +345,32 @@ def test_headers_within_the_limits_are_fine(fresh):
     assert answer.status == 200
 
 
-def test_slow_clients_leave_healthz_and_slack_answered(fresh):
+_HEAD = b"POST /slack/events HTTP/1.1\r\nHost: x\r\n"
+SLOW = {  # how each kind of slow client starts, then what it sends every second
+    "header lines": (_HEAD, b"X-Slow: 1\r\n"),
+    "a body of declared length": (_HEAD + b"Content-Length: 100000\r\n\r\n", b"x"),
+    "a chunked body": (_HEAD + b"Transfer-Encoding: chunked\r\n\r\n", b"1\r\nx\r\n"),
+    "a request behind a whole one": (
+        _HEAD.replace(b"\r\n", b"\r\nContent-Length: 0\r\n", 1) + b"\r\n" + _HEAD,
+        b"X-Slow: 1\r\n",
+    ),
+}
+
+
+@pytest.mark.parametrize(("start", "drip"), SLOW.values(), ids=SLOW.keys())
+def test_slow_clients_leave_healthz_and_slack_answered(fresh, start, drip):
     slow = [socket.create_connection(("127.0.0.1", fresh.port)) for _ in range(20)]
     for sock in slow:
-        sock.sendall(b"POST /slack/events HTTP/1.1\r\nHost: x\r\n")
+        sock.sendall(start)
     stop = threading.Event()
 
-    def drip() -> None:
+    def keep_dripping() -> None:
         while not stop.wait(1):
             for sock in slow:
                 with contextlib.suppress(OSError):  # closed by the server
-                    sock.sendall(b"X-Slow: 1\r\n")
+                    sock.sendall(drip)
 
-    dripping = threading.Thread(target=drip, daemon=True)
+    dripping = threading.Thread(target=keep_dripping, daemon=True)
     dripping.start()
     try:
         assert get(f"http://127.0.0.1:{fresh.port}/healthz", timeout=5) == 200
@@ -375,7 +402,7 @@ def test_keep_alive_and_pipelined_requests_are_answered(fresh):
 
 
 def test_a_pipelined_request_over_the_limits_is_refused_too(fresh):
-    """One that arrives behind another goes to a worker at once; cheroot's own limits hold."""
+    """The gate reads what arrives behind a request as it reads a new one."""
     request = slash_command("ai", response_url=fresh.slack.response_url())
     first = raw_request("POST", "/slack/events", request.headers, request.body.encode())
     first = first.replace(b"Connection: close", b"Connection: keep-alive")

@@ -6,10 +6,12 @@ in flight finish, and the listener pool drains before the process exits.
 The HTTP server bounds what one client can hold. cheroot hands a connection to
 a worker thread as soon as it is accepted or has a byte to read, and the worker
 then waits for the rest of the request: a client that sends a header line
-every few seconds holds a worker as long as it likes. Here a gate thread reads
-every request (head, and a body of declared length) before a worker sees it,
-with a deadline and limits on lines, head and body; a worker gets only complete
-requests, and answers each without waiting on the network.
+every few seconds holds a worker as long as it likes. Here one gate thread
+reads every request whole (head and body, chunked or not, new or pipelined)
+before a worker sees it, with a deadline and limits on lines, head and body; a
+worker gets complete requests only, and answers each without waiting on the
+network. Refusals are answered by the gate, which then drains the connection
+briefly so that the client reads the answer before the connection closes.
 """
 
 from __future__ import annotations
@@ -182,8 +184,11 @@ def _answer(
 
 
 class _Input(_pyio.RawIOBase):
-    """A connection's input: first what the gate read, then the socket, within the
-    request's deadline and byte budget."""
+    """A connection's input: first the request the gate read, then the socket.
+
+    Reads from the socket happen only when cheroot parses a request differently
+    from the gate; they keep the request's deadline and byte budget.
+    """
 
     def __init__(self, sock: socket.socket, idle_timeout: float) -> None:
         super().__init__()
@@ -261,8 +266,8 @@ class _Reader(makefile.StreamReader):
 
 class _Request(cheroot_server.HTTPRequest):
     def simple_response(self, status: Any, msg: str = "") -> None:
-        # cheroot's own refusals (a malformed head, a body over the limit on a
-        # pipelined request, a timeout) come through here: one line each.
+        # cheroot's own refusals (a head the gate let through but cheroot finds
+        # malformed, a read past the deadline) come through here: one line each.
         code = int(str(status)[:3])
         if code >= 400:
             declared = self.inheaders.get(b"Content-Length", b"")
@@ -279,7 +284,8 @@ class _Connection(cheroot_server.HTTPConnection):
     server: _Server
     rfile: _Reader
 
-    def __init__(self, server: _Server, sock: socket.socket, mf: Any = None) -> None:
+    def __init__(self, server: _Server, sock: socket.socket, _makefile: Any = None) -> None:
+        # Plain sockets only: TLS ends at the proxy in front, not here.
         def make(sock: socket.socket, mode: str = "r", bufsize: int = 8192) -> Any:
             if "r" in mode:
                 return _Reader(_Input(sock, server.timeout), bufsize)

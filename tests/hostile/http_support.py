@@ -57,26 +57,29 @@ def _bytes(value: str | bytes) -> bytes:
 
 
 def read_response(sock: socket.socket) -> Response:
-    """One response from `sock`: status line, headers, and a Content-Length body."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise ConnectionError(f"the server closed the connection after {data!r}")
-        data += chunk
-    head, _, rest = data.partition(b"\r\n\r\n")
-    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    """One response from `sock`: status line, headers, and a Content-Length body.
+
+    Reads no further than its end: the answer to a pipelined request may follow.
+    """
+    head = b""
+    while not head.endswith(b"\r\n\r\n"):
+        byte = sock.recv(1)
+        if not byte:
+            raise ConnectionError(f"the server closed the connection after {head!r}")
+        head += byte
+    status_line, *header_lines = head[:-4].decode("latin-1").split("\r\n")
     headers = {}
     for line in header_lines:
         name, _, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()
     length = int(headers.get("content-length", "0"))
-    while len(rest) < length:
-        chunk = sock.recv(65536)
+    body = b""
+    while len(body) < length:
+        chunk = sock.recv(length - len(body))
         if not chunk:
             break
-        rest += chunk
-    return Response(int(status_line.split()[1]), headers, rest[:length])
+        body += chunk
+    return Response(int(status_line.split()[1]), headers, body)
 
 
 def exchange(port: int, data: bytes, timeout: float = 10) -> Response:

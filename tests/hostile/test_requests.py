@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import re
 import select
 import shutil
@@ -320,29 +321,33 @@ def test_a_signed_body_just_under_1_mib_is_read_whole(fresh):
 
 
 @pytest.mark.parametrize(
-    ("head", "status"),
+    "head",
     [
-        ({"X-Long": "a" * 100_000}, 431),
-        ({f"X-Many-{i}": "a" * 2000 for i in range(40)}, 431),
-        ("/slack/events?" + "q" * 20_000, 414),
+        {"X-Long": "a" * 100_000},
+        {f"X-Many-{i}": "a" * 2000 for i in range(40)},
+        "/slack/events?" + "q" * 40_000,
     ],
-    ids=["one 100 KB header", "80 KB of headers", "20 KB request line"],
+    ids=["one 100 KB header", "80 KB of headers", "40 KB request line"],
 )
-def test_an_oversized_head_is_refused(fresh, head, status):
+def test_a_head_over_32_kib_gets_431(fresh, head):
     log_start = fresh.output_size()
     if isinstance(head, str):
         data = raw_request("POST", head, {}, b"")
     else:
         data = raw_request("POST", "/slack/events", head, b"")
-    assert fresh.send(data).status == status
-    assert len(refused_lines(fresh.output(log_start))) == 1
+    assert fresh.send(data).status == 431
+    (line,) = refused_lines(fresh.output(log_start))
+    assert "POST /slack/events: 431 request head over 32 KiB" in line
 
 
-def test_headers_within_the_limits_are_fine(fresh):
+def test_heads_within_32_kib_are_fine_however_long_one_line_is(fresh):
+    """The limit is on the whole head, which bounds every line in it too."""
     request = slash_command("ai", response_url=fresh.slack.response_url())
-    headers = {**request.headers, "X-Forwarded-For": "10.0.0.1, " * 600}
-    answer = fresh.send(raw_request("POST", "/slack/events", headers, request.body.encode()))
+    headers = {**request.headers, "X-Forwarded-For": "10.0.0.1, " * 1000}
+    path = "/slack/events?" + "q" * 20_000
+    answer = fresh.send(raw_request("POST", path, headers, request.body.encode()))
     assert answer.status == 200
+    reply_at(fresh.slack, request.payload["response_url"])
 
 
 _HEAD = b"POST /slack/events HTTP/1.1\r\nHost: x\r\n"
@@ -402,7 +407,6 @@ def test_keep_alive_and_pipelined_requests_are_answered(fresh):
 
 
 def test_a_pipelined_request_over_the_limits_is_refused_too(fresh):
-    """The gate reads what arrives behind a request as it reads a new one."""
     request = slash_command("ai", response_url=fresh.slack.response_url())
     first = raw_request("POST", "/slack/events", request.headers, request.body.encode())
     first = first.replace(b"Connection: close", b"Connection: keep-alive")
@@ -414,6 +418,39 @@ def test_a_pipelined_request_over_the_limits_is_refused_too(fresh):
         assert read_response(sock).status == 413
     (line,) = refused_lines(fresh.output(log_start))
     assert "POST /slack/events: 413" in line and f"({2 * MiB} bytes)" in line
+
+
+def test_expect_100_continue_is_answered_before_the_body(fresh):
+    request = url_verification("c" * 1000)
+    headers = {**request.headers, "Expect": "100-continue"}
+    head = raw_request("POST", "/slack/events", headers, request.body.encode())
+    head, _, body = head.partition(b"\r\n\r\n")
+    with socket.create_connection(("127.0.0.1", fresh.port), timeout=10) as sock:
+        sock.sendall(head + b"\r\n\r\n")
+        assert read_response(sock).status == 100
+        sock.sendall(body)
+        assert read_response(sock).status == 200
+
+
+def test_a_body_over_1_mib_is_refused_before_the_client_is_told_to_continue(fresh):
+    headers = {"Content-Length": str(2 * MiB), "Expect": "100-continue"}
+    head = raw_request("POST", "/slack/events", headers, content_length=False)
+    with socket.create_connection(("127.0.0.1", fresh.port), timeout=10) as sock:
+        sock.sendall(head)
+        assert read_response(sock).status == 413
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["Content-Length", "chunked"])
+def test_a_client_that_sends_its_whole_body_regardless_still_reads_the_refusal(fresh, chunked):
+    """The connection ends in an orderly close, never a reset that loses the answer."""
+    size = 4 * MiB
+    headers = {"Transfer-Encoding": "chunked"} if chunked else {"Content-Length": str(size)}
+    head = raw_request("POST", "/slack/events", headers, content_length=False)
+    body = b"".join(_body_chunks(size, chunked=chunked))
+    with socket.create_connection(("127.0.0.1", fresh.port), timeout=10) as sock:
+        sock.sendall(head + body)  # a reset would fail this
+        assert read_response(sock).status == 413
+        assert sock.recv(65536) == b""
 
 
 @pytest.fixture
@@ -428,21 +465,35 @@ def quick_server(local: Local) -> Iterator[int]:
         http.stop()
 
 
-def test_a_request_that_takes_too_long_to_arrive_gets_408(quick_server, caplog):
+@pytest.mark.parametrize(("start", "drip"), SLOW.values(), ids=SLOW.keys())
+def test_a_request_that_takes_too_long_to_arrive_gets_408_and_is_closed(
+    quick_server, caplog, start, drip
+):
+    statuses = []
+    # Twenty times the limit: a server that cuts off no one fails here, not hangs.
+    give_up = time.monotonic() + 10
     with socket.create_connection(("127.0.0.1", quick_server), timeout=10) as sock:
-        sock.sendall(b"POST /slack/events HTTP/1.1\r\nHost: x\r\n")
-        answer = None
-        while answer is None:
+        sock.sendall(start)
+        while True:  # until the server closes the connection
+            assert time.monotonic() < give_up, f"still open after 10 s; answers: {statuses}"
             readable, _, _ = select.select([sock], [], [], 0.1)
-            if readable:
-                answer = read_response(sock)
+            if not readable:
+                with contextlib.suppress(OSError):
+                    sock.sendall(drip)
+            elif sock.recv(1, socket.MSG_PEEK):
+                statuses.append(read_response(sock).status)
             else:
-                sock.sendall(b"X-Slow: 1\r\n")
-        assert answer.status == 408
-        assert sock.recv(1) == b""  # and closed
+                break
+    assert statuses[-1:] == [408]
     assert re.search(
         r"refused POST /slack/events: 408 request not received within 0.5 s", caplog.text
     )
+
+
+def test_an_idle_connection_is_closed_quietly(quick_server, caplog):
+    with socket.create_connection(("127.0.0.1", quick_server), timeout=10) as sock:
+        assert sock.recv(1) == b""
+    assert "refused" not in caplog.text
 
 
 # --- what reaches the log -------------------------------------------------------------
@@ -467,10 +518,12 @@ def test_refused_requests_log_one_escaped_line_and_never_the_body(fresh):
         + raw_body,
         raw_request("GET", "/slack/events?" + MARKER, {}),
         f"POST /slack/events HTTP/1.1\r\nHost: x\r\n{MARKER} without a colon\r\n\r\n".encode(),
+        f"POST /slack/events HTTP/1.1\r\nHost: x\r\nX-A: 1\n{MARKER}\r\n\r\n".encode(),
+        raw_request("POST", "/slack/events", {"Transfer-Encoding": "gzip"}, body),
     ]
     log_start = fresh.output_size()
     statuses = [exchange(fresh.port, data).status for data in sent]
-    assert statuses == [401, 401, 400, 404, 404, 413, 405, 400]
+    assert statuses == [401, 401, 400, 404, 404, 413, 405, 400, 400, 501]
     output = fresh.output(log_start)
     assert MARKER not in output
     assert "FORGED" not in "".join(line for line in output.splitlines() if "refused" not in line)
@@ -479,3 +532,27 @@ def test_refused_requests_log_one_escaped_line_and_never_the_body(fresh):
     assert len(lines) == len(sent)
     assert all(len(line) < 600 and "\x1b" not in line for line in lines)
     assert "/slack/events\\n2026-01-01" in lines[3]
+
+
+def test_waitress_own_log_lines_are_one_escaped_line_without_traceback(local, caplog):
+    """waitress logs the path of a request it could not answer, with a traceback
+    when the app raised (channel.py: "Exception while serving %s" % path)."""
+    app = create_app(local.settings, local.db, process_before_response=True)
+    HttpServer(app, local.db, host="127.0.0.1", port=0)
+    waitress = logging.getLogger("waitress")
+    path = "/slack/events" + FORGED_LINE
+    with caplog.at_level(logging.INFO):
+        try:
+            raise KeyError(MARKER)
+        except KeyError:
+            waitress.exception(f"Exception while serving {path}")
+        waitress.info(f"Client disconnected while serving {path}")
+        logging.getLogger("waitress.queue").warning("Task queue depth is %d", 3)
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("waitress")] == [
+        "Exception while serving /slack/events\\n2026-01-01 00:00:00,000 INFO newsbot: "
+        "FORGED LINE (KeyError)",
+        "Client disconnected while serving /slack/events\\n2026-01-01 00:00:00,000 INFO "
+        "newsbot: FORGED LINE",
+        "Task queue depth is 3",
+    ]
+    assert "Traceback" not in caplog.text and MARKER not in caplog.text

@@ -453,6 +453,20 @@ def test_a_client_that_sends_its_whole_body_regardless_still_reads_the_refusal(f
         assert sock.recv(65536) == b""
 
 
+def test_a_refused_connection_is_closed_even_when_the_client_keeps_it_open(fresh):
+    headers = {"Content-Length": str(2 * MiB)}
+    head = raw_request("POST", "/slack/events", headers, content_length=False)
+    with socket.create_connection(("127.0.0.1", fresh.port), timeout=10) as sock:
+        sock.sendall(head)
+        assert read_response(sock).status == 413
+        give_up = time.monotonic() + 10
+        # Dropped while the server lingers; refused once it has closed.
+        with pytest.raises((BrokenPipeError, ConnectionResetError)):
+            while time.monotonic() < give_up:
+                sock.sendall(b"x")
+                time.sleep(0.1)
+
+
 @pytest.fixture
 def quick_server(local: Local) -> Iterator[int]:
     """A server that gives a request half a second to arrive."""

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import Executor
+from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.http_retry import RetryHandler
 from slack_sdk.http_retry.builtin_handlers import (
@@ -16,6 +17,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from bot import listeners
 from bot.deps import Deps
+from bot.inbound import AUTHENTIC, authenticate, loggable
 from bot.middleware import skip_retries
 from bot.render import ephemeral_text
 from bot.reviewers import ReviewerDirectory
@@ -45,6 +47,22 @@ def make_client(settings: Settings, *, retry_connections: bool = True) -> WebCli
     )
 
 
+class NewsbotApp(App):
+    """Bolt's App, verifying requests with our own check, which also tells the
+    HTTP server how to refuse a request before Bolt parses it."""
+
+    def __init__(self, *, signing_secret: str | None, **kwargs: Any) -> None:
+        super().__init__(
+            signing_secret=signing_secret,
+            # Bolt's own check raises on a malformed timestamp or signature and
+            # logs the whole body of every request it refuses.
+            request_verification_enabled=False,
+            before_authorize=authenticate(signing_secret),
+            **kwargs,
+        )
+        self.signing_secret = signing_secret
+
+
 def create_app(
     settings: Settings,
     db: Database,
@@ -53,7 +71,7 @@ def create_app(
     process_before_response: bool = False,
     listener_executor: Executor | None = None,
     token_verification_enabled: bool = True,
-) -> App:
+) -> NewsbotApp:
     """The Slack app with every listener registered.
 
     `process_before_response=True` (tests, FaaS) runs listeners before the HTTP
@@ -61,7 +79,7 @@ def create_app(
     3-second limit wants.
     """
     client = client or make_client(settings)
-    app = App(
+    app = NewsbotApp(
         client=client,
         signing_secret=settings.signing_secret,
         process_before_response=process_before_response,
@@ -73,9 +91,16 @@ def create_app(
     listeners.register(app, deps)
 
     @app.error
-    def on_error(error: Exception, body: dict, respond, logger: logging.Logger) -> None:
+    def on_error(
+        error: Exception, body: dict, context: BoltContext, respond, logger: logging.Logger
+    ) -> None:
+        if context.get(AUTHENTIC) is not True:
+            # It failed before the request was known to be Slack's: its body, and
+            # the response_url in it, may be anyone's. Nothing is sent anywhere.
+            logger.error("request failed before it was authenticated: %s", type(error).__name__)
+            return
         logger.exception("listener failed (%s)", _describe(body), exc_info=error)
-        if body.get("response_url"):
+        if isinstance(body.get("response_url"), str):
             message = ephemeral_text(SORRY)
             respond(
                 text=message.text,
@@ -89,12 +114,19 @@ def create_app(
 
 def _describe(body: dict) -> str:
     """Which request failed, for the log: its kind and ids, never its tokens."""
-    kind = body.get("type") or ("command" if "command" in body else "request")
-    parts = [str(kind), str(body.get("command") or "")]
-    event = body.get("event") or {}
-    parts.append(str(event.get("type") or ""))
-    actions = body.get("actions") or [{}]
-    parts.append(str(actions[0].get("action_id") or ""))
-    user = body.get("user_id") or (body.get("user") or {}).get("id") or event.get("user")
-    parts.append(f"user {user}" if user else "")
-    return " ".join(p for p in parts if p)
+    event = _dict(body.get("event"))
+    actions = body.get("actions")
+    action = _dict(actions[0]) if isinstance(actions, list) and actions else {}
+    user = body.get("user_id") or _dict(body.get("user")).get("id") or event.get("user")
+    parts = [
+        body.get("type") or ("command" if "command" in body else "request"),
+        body.get("command"),
+        event.get("type"),
+        action.get("action_id"),
+        f"user {user}" if user else None,
+    ]
+    return loggable(" ".join(str(p) for p in parts if p))
+
+
+def _dict(value: object) -> dict:
+    return value if isinstance(value, dict) else {}

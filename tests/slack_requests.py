@@ -78,13 +78,25 @@ def sign(
     content_type: str | None = None,
 ) -> dict[str, str]:
     """Headers Slack sends with `body`: v0 HMAC-SHA256 over `v0:{timestamp}:{body}`."""
+    return sign_bytes(
+        body.encode(),
+        secret,
+        timestamp,
+        content_type=content_type or (JSON if body.startswith("{") else FORM),
+    )
+
+
+def sign_bytes(
+    body: bytes, secret: str, timestamp: int | str | None = None, *, content_type: str = FORM
+) -> dict[str, str]:
+    """`sign` for any bytes, also those that are not UTF-8; `timestamp` as sent, when a str."""
     ts = str(int(time.time()) if timestamp is None else timestamp)
-    digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    digest = hmac.new(secret.encode(), b"v0:" + ts.encode() + b":" + body, hashlib.sha256)
     return {
-        "Content-Type": content_type or (JSON if body.startswith("{") else FORM),
+        "Content-Type": content_type,
         "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
         "X-Slack-Request-Timestamp": ts,
-        "X-Slack-Signature": f"v0={digest}",
+        "X-Slack-Signature": f"v0={digest.hexdigest()}",
     }
 
 

@@ -1,7 +1,8 @@
-"""Over real HTTP: the cheroot server in front of the app, acking first and working after."""
+"""Over real HTTP: the waitress server in front of the app, acking first and working after."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -12,6 +13,8 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy.orm import sessionmaker
@@ -48,6 +51,18 @@ def test_healthz(server, bot_db):
     assert get(f"{server}/nothing-here")[0] == 404
 
 
+def test_head_requests_get_headers_only_and_the_connection_stays_usable(server):
+    conn = http.client.HTTPConnection(urlsplit(server).netloc, timeout=5)
+    for method, path, status in [("HEAD", "/healthz", 200), ("HEAD", "/slack/events", 405)]:
+        conn.request(method, path)
+        response = conn.getresponse()
+        assert (response.status, response.read()) == (status, b"")
+        assert int(response.headers["Content-Length"]) > 0
+    conn.request("GET", "/healthz")
+    assert json.loads(conn.getresponse().read())["status"] == "ok"
+    conn.close()
+
+
 def test_healthz_is_503_when_the_database_does_not_answer(app):
     # Port 9 (discard) has no PostgreSQL behind it on this machine.
     engine = create_db_engine("postgresql://newsbot@127.0.0.1:9/newsbot")
@@ -58,6 +73,38 @@ def test_healthz_is_503_when_the_database_does_not_answer(app):
         assert get(f"http://127.0.0.1:{http.port}/healthz") == (503, {})
     finally:
         http.stop()
+
+
+def test_a_request_in_flight_is_answered_when_the_server_stops(app):
+    """stop() refuses new connections at once, and waits for the requests already in."""
+    with socket.socket() as database, ThreadPoolExecutor(2) as background:
+        # A PostgreSQL that accepts the connection and is slow to say anything.
+        database.bind(("127.0.0.1", 0))
+        database.listen()
+        engine = create_db_engine(f"postgresql://newsbot@127.0.0.1:{database.getsockname()[1]}/x")
+        slow = Database(engine, sessionmaker(engine), sessionmaker(engine))
+        http = HttpServer(app, slow, host="127.0.0.1", port=0)
+        http.start()
+        url = f"http://127.0.0.1:{http.port}/healthz"
+        health = background.submit(get, url)
+        connection, _ = database.accept()  # the health check now waits on the database
+        stopped = background.submit(http.stop)
+        deadline = time.monotonic() + 10
+        while not _refused(http.port):
+            assert time.monotonic() < deadline, "the server still accepts after stop()"
+            time.sleep(0.01)  # not a flood of connections, which the kernel would drop
+        assert not stopped.done()
+        connection.close()  # the database hangs up: the check fails, and is answered
+        assert health.result(timeout=10) == (503, {})
+        stopped.result(timeout=10)
+
+
+def _refused(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except (ConnectionRefusedError, ConnectionResetError):  # reset: closed while queued
+        return True
+    return False
 
 
 def test_slash_command_is_acked_then_answered(server, slack):
@@ -82,8 +129,13 @@ def test_unverified_requests_get_401_and_do_nothing(server, slack, tamper):
     request = slash_command("computer vision", response_url=slack.response_url())
     forged = type(request)(body=request.body, headers=tamper(request), payload=request.payload)
     assert forged.post(f"{server}/slack/events")[0] == 401
-    time.sleep(0.3)  # any work would have been scheduled by now
-    assert [c.method for c in slack.calls if c.method != "auth.test"] == []
+    # A signed command after it is answered; had the forged one been acted on,
+    # its answer would have been scheduled first.
+    signed = slash_command("privacy", response_url=slack.response_url())
+    assert signed.post(f"{server}/slack/events")[0] == 200
+    (reply,) = slack.wait_for("response_url")
+    assert reply.args["_url"] == urlsplit(signed.payload["response_url"]).path
+    assert [c.method for c in slack.calls if c.method != "auth.test"] == ["response_url"]
 
 
 def test_a_retried_share_posts_once(server, slack):

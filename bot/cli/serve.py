@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -14,7 +13,6 @@ from bot.cli.index import index_once, print_report
 from bot.cli.output import printable
 from bot.settings import Settings
 
-log = logging.getLogger("newsbot")
 EXAMPLES = Path("examples/articles")
 
 
@@ -26,47 +24,16 @@ def add_commands(commands: Any) -> None:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    from slack_bolt.error import BoltError
-    from slack_sdk.errors import SlackApiError
-
-    from bot.app import create_app, make_client
-    from bot.scheduler import create_scheduler, start_up
-    from bot.server import HttpServer, listener_pool, serve_until_signalled, socket_mode
+    from bot.server import StartError, run
 
     if missing := settings.missing_for_slack():
         raise UserError(missing_sentence(missing))
     db = open_db(settings)
-    pool = listener_pool()
-    scheduler = create_scheduler(settings, db, make_client(settings, retry_connections=False))
     try:
-        # Before the index reads the files: a decision a crash interrupted is settled first.
-        start_up(settings, db)
-        report = index_once(db, settings.articles_dir, show_progress=False)
-        log.info("indexed %s: %s", settings.articles_dir, report.summary())
-        try:
-            app = create_app(settings, db, listener_executor=pool)
-        except BoltError as exc:
-            raise UserError(f"Slack refused SLACK_BOT_TOKEN: {exc}") from None
-        scheduler.start()
-        if settings.socket_mode:
-            assert settings.app_token is not None
-            handler = socket_mode(app, settings.app_token)
-            log.info("connecting to Slack in Socket Mode")
-            try:
-                serve_until_signalled(handler.connect, handler.close)
-            except SlackApiError as exc:
-                raise UserError(
-                    f"Slack refused SLACK_APP_TOKEN ({exc.response.get('error')}): create an "
-                    "app-level token with connections:write under Basic Information"
-                ) from None
-        else:
-            server = HttpServer(app, db, port=settings.port)
-            log.info("listening on port %d: POST /slack/events, GET /healthz", settings.port)
-            serve_until_signalled(server.start, server.stop)
+        run(settings, db)
+    except StartError as exc:
+        raise UserError(str(exc)) from None
     finally:
-        if scheduler.running:
-            scheduler.shutdown(wait=True)
-        pool.shutdown(wait=True)
         db.dispose()
     return 0
 

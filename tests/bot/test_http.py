@@ -20,8 +20,9 @@ import pytest
 from sqlalchemy.orm import sessionmaker
 
 from bot.app import create_app
+from bot.http_server import HttpServer
 from bot.render import actions
-from bot.server import HttpServer, listener_pool
+from bot.server import listener_pool
 from storage.db import Database, create_db_engine
 from tests.slack_api import BOT_TOKEN
 from tests.slack_requests import SIGNING_SECRET, block_action, sign, slash_command

@@ -28,9 +28,10 @@ from slack_bolt import App
 from sqlalchemy import select, text
 
 from bot.app import create_app, make_client
+from bot.http_server import HttpServer
 from bot.render import actions
 from bot.scheduler import REFRESH_CARDS_JOB, create_scheduler
-from bot.server import HttpServer, listener_pool
+from bot.server import listener_pool
 from bot.settings import Settings
 from storage.db import Database, open_database
 from storage.decisions import LEASE, decide, decisions_since, finish_interrupted

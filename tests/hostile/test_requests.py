@@ -24,8 +24,8 @@ from urllib.parse import quote, urlencode, urlsplit
 import pytest
 
 from bot.app import create_app
+from bot.http_server import HttpServer
 from bot.render import actions
-from bot.server import HttpServer
 from bot.settings import Settings
 from storage.db import Database, open_database
 from storage.sync import sync

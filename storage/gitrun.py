@@ -18,20 +18,25 @@ newsbot's settings; and a URL's user name or password never reaches a message.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
 import subprocess
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
-    "GitError",
     "HARDENED",
     "NOT_IN_A_LINE",
     "TIMEOUT_SECONDS",
+    "GitError",
+    "Ran",
     "git_env",
+    "reason",
     "redact_urls",
+    "run",
     "run_git",
     "run_git_bytes",
 ]
@@ -125,6 +130,41 @@ def git_env(*, network: bool = False, extra: Mapping[str, str] | None = None) ->
     return env
 
 
+@dataclass(frozen=True, slots=True)
+class Ran:
+    """What a git command did: its exit status and what it printed."""
+
+    code: int
+    stdout: str
+    stderr: str
+
+
+def run(
+    where: Path,
+    *args: str,
+    subject: str = "",
+    input: str | None = None,
+    network: bool = False,
+    env: Mapping[str, str] | None = None,
+    timeout: float = TIMEOUT_SECONDS,
+) -> Ran:
+    """Run `git -C where ARGS...` hardened, whatever its exit status.
+
+    Raises GitError only when git is missing, cannot start, or outlives
+    `timeout` seconds (then it is killed with everything it started).
+    """
+    code, out, err = _spawn(
+        where,
+        args,
+        subject=subject,
+        input=None if input is None else input.encode("utf-8"),
+        network=network,
+        env=env,
+        timeout=timeout,
+    )
+    return Ran(code, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
+
+
 def run_git(
     where: Path,
     *args: str,
@@ -141,20 +181,10 @@ def run_git(
     reason>", so `subject` reads like " for a.md in /site". Raises GitError too
     when git is missing, cannot start, or outlives `timeout` seconds.
     """
-    code, out, err = _spawn(
-        where,
-        args,
-        subject=subject,
-        input=None if input is None else input.encode("utf-8"),
-        network=network,
-        env=env,
-        timeout=timeout,
-    )
-    stdout = out.decode("utf-8", "replace")
-    if code not in ok:
-        stderr = err.decode("utf-8", "replace")
-        raise GitError(f"git {args[0]}{subject} failed: {reason(stderr or stdout)}")
-    return stdout
+    ran = run(where, *args, subject=subject, input=input, network=network, env=env, timeout=timeout)
+    if ran.code not in ok:
+        raise GitError(f"git {args[0]}{subject} failed: {reason(ran.stderr or ran.stdout)}")
+    return ran.stdout
 
 
 def run_git_bytes(
@@ -162,7 +192,6 @@ def run_git_bytes(
     *args: str,
     subject: str = "",
     input: bytes | None = None,
-    ok: tuple[int, ...] = (0,),
     env: Mapping[str, str] | None = None,
     timeout: float = TIMEOUT_SECONDS,
 ) -> bytes:
@@ -170,21 +199,38 @@ def run_git_bytes(
     code, out, err = _spawn(
         where, args, subject=subject, input=input, network=False, env=env, timeout=timeout
     )
-    if code not in ok:
-        raise GitError(
-            f"git {args[0]}{subject} failed: {reason(err.decode('utf-8', 'replace'))}"
-        )
+    if code != 0:
+        raise GitError(f"git {args[0]}{subject} failed: {reason(err.decode('utf-8', 'replace'))}")
     return out
 
 
 def reason(output: str) -> str:
-    """git's reason for a failure, on one line: its "fatal:" or "error:" line, else its last."""
-    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    """git's reason for a failure, on one line: its "fatal:" or "error:" line, else its last.
+
+    The files git lists under it, one per indented line ("Your local changes to
+    the following files would be overwritten by checkout:"), follow it.
+    """
+    lines = [line.rstrip() for line in output.splitlines() if line.strip()]
     # git prints hints and context first; the "fatal:"/"error:" line is the reason.
-    for line in lines:
+    for at, line in enumerate(lines):
         if line.startswith(("fatal:", "error:")):
-            return one_line(line.split(":", 1)[1].strip())
-    return one_line(lines[-1]) if lines else "no error message"
+            said = line.split(":", 1)[1].strip()
+            listed = []
+            for item in lines[at + 1 :]:
+                if not item.startswith(("\t", " ")):
+                    break
+                listed.append(item.strip())
+            if listed:
+                shown = listed[:_LISTED]
+                if len(listed) > _LISTED:
+                    shown.append(f"{len(listed) - _LISTED} more")
+                said = f"{said.rstrip(':')}: {', '.join(shown)}"
+            return one_line(said)
+    return one_line(lines[-1].strip()) if lines else "no error message"
+
+
+# Files named in one message at most.
+_LISTED = 5
 
 
 def one_line(text: str) -> str:
@@ -234,8 +280,6 @@ def _spawn(
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     proc.communicate()

@@ -195,6 +195,22 @@ SETTINGS: tuple[Setting, ...] = (
     # --- follows (issue 11)
     # --- editorial workflow (issue 12)
     # --- several machines (issue 13)
+    Setting(
+        "NEWSBOT_GIT_PULL",
+        "git_pull",
+        "false",
+        "at start and before every re-index, bring the articles folder (a git clone) up to date"
+        " with its upstream",
+        _boolean,
+    ),
+    Setting(
+        "NEWSBOT_GIT_PUSH",
+        "git_push",
+        "false",
+        "push each decision's commit to the upstream of the clone's branch; needs"
+        " `NEWSBOT_GIT_COMMIT=true`",
+        _boolean,
+    ),
     # --- insights (issue 14)
 )
 
@@ -225,6 +241,17 @@ class Settings:
     # --- follows (issue 11)
     # --- editorial workflow (issue 12)
     # --- several machines (issue 13)
+    git_pull: bool
+    git_push: bool
+
+    def __post_init__(self) -> None:
+        # Without its commit, a decision has nothing to push.
+        if self.git_push and not self.git_commit:
+            raise ConfigError(
+                "NEWSBOT_GIT_PUSH=true needs NEWSBOT_GIT_COMMIT=true: each decision is pushed "
+                "as its own commit"
+            )
+
     # --- insights (issue 14)
 
     @classmethod

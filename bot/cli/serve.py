@@ -30,6 +30,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from slack_sdk.errors import SlackApiError
 
     from bot.app import create_app, make_client
+    from bot.flows.gitsync import after_index, before_index
     from bot.scheduler import create_scheduler, start_up
     from bot.server import HttpServer, listener_pool, serve_until_signalled, socket_mode
 
@@ -37,12 +38,15 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         raise UserError(missing_sentence(missing))
     db = open_db(settings)
     pool = listener_pool()
-    scheduler = create_scheduler(settings, db, make_client(settings, retry_connections=False))
+    client = make_client(settings, retry_connections=False)
+    scheduler = create_scheduler(settings, db, client)
     try:
         # Before the index reads the files: a decision a crash interrupted is settled first.
         start_up(settings, db)
+        exchanged = before_index(settings, db)  # NEWSBOT_GIT_PULL / NEWSBOT_GIT_PUSH
         report = index_once(db, settings.articles_dir, show_progress=False)
         log.info("indexed %s: %s", settings.articles_dir, report.summary())
+        after_index(settings, db, exchanged, client)
         try:
             app = create_app(settings, db, listener_executor=pool)
         except BoltError as exc:

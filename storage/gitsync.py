@@ -161,45 +161,39 @@ class _Run:
         self.moved = False
 
     def go(self, *, pull: bool, push: bool, attempts: int) -> SyncResult:
-        clone = self.clone
-        self.originals = clone.local_commits()
+        self.originals = self.clone.local_commits()
         self.now = {c.sha: c.sha for c in self.originals}
         if not pull and not (push and self.originals):
             return self._result(pushed=not self.originals, problem=None)
-        problem = None
-        pushed = False
+        try:
+            pushed, problem = self._exchange(push=push, attempts=attempts)
+        except GitError as exc:
+            # What moved stays recorded in self.now: the work tree is where it went.
+            pushed, problem = False, str(exc)
+        return self._result(pushed=pushed, problem=problem)
+
+    def _exchange(self, *, push: bool, attempts: int) -> tuple[bool, str | None]:
+        """Fetch, replay, push; again after a rejection. Whether all is pushed, and why not."""
+        clone = self.clone
         for attempt in range(attempts):
-            try:
-                clone.fetch()
-            except GitError as exc:
-                problem = str(exc)
-                break
-            try:
-                self._rebase(droppable=self.pending if push else frozenset())
-            except GitError as exc:
-                problem = str(exc)
-                break
-            head, upstream = clone.head(), clone.upstream_tip()
-            if head == upstream:
-                pushed = True
-                break
+            clone.fetch()
+            self._rebase(droppable=self.pending if push else frozenset())
+            head = clone.head()
+            if head == clone.upstream_tip():
+                return True, None
             if not push:
-                break
+                return False, None
             refused = clone.push(head)
             if refused is None:
-                pushed = True
-                break
+                return True, None
             if refused != _REJECTED:
-                problem = refused
-                break
-            if attempt + 1 == attempts:
-                problem = (
-                    f"the push to {clone.upstream_name} was rejected {attempts} times, as "
-                    "others kept pushing first: the commits stay and are pushed at the next run"
-                )
-                break
-            self.pause(BACKOFF_SECONDS * 2**attempt)
-        return self._result(pushed=pushed, problem=problem)
+                return False, refused
+            if attempt + 1 < attempts:
+                self.pause(BACKOFF_SECONDS * 2**attempt)
+        return False, (
+            f"the push to {clone.upstream_name} was rejected {attempts} times, as others kept "
+            "pushing first: the commits stay and are pushed at the next run"
+        )
 
     def _rebase(self, *, droppable: frozenset[int]) -> None:
         """Put the local commits on top of the fetched upstream and move the work tree there."""
@@ -229,9 +223,11 @@ class _Run:
                 self.now[original] = fates.get(now, now)
 
     def _result(self, *, pushed: bool, problem: str | None) -> SyncResult:
-        local = {c.decision for c in self.originals}
-        missing = self.pending - local
-        landed = self.clone.landed(missing) if missing else {}
+        missing = self.pending - {c.decision for c in self.originals}
+        try:
+            landed = self.clone.landed(missing) if missing else {}
+        except GitError as exc:
+            landed, problem = {}, problem or str(exc)
         return SyncResult(
             commits=tuple(LocalCommit(c.sha, c.decision, self.now[c.sha]) for c in self.originals),
             landed=landed,

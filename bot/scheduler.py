@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.flows.cards import refresh_behind
 from bot.flows.digest import DigestError, DigestUnreachable, due_at, post_digest, today
+from bot.flows.gitsync import after_index, before_index
 from bot.settings import Settings
 from storage.db import Database, IndexBusy
 from storage.decisions import LEASE, finish_interrupted
@@ -183,6 +184,14 @@ def start_up(settings: Settings, db: Database) -> None:
             log.info("removed %s, left by an interrupted write-back", name)
 
 
+def git_reindex_job(settings: Settings, db: Database, client: WebClient) -> None:
+    """The periodic re-index with NEWSBOT_GIT_PULL or NEWSBOT_GIT_PUSH: pull and push first,
+    then index what changed, then tell reviewers whose decisions were undone."""
+    exchanged = before_index(settings, db)
+    reindex_job(settings, db)
+    after_index(settings, db, exchanged, client)
+
+
 def create_scheduler(settings: Settings, db: Database, client: WebClient) -> BackgroundScheduler:
     """The digest (when a channel is set), the re-index (when not 0), and housekeeping.
 
@@ -249,5 +258,15 @@ def create_scheduler(settings: Settings, db: Database, client: WebClient) -> Bac
     # --- follows (issue 11)
     # --- editorial workflow (issue 12)
     # --- several machines (issue 13)
+    if settings.reindex_minutes and (settings.git_pull or settings.git_push):
+        # Takes the plain re-index's place (same id): git first, the same interval.
+        scheduler.add_job(
+            git_reindex_job,
+            IntervalTrigger(minutes=settings.reindex_minutes, timezone=settings.timezone),
+            args=(settings, db, client),
+            id=REINDEX_JOB,
+            name="pull, push what waits, and re-index the articles folder",
+            replace_existing=True,
+        )
     # --- insights (issue 14)
     return scheduler

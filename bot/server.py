@@ -38,21 +38,25 @@ def run(settings: Settings, db: Database) -> None:
     from slack_sdk.errors import SlackApiError
 
     from bot.app import create_app, make_client
+    from bot.flows.gitsync import after_index, before_index
     from bot.http_server import HttpServer
     from bot.scheduler import create_scheduler, start_up
     from storage.sync import sync
 
     pool = listener_pool()
-    scheduler = create_scheduler(settings, db, make_client(settings, retry_connections=False))
+    client = make_client(settings, retry_connections=False)
+    scheduler = create_scheduler(settings, db, client)
     try:
         # Before the index reads the files: a decision a crash interrupted is settled first.
         start_up(settings, db)
+        exchanged = before_index(settings, db)  # NEWSBOT_GIT_PULL / NEWSBOT_GIT_PUSH
         report = sync(
             db.WriteSession,
             settings.articles_dir,
             on_wait=lambda: log.info("waiting for another index run to finish"),
         )
         log.info("indexed %s: %s", settings.articles_dir, report.summary())
+        after_index(settings, db, exchanged, client)
         try:
             app = create_app(settings, db, listener_executor=pool)
         except BoltError as exc:

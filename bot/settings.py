@@ -191,11 +191,27 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "author of those commits, as `Name <email>`; unset = git's own configuration",
     ),
-    Setting("PORT", "port", "3000", "HTTP port", _whole(1, 65535)),
     # --- follows (issue 11)
     # --- editorial workflow (issue 12)
     # --- several machines (issue 13)
+    Setting(
+        "NEWSBOT_GIT_PULL",
+        "git_pull",
+        "false",
+        "at start and before every re-index, bring the articles folder (a git clone) up to date"
+        " with its upstream",
+        _boolean,
+    ),
+    Setting(
+        "NEWSBOT_GIT_PUSH",
+        "git_push",
+        "false",
+        "push each decision's commit to the upstream of the clone's branch; needs"
+        " `NEWSBOT_GIT_COMMIT=true`",
+        _boolean,
+    ),
     # --- insights (issue 14)
+    Setting("PORT", "port", "3000", "HTTP port", _whole(1, 65535)),
 )
 
 
@@ -225,7 +241,18 @@ class Settings:
     # --- follows (issue 11)
     # --- editorial workflow (issue 12)
     # --- several machines (issue 13)
+    git_pull: bool
+    git_push: bool
+
     # --- insights (issue 14)
+
+    def __post_init__(self) -> None:
+        # Without its commit, a decision has nothing to push.
+        if self.git_push and not self.git_commit:
+            raise ConfigError(
+                "NEWSBOT_GIT_PUSH=true needs NEWSBOT_GIT_COMMIT=true: each decision is pushed "
+                "as its own commit"
+            )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:

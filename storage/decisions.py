@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import socket
 import time
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,7 +20,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.models import Article, ReviewDecision, utcnow
+from storage.models import Article, DecisionCommit, ReviewDecision, utcnow
 from storage.types import ArticleView, AuditEntry, Decision, Outcome
 from storage.views import views_of
 from storage.writeback import (
@@ -32,6 +33,10 @@ from storage.writeback import (
 )
 
 PENDING, DONE, ABANDONED = "pending", "done", "abandoned"
+#: A decision that took effect and was undone (`revert_decision`).
+REVERTED = "reverted"
+#: Where a decision's git commit is (storage.models.DecisionCommit).
+LOCAL, PUSH_PENDING, PUSHED, DROPPED = "local", "pending", "pushed", "dropped"
 #: A writer gives up replacing the file this many seconds after its decision went pending.
 WRITE_DEADLINE = 60.0
 #: A decision pending this long has no live writer (far beyond WRITE_DEADLINE, and clock skew).
@@ -66,11 +71,19 @@ def pending_count(session: Session) -> int:
 
 
 def decisions_since(session: Session, since: datetime) -> list[AuditEntry]:
-    """Review decisions that took effect since that moment, oldest first, with their article."""
+    """Review decisions that took effect since that moment, oldest first, with their article,
+    their git commit if any, and those undone since."""
     rows = session.execute(
-        select(ReviewDecision, Article.title, Article.web_url)
+        select(
+            ReviewDecision,
+            Article.title,
+            Article.web_url,
+            DecisionCommit.commit_sha,
+            DecisionCommit.push_state,
+        )
         .join(Article, Article.id == ReviewDecision.article_id)
-        .where(ReviewDecision.decided_at >= since, ReviewDecision.status == DONE)
+        .outerjoin(DecisionCommit, DecisionCommit.decision_id == ReviewDecision.id)
+        .where(ReviewDecision.decided_at >= since, ReviewDecision.status.in_((DONE, REVERTED)))
         .order_by(ReviewDecision.decided_at, ReviewDecision.id)
     )
     return [
@@ -85,8 +98,11 @@ def decisions_since(session: Session, since: datetime) -> list[AuditEntry]:
             d.new_value,
             d.channel_id,
             d.message_ts,
+            commit_sha=sha,
+            push_state=state,
+            status=d.status,
         )
-        for d, title, url in rows
+        for d, title, url, sha, state in rows
     ]
 
 
@@ -234,7 +250,8 @@ def _begin(
     session.add(decision)
     session.flush()
     if not touches_file:
-        return Outcome("done", views_of(session, [article])[0], state=state_of(article))
+        view = views_of(session, [article])[0]
+        return Outcome("done", view, state=state_of(article), decision_id=decision.id)
     return _Started(
         decision_id=decision.id,
         article_id=article.id,
@@ -262,7 +279,11 @@ def _finish(session: Session, started: _Started, written: WriteResult | None) ->
     article.updated_at = utcnow()
     session.flush()
     return Outcome(
-        "done", views_of(session, [article])[0], state=state_of(article), path=started.path
+        "done",
+        views_of(session, [article])[0],
+        state=state_of(article),
+        path=started.path,
+        decision_id=decision.id,
     )
 
 
@@ -404,3 +425,118 @@ def _decision(row: ReviewDecision) -> Decision:
 
 def _shown(value: bool) -> str:
     return "true" if value else "false"
+
+
+# --- git commits of decisions and their push -----------------------------------------------
+
+
+def record_commit(session: Session, decision_id: int, sha: str, *, pushing: bool) -> None:
+    """The decision's file change is the git commit `sha`; "pending" when it is to be pushed."""
+    session.merge(
+        DecisionCommit(
+            decision_id=decision_id,
+            commit_sha=sha,
+            push_state=PUSH_PENDING if pushing else LOCAL,
+            updated_at=utcnow(),
+        )
+    )
+    session.flush()
+
+
+def pending_pushes(session: Session) -> list[int]:
+    """The decisions whose commits wait to be pushed, oldest first."""
+    return list(
+        session.scalars(
+            select(DecisionCommit.decision_id)
+            .where(DecisionCommit.push_state == PUSH_PENDING)
+            .order_by(DecisionCommit.decision_id)
+        )
+    )
+
+
+def record_pushes(
+    session: Session, shas: Mapping[int, str], *, pushed: Collection[int]
+) -> list[int]:
+    """Record where pending decision commits are now: `shas` {decision id: commit sha},
+    replayed or not; those in `pushed` are on the remote.
+
+    Returns the articles of the decisions now pushed, whose version is bumped so
+    that their posted cards drop "pushing…".
+    """
+    articles = []
+    for decision_id, sha in shas.items():
+        row = session.get(DecisionCommit, decision_id, populate_existing=True)
+        if row is None or row.push_state != PUSH_PENDING:
+            continue
+        row.commit_sha, row.updated_at = sha, utcnow()
+        if decision_id in pushed:
+            row.push_state = PUSHED
+            article_id = session.scalar(
+                select(ReviewDecision.article_id).where(ReviewDecision.id == decision_id)
+            )
+            article = _locked(session, article_id) if article_id is not None else None
+            if article is not None:
+                article.version = Article.version + 1
+                articles.append(article.id)
+    session.flush()
+    return articles
+
+
+@dataclass(frozen=True, slots=True)
+class Reverted:
+    """A decision undone by `revert_decision`, and its article as it is now."""
+
+    decision_id: int
+    action: str
+    reviewer_id: str
+    channel_id: str | None
+    article: ArticleView
+
+
+def revert_decision(session_factory: sessionmaker[Session], decision_id: int) -> Reverted | None:
+    """Undo a decision that took effect but must not stand (its commit was dropped).
+
+    The article's column goes back to the decision's old value, unless a later
+    decision has changed it since; its version is bumped, so its posted cards
+    are brought up to date; the audit record is marked "reverted" (and its
+    commit "dropped"), so `newsbot audit` shows what happened. The file is
+    not touched: the caller has put it back already. Returns the record and
+    the article as it is now, or None when the decision is not one that took
+    effect, or whose commit is on the remote already (that is never undone).
+    """
+    with session_factory.begin() as session:
+        article_id = session.scalar(
+            select(ReviewDecision.article_id).where(ReviewDecision.id == decision_id)
+        )
+        article = _locked(session, article_id) if article_id is not None else None
+        decision = session.get(ReviewDecision, decision_id, populate_existing=True)
+        commit = session.get(DecisionCommit, decision_id, populate_existing=True)
+        if article is None or decision is None or decision.status != DONE:
+            return None
+        if commit is not None and commit.push_state == PUSHED:
+            return None
+        column, _requires, _after, _touches = ACTIONS[decision.action]
+        later = session.scalar(
+            select(func.count())
+            .select_from(ReviewDecision)
+            .where(
+                ReviewDecision.article_id == article.id,
+                ReviewDecision.id > decision.id,
+                ReviewDecision.status.in_((DONE, PENDING)),
+            )
+        )
+        if not later:
+            setattr(article, column, decision.old_value == "true")
+        decision.status = REVERTED
+        if commit is not None:
+            commit.push_state, commit.updated_at = DROPPED, utcnow()
+        article.version = Article.version + 1
+        article.updated_at = utcnow()
+        session.flush()
+        return Reverted(
+            decision.id,
+            decision.action,
+            decision.reviewer_id,
+            decision.channel_id,
+            views_of(session, [article])[0],
+        )

@@ -2,12 +2,12 @@
 
 Only that file goes into the commit: whatever else is staged or modified in
 the work tree (an editor's work in progress, the pipeline's next batch) is
-left exactly as it was. Nothing is pushed.
+left exactly as it was. Pushing is storage.gitsync's.
 
 The articles folder may be writable by others (the content pipeline), and so
 may its `.git`. Nothing in it may run code or stall the server: every git
 command runs without hooks, fsmonitor, signing, pagers, prompts or network
-transports (`_HARDENED`), the message is built here rather than by
+transports (`storage.gitrun`), the message is built here rather than by
 `git interpret-trailers` (whose `trailer.*.cmd` settings run commands), and a
 file with a `filter` attribute (whose clean command git would run) is refused.
 """
@@ -16,58 +16,29 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
+from storage.gitrun import NOT_IN_A_LINE as _NOT_IN_A_LINE
+from storage.gitrun import GitError, run_git
+
 __all__ = ["GitCommitError", "commit_file", "is_git_work_tree"]
 
-_TIMEOUT_SECONDS = 60
 _TRAILER_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*\Z")
 _AUTHOR = re.compile(r"[^<>\n]*[^<>\s][^<>\n]* <[^<>\n]*>\Z")
-# Every line break Python or a terminal knows, every other control character and
-# the bidi overrides: a subject is one line, so a title cannot add a body or a
-# trailer ("...\nApproved-by: Someone <U1>") nor reorder what `git log` shows.
-_NOT_IN_A_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
-# Command-line settings outrank every config file, the repository's own included.
-_HARDENED = (
-    # No hook runs (pre-commit, commit-msg, post-commit, reference-transaction, ...).
-    "-c", "core.hooksPath=/dev/null",
-    # No fsmonitor hook or daemon, which status and commit would otherwise start.
-    "-c", "core.fsmonitor=false",
-    # No gpg.program or gpg.ssh.program, and no pinentry waiting for a passphrase.
-    "-c", "commit.gpgSign=false",
-    # No transport at all (core.sshCommand, core.gitProxy, core.askPass, credential
-    # helpers), even if a partial clone wanted to fetch a missing object.
-    "-c", "protocol.allow=never",
-    # No `gc --auto` or `maintenance run --auto` forked after the commit.
-    "-c", "gc.auto=0",
-    "-c", "maintenance.auto=false",
-    "--no-pager",
-)  # fmt: skip
-
-
-class GitCommitError(Exception):
-    """git could not record the commit; the message is one sentence."""
+#: Raised when git could not record the commit; the message is one sentence.
+GitCommitError = GitError
 
 
 def is_git_work_tree(path: Path) -> bool:
     """Whether `path` (a folder, or a file's folder) lies inside a git work tree."""
     folder = path if path.is_dir() else path.parent
     try:
-        proc = subprocess.run(
-            ["git", *_HARDENED, "-C", str(folder), "rev-parse", "--is-inside-work-tree"],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=_TIMEOUT_SECONDS,
-            env=_git_env(),
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
+        out = run_git(folder, "rev-parse", "--is-inside-work-tree", ok=(0, 128))
+    except GitError:
         return False
-    return proc.returncode == 0 and proc.stdout.strip() == "true"
+    return out.strip() == "true"
 
 
 def commit_file(
@@ -163,51 +134,4 @@ def _relative(work_tree: Path, path: Path) -> str:
 def _git(
     work_tree: Path, rel: str, *args: str, input: str | None = None, ok: tuple[int, ...] = (0,)
 ) -> str:
-    cmd = ["git", *_HARDENED, "-C", str(work_tree), *args]
-    try:
-        proc = subprocess.run(
-            cmd,
-            input=input,
-            # Without input, nothing git starts may read the server's own stdin.
-            stdin=subprocess.DEVNULL if input is None else None,
-            capture_output=True,
-            encoding="utf-8",
-            errors="replace",
-            timeout=_TIMEOUT_SECONDS,
-            env=_git_env(),
-            check=False,
-        )
-    except FileNotFoundError:
-        raise GitCommitError("git is not installed or not on the PATH") from None
-    except subprocess.TimeoutExpired:
-        raise GitCommitError(
-            f"git {args[0]} for {rel} in {work_tree} did not finish within {_TIMEOUT_SECONDS} s"
-        ) from None
-    except OSError as e:
-        raise GitCommitError(f"git could not be started ({e.strerror or e})") from None
-    if proc.returncode not in ok:
-        raise GitCommitError(
-            f"git {args[0]} for {rel} in {work_tree} failed: {_reason(proc.stderr or proc.stdout)}"
-        )
-    return proc.stdout
-
-
-def _reason(output: str) -> str:
-    lines = [line.strip() for line in output.splitlines() if line.strip()]
-    # git prints hints and context first; the "fatal:"/"error:" line is the reason.
-    for line in lines:
-        if line.startswith(("fatal:", "error:")):
-            return _NOT_IN_A_LINE.sub(" ", line.split(":", 1)[1].strip())
-    return _NOT_IN_A_LINE.sub(" ", lines[-1]) if lines else "no error message"
-
-
-def _git_env() -> dict[str, str]:
-    # A server process must never sit waiting for a password, an editor or a pager.
-    # System and global config stay: they are the operator's (safe.directory,
-    # user.name), and _HARDENED outranks them where it matters.
-    return {
-        **os.environ,
-        "GIT_TERMINAL_PROMPT": "0",
-        "GIT_EDITOR": "true",
-        "GIT_PAGER": "cat",
-    }
+    return run_git(work_tree, *args, subject=f" for {rel} in {work_tree}", input=input, ok=ok)

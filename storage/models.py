@@ -288,4 +288,25 @@ class HandledRequest(Base):
 # --- several machines (issue 13) ------------------------------------------------------
 
 
+class DecisionCommit(Base):
+    """The git commit of a review decision that rewrote its article file, and where it is.
+
+    `push_state`: "local" (committed; newsbot does not push), "pending" (to be
+    pushed: the remote could not be reached, or has not been tried yet),
+    "pushed", or "dropped" (the article changed upstream before the push: the
+    commit was dropped and the decision reverted). `commit_sha` follows the
+    commit when it is replayed on top of the upstream before its push.
+    """
+
+    __tablename__ = "decision_commits"
+    __table_args__ = (Index("ix_decision_commits_push_state", "push_state"),)
+
+    decision_id: Mapped[int] = mapped_column(
+        ForeignKey("review_decisions.id", ondelete="CASCADE"), primary_key=True
+    )
+    commit_sha: Mapped[str] = mapped_column(String(64))
+    push_state: Mapped[str] = mapped_column(String(16))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 # --- insights (issue 14) --------------------------------------------------------------

@@ -34,6 +34,7 @@ class Decision:
     reviewer_id: str
     reviewer_name: str
     decided_at: datetime  # aware, UTC
+    pushing: bool = False  # its git commit waits to be pushed (NEWSBOT_GIT_PUSH)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +179,11 @@ class AuditEntry:
     new_value: str | None
     channel_id: str | None
     message_ts: str | None
+    # The decision's git commit and where it is (storage.models.DecisionCommit), and
+    # "done" or "reverted" (undone after it took effect).
+    commit_sha: str | None = None
+    push_state: str | None = None
+    status: str = "done"
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,8 +195,9 @@ class Outcome:
     pending one included, and `state` what it is now), "stale" (the file
     changed since the card was shown), "missing" (no such article, or its
     file is gone), "failed" (the file could not be written: `problem` says
-    why, naming the file relative to the articles folder). Only "done"
-    changed anything.
+    why, naming the file relative to the articles folder), "changed_upstream"
+    (done, then undone: the article's file changed on the git remote before
+    the decision's commit could be pushed). Only "done" changed anything.
     """
 
     status: str
@@ -199,6 +206,7 @@ class Outcome:
     state: str | None = None
     problem: str | None = None
     path: Path | None = None  # the article file, when this decision rewrote it
+    decision_id: int | None = None  # the audit record, when this click decided
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import Article, ReviewDecision
+from storage.models import Article, DecisionCommit, ReviewDecision
 from storage.types import ArticleView, Decision, Image, RelatedItem
 
 
@@ -22,17 +22,25 @@ def views_of(session: Session, articles: Iterable[Article]) -> list[ArticleView]
 def latest_decisions(session: Session, article_ids: Sequence[int]) -> dict[int, Decision]:
     """The most recent review decision for each of these articles that has one.
 
-    A decision abandoned by a crash never took effect and is not shown.
+    A decision abandoned by a crash never took effect, and one reverted was
+    undone: neither is shown.
     """
     if not article_ids:
         return {}
-    rows = session.scalars(
-        select(ReviewDecision)
-        .where(ReviewDecision.article_id.in_(article_ids), ReviewDecision.status != "abandoned")
+    rows = session.execute(
+        select(ReviewDecision, DecisionCommit.push_state)
+        .outerjoin(DecisionCommit, DecisionCommit.decision_id == ReviewDecision.id)
+        .where(
+            ReviewDecision.article_id.in_(article_ids),
+            ReviewDecision.status.not_in(("abandoned", "reverted")),
+        )
         .order_by(ReviewDecision.decided_at, ReviewDecision.id)
     )
     return {
-        r.article_id: Decision(r.action, r.reviewer_id, r.reviewer_name, r.decided_at) for r in rows
+        r.article_id: Decision(
+            r.action, r.reviewer_id, r.reviewer_name, r.decided_at, pushing=state == "pending"
+        )
+        for r, state in rows
     }
 
 

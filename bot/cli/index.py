@@ -14,6 +14,7 @@ from storage.scan import Comparison, FolderError, quick_compare
 from storage.types import SyncReport
 
 if TYPE_CHECKING:
+    from bot.flows.gitsync import Exchanged
     from storage.db import Database
 
 WAITING = "newsbot: waiting for another index run to finish"
@@ -29,20 +30,40 @@ def add_commands(commands: Any) -> None:
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     root = Path(args.path) if args.path else settings.articles_dir
-    found = None if args.watch else quick_compare(settings.database_url, root)
+    git = settings.git_pull or settings.git_push  # the clone changes before the index reads it
+    found = None if args.watch or git else quick_compare(settings.database_url, root)
     if found is not None and not found.needs_writing():
         report = found.report()
         print_report(report)
     else:
         db = open_db(settings)
         try:
+            exchanged = git_before_index(settings, db, root) if git else None
             report = index_once(db, root, show_progress=sys.stderr.isatty(), found=found)
             print_report(report)
+            if exchanged is not None:
+                git_after_index(settings, db, exchanged)
             if args.watch:
                 watch(db, root)
         finally:
             db.dispose()
     return 1 if args.strict and report.failed else 0
+
+
+def git_before_index(settings: Settings, db: Database, root: Path) -> Exchanged | None:
+    """NEWSBOT_GIT_PULL / NEWSBOT_GIT_PUSH: pull, and push the decisions that wait."""
+    from bot.flows.gitsync import before_index
+
+    return before_index(settings, db, root)
+
+
+def git_after_index(settings: Settings, db: Database, exchanged: Exchanged) -> None:
+    """Tell Slack what the pull and push changed, when a bot token is configured."""
+    from bot.app import make_client
+    from bot.flows.gitsync import after_index
+
+    client = make_client(settings) if settings.bot_token else None
+    after_index(settings, db, exchanged, client)
 
 
 def index_once(

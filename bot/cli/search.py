@@ -106,17 +106,28 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
         print(f"no review decisions since {since.astimezone(settings.timezone):%Y-%m-%d %H:%M}")
         return 0
     table(
-        ["when", "who", "what", "article", "change", "where"],
+        ["when", "who", "what", "article", "change", "where", "commit", "pushed"],
         [
             [
                 r.decided_at.astimezone(settings.timezone).strftime("%Y-%m-%d %H:%M"),
                 f"{r.reviewer_name} ({r.reviewer_id})",
-                r.action,
+                r.action if r.status != "reverted" else f"{r.action}, undone",
                 r.title,
                 f"{r.old_value} -> {r.new_value}",
                 f"{r.channel_id or '-'} {r.message_ts or ''}".strip(),
+                r.commit_sha[:10] if r.commit_sha else "-",
+                PUSHED.get(r.push_state or "", "-"),
             ]
             for r in rows
         ],
     )
     return 0
+
+
+# What `newsbot audit` says of each state of a decision's commit (storage.models.DecisionCommit).
+PUSHED = {
+    "pushed": "yes",
+    "pending": "not yet",
+    "local": "no (NEWSBOT_GIT_PUSH is off)",
+    "dropped": "no: the article changed upstream",
+}

@@ -6,20 +6,17 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 from slack_sdk import WebClient
 
 from bot import render
 from bot.deps import Deps
 from bot.flows.cards import refresh_cards
+from bot.flows.gitsync import commit_decision, pull_for
 from storage.decisions import decide, review_queue
-from storage.gitcommit import GitCommitError, commit_file, is_git_work_tree
-from storage.types import ArticleView, Outcome
+from storage.types import Outcome
 
 log = logging.getLogger(__name__)
-
-VERBS = {"publish": "Publish", "unpublish": "Unpublish", "reject": "Reject"}
 
 
 @dataclass(frozen=True)
@@ -42,44 +39,41 @@ def apply(deps: Deps, client: WebClient, click: Click) -> tuple[Outcome, set[tup
     and the (channel, ts) of the posted messages that show the article, which
     are edited with chat.update.
     """
-    settings = deps.settings
-    outcome = decide(
-        deps.db.WriteSession,
-        article_id=click.article_id,
-        action=click.action,
-        fingerprint=click.fingerprint,
-        reviewer_id=click.user_id,
-        reviewer_name=click.user_name,
-        root=settings.articles_dir,
-        channel_id=click.channel_id,
-        message_ts=click.message_ts,
-    )
+    outcome = _decide(deps, click)
+    if outcome.status == "stale" and pull_for(deps, client, outcome, click.fingerprint):
+        # This replica's clone was behind the card: it has the card's version now.
+        outcome = _decide(deps, click)
     if outcome.status != "done":
         return outcome, set()
     assert outcome.article is not None
     log.info(
         "%s: %s by %s (%s)", click.action, outcome.article.web_url, click.user_name, click.user_id
     )
-    if settings.git_commit and outcome.path is not None:
-        _commit(deps, click, outcome.article, outcome.path)
+    if deps.settings.git_commit and outcome.path is not None:
+        outcome = commit_decision(
+            deps,
+            client,
+            action=click.action,
+            user_id=click.user_id,
+            user_name=click.user_name,
+            outcome=outcome,
+        )
+    assert outcome.article is not None
     return outcome, refresh_cards(deps, client, outcome.article.id)
 
 
-def _commit(deps: Deps, click: Click, article: ArticleView, path: Path) -> None:
-    root = deps.settings.articles_dir
-    if not is_git_work_tree(root):
-        log.warning("NEWSBOT_GIT_COMMIT is on but %s is not a git work tree", root)
-        return
-    try:
-        commit_file(
-            root,
-            path,
-            message=f"{VERBS[click.action]}: {article.title}",
-            trailers={"Approved-by": f"{click.user_name} <{click.user_id}>"},
-            author=deps.settings.git_author,
-        )
-    except (GitCommitError, ValueError) as exc:  # ValueError: a name git cannot take
-        log.error("the decision stands, but it was not committed to git: %s", exc)
+def _decide(deps: Deps, click: Click) -> Outcome:
+    return decide(
+        deps.db.WriteSession,
+        article_id=click.article_id,
+        action=click.action,
+        fingerprint=click.fingerprint,
+        reviewer_id=click.user_id,
+        reviewer_name=click.user_name,
+        root=deps.settings.articles_dir,
+        channel_id=click.channel_id,
+        message_ts=click.message_ts,
+    )
 
 
 def review_page(deps: Deps, *, offset: int) -> render.Message:

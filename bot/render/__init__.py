@@ -15,8 +15,10 @@ from bot.render.replies import (
     DecisionReply,
     already_decided,
     cannot_post,
+    changed_upstream,
     decision_reply,
     not_a_reviewer,
+    undone_later,
 )
 from bot.render.views import (
     HOME_TOPICS,
@@ -44,6 +46,7 @@ __all__ = [
     "app_home",
     "article_card",
     "cannot_post",
+    "changed_upstream",
     "decided_card",
     "decision_reply",
     "digest_messages",
@@ -58,5 +61,6 @@ __all__ = [
     "shared_message",
     "topics_message",
     "truncate",
+    "undone_later",
     "unfurl_blocks",
 ]

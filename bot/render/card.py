@@ -109,10 +109,13 @@ def _topics(topics: Sequence[str]) -> str:
 
 
 def decision_line(decision: Decision) -> str:
-    """ "Published by <@U123> · <!date^…>", the line that replaces a card's review buttons."""
+    """ "Published by <@U123> · <!date^…>", the line that replaces a card's review buttons
+    (and " · pushing…" while its git commit waits for the remote)."""
     verb = _DECISION_VERBS.get(decision.action, "Reviewed")
     who = user_mention(decision.reviewer_id, decision.reviewer_name)
-    return f"{verb} by {who} · {date_token(decision.decided_at)}"
+    line = f"{verb} by {who} · {date_token(decision.decided_at)}"
+    # NEWSBOT_GIT_PUSH: the decision stands, and its commit is not on the remote yet.
+    return f"{line} · pushing…" if decision.pushing else line
 
 
 def _meta(article: ArticleView, tz: ZoneInfo, notes: Sequence[str]) -> str:

@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 
-from bot.render.card import article_card, decided_card, decision_line
+from bot.render.card import article_card, decided_card, decision_line, title_text
 from bot.render.message import Message, to_dicts
 from bot.render.views import ephemeral_text
-from storage.types import Decision, Outcome
+from storage.types import ArticleView, Decision, Outcome
 
 # The state each decision leaves an article in.
 _LEAVES = {"publish": "published", "unpublish": "draft", "reject": "rejected"}
@@ -73,10 +73,35 @@ def decision_reply(
         fresh = article_card(article, tz=tz, review=True, reviewer=True)
         notice = "This article changed since the card was posted: here it is as it is now."
         return DecisionReply(fresh, ephemeral_text(notice))
+    if outcome.status == "changed_upstream" and article is not None:
+        fresh = article_card(article, tz=tz, review=True, reviewer=True)
+        return DecisionReply(fresh, ephemeral_text(changed_upstream(verb)))
     if outcome.status == "missing":
         notice = "The article file is gone from the articles folder: nothing changed."
         return DecisionReply(None, ephemeral_text(notice))
     return DecisionReply(None, ephemeral_text(f"Could not {verb} it: {outcome.problem}"))
+
+
+_DONE = {"publish": "published", "unpublish": "unpublished", "reject": "rejected"}
+
+
+def changed_upstream(verb: str) -> str:
+    """Why a decision was undone: someone changed the article's file on the git remote first."""
+    return (
+        f"Not {_DONE.get(verb, 'done')}: the article changed upstream since this card was shown, "
+        "so your decision was undone. Here it is as it is now."
+    )
+
+
+def undone_later(verb: str, article: ArticleView, *, tz: ZoneInfo) -> Message:
+    """Told to a reviewer when their decision, kept while the remote was unreachable, is undone
+    at a later push: the article changed upstream meanwhile. The notice, then the fresh card."""
+    notice = ephemeral_text(
+        f"Your {verb} of “{title_text(article)}” was undone: the article changed upstream "
+        "before it could be pushed. Here it is as it is now."
+    )
+    card = article_card(article, tz=tz, review=True, reviewer=True)
+    return Message(text=notice.text, blocks=notice.blocks + card)
 
 
 def not_a_reviewer(verb: str) -> Message:

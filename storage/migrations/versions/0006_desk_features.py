@@ -10,8 +10,8 @@ of functions below, applied in this order and undone in reverse.
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa  # noqa: F401  (used by the sections below)
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 
 revision: str = "0006"
 down_revision: str | None = "0005"
@@ -59,11 +59,23 @@ def _editorial_down() -> None:
 
 
 def _git_up() -> None:
-    pass
+    # A table of its own beside review_decisions: no column added to a table that
+    # others reference, and only decisions that were committed have a row.
+    op.create_table(
+        "decision_commits",
+        sa.Column("decision_id", sa.Integer(), nullable=False),
+        sa.Column("commit_sha", sa.String(length=64), nullable=False),
+        sa.Column("push_state", sa.String(length=16), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["decision_id"], ["review_decisions.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("decision_id"),
+    )
+    op.create_index("ix_decision_commits_push_state", "decision_commits", ["push_state"])
 
 
 def _git_down() -> None:
-    pass
+    op.drop_index("ix_decision_commits_push_state", table_name="decision_commits")
+    op.drop_table("decision_commits")
 
 
 # --- insights (issue 14) --------------------------------------------------------------

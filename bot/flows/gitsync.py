@@ -1,0 +1,256 @@
+"""Several machines: the articles folder is a clone of the site's git repository.
+
+Each decision that rewrote a file is committed (NEWSBOT_GIT_COMMIT) and pushed
+to the upstream of the clone's branch (NEWSBOT_GIT_PUSH). Before every index
+run the clone is brought up to date (NEWSBOT_GIT_PULL), and commits the remote
+could not take before are pushed then. A decision whose article changed
+upstream before its commit was pushed is undone, in git and in the database,
+and its reviewer is told with the fresh card.
+
+All git work on one clone takes turns (`storage.gitsync.clone_lock`); no
+database transaction is open across a git command that uses the network.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot import render
+from bot.deps import Deps
+from bot.flows.cards import CALL_FAILED, refresh_behind
+from bot.settings import Settings
+from storage.db import Database
+from storage.decisions import (
+    Reverted,
+    pending_pushes,
+    record_commit,
+    record_pushes,
+    revert_decision,
+)
+from storage.errors import DatabaseError
+from storage.gitcommit import commit_file, is_git_work_tree
+from storage.gitrun import GitError
+from storage.gitsync import TRAILER, clone_lock, synchronize
+from storage.models import Article
+from storage.scan import FolderError
+from storage.sync import sync
+from storage.types import ArticleView, Outcome
+from storage.views import views_of
+
+log = logging.getLogger(__name__)
+
+VERBS = {"publish": "Publish", "unpublish": "Unpublish", "reject": "Reject"}
+
+
+@dataclass
+class Exchanged:
+    """What one exchange with the remote did that the index run and Slack must follow.
+
+    `reverted`: decisions undone because their article changed upstream.
+    `pushed`: articles whose decisions are on the remote now (their cards drop
+    "pushing…"). `problem`: why the pull or push could not be done.
+    """
+
+    moved: bool = False
+    reverted: list[Reverted] = field(default_factory=list)
+    pushed: list[int] = field(default_factory=list)
+    problem: str | None = None
+
+
+def commit_decision(
+    deps: Deps, client: WebClient, *, action: str, user_id: str, user_name: str, outcome: Outcome
+) -> Outcome:
+    """Commit a decision that rewrote its file, and push it with NEWSBOT_GIT_PUSH.
+
+    Returns the outcome to answer with: the decision as it stands now (its card
+    says "pushing…" when the remote could not take it yet), or
+    "changed_upstream" with the fresh article when the remote had a newer
+    version of the file, so the decision was undone. A commit that fails is
+    logged, and the decision stands.
+    """
+    settings, db = deps.settings, deps.db
+    root = settings.articles_dir
+    assert outcome.article is not None and outcome.path is not None
+    if not is_git_work_tree(root):
+        log.warning("NEWSBOT_GIT_COMMIT is on but %s is not a git work tree", root)
+        return outcome
+    trailers = {"Approved-by": f"{user_name} <{user_id}>"}
+    if outcome.decision_id is not None:
+        trailers[TRAILER] = str(outcome.decision_id)
+    try:
+        with clone_lock(root):
+            sha = commit_file(
+                root,
+                outcome.path,
+                message=f"{VERBS[action]}: {outcome.article.title}",
+                trailers=trailers,
+                author=settings.git_author,
+            )
+            if sha is None or outcome.decision_id is None:
+                return outcome
+            with db.WriteSession.begin() as session:
+                record_commit(session, outcome.decision_id, sha, pushing=settings.git_push)
+            if not settings.git_push:
+                return outcome
+            exchanged = _exchange(settings, db, root, pull=False)
+    except (GitError, ValueError) as exc:  # ValueError: a name git cannot take
+        log.error("the decision stands, but it was not committed to git: %s", exc)
+        return outcome
+    if exchanged.problem:
+        log.warning(
+            "the %s of %s stands and is pushed at the next re-index: %s",
+            action,
+            outcome.article.web_url,
+            exchanged.problem,
+        )
+    _follow(settings, db, client, exchanged, root, skip=outcome.decision_id)
+    article = _view(db, outcome.article.id) or outcome.article
+    if any(r.decision_id == outcome.decision_id for r in exchanged.reverted):
+        return Outcome("changed_upstream", article, decision_id=outcome.decision_id)
+    return replace(outcome, article=article)
+
+
+def pull_for(deps: Deps, client: WebClient, outcome: Outcome, fingerprint: str | None) -> bool:
+    """Whether pulling brought a newer version of a file that a fresh card was refused on.
+
+    The database (shared by every replica) had the card's version and this
+    replica's clone did not: it was behind its upstream. Only with NEWSBOT_GIT_PULL.
+    """
+    settings = deps.settings
+    article = outcome.article
+    if not settings.git_pull or article is None or article.fingerprint != fingerprint:
+        return False
+    root = settings.articles_dir
+    if not is_git_work_tree(root):
+        return False
+    exchanged = _exchange(settings, deps.db, root, pull=True)
+    if exchanged.problem:
+        log.warning("git: %s", exchanged.problem)
+    _follow(settings, deps.db, client, exchanged, root)
+    return exchanged.moved
+
+
+def before_index(settings: Settings, db: Database, root: Path | None = None) -> Exchanged | None:
+    """Before an index run: pull (NEWSBOT_GIT_PULL), and push what waits (NEWSBOT_GIT_PUSH).
+
+    A pull or push that cannot be done is one sentence in the log, and the
+    index runs on the folder as it is.
+    """
+    if not (settings.git_pull or settings.git_push):
+        return None
+    root = root or settings.articles_dir
+    if not is_git_work_tree(root):
+        log.warning("git: %s is not a git work tree, so it is indexed as it is", root)
+        return None
+    try:
+        exchanged = _exchange(settings, db, root, pull=settings.git_pull)
+    except SQLAlchemyError as exc:
+        log.error("git: the pull was not done, the database failed (%s)", type(exc).__name__)
+        return None
+    if exchanged.problem:
+        log.warning("git: %s; the index runs on %s as it is", exchanged.problem, root)
+    elif exchanged.moved:
+        log.info("git: brought %s up to date with its upstream", root)
+    if exchanged.pushed:
+        log.info("git: pushed the decisions on %d article(s) that waited", len(exchanged.pushed))
+    return exchanged
+
+
+def after_index(
+    settings: Settings, db: Database, exchanged: Exchanged | None, client: WebClient | None
+) -> None:
+    """After the index run: tell reviewers whose decisions were undone, and bring posted
+    cards up to date. Without a Slack client (the command line, no token), the cards are
+    left to `newsbot serve`'s periodic catch-up."""
+    if exchanged is None or client is None:
+        return
+    for reverted in exchanged.reverted:
+        _tell(settings, db, client, reverted)
+    if exchanged.reverted or exchanged.pushed:
+        refresh_behind(db, client, tz=settings.timezone)
+
+
+def _exchange(settings: Settings, db: Database, root: Path, *, pull: bool) -> Exchanged:
+    """Synchronize the clone, then record in the database what became of each decision."""
+    with db.Session() as session:
+        pending = pending_pushes(session) if settings.git_push else []
+    result = synchronize(root, pull=pull, push=settings.git_push, pending=pending)
+    waiting = set(pending)
+    shas = {
+        c.decision: c.now
+        for c in result.commits
+        if c.decision in waiting and c.now is not None and c.decision is not None
+    }
+    pushed = set(result.landed) | (set(shas) if result.pushed else set())
+    shas.update(result.landed)
+    articles: list[int] = []
+    if shas:
+        with db.WriteSession.begin() as session:
+            articles = record_pushes(session, shas, pushed=pushed)
+    reverted = []
+    # The latest first: each puts back the value the one before it had set.
+    for decision_id in reversed(result.dropped):
+        done = revert_decision(db.WriteSession, decision_id)
+        if done is not None:
+            log.warning(
+                "the %s of %s by %s was undone: the article changed upstream before its "
+                "commit was pushed",
+                done.action,
+                done.article.web_url,
+                done.reviewer_id,
+            )
+            reverted.append(done)
+    return Exchanged(result.moved, reverted, articles, result.problem)
+
+
+def _follow(
+    settings: Settings,
+    db: Database,
+    client: WebClient,
+    exchanged: Exchanged,
+    root: Path,
+    skip: int | None = None,
+) -> None:
+    """After an exchange outside an index run: index what was undone, and tell the others."""
+    if not exchanged.reverted:
+        return
+    try:
+        sync(db.WriteSession, root)  # the fresh cards show the upstream's version
+    except (DatabaseError, FolderError) as exc:
+        log.error("git: the articles undone were not indexed again: %s", exc)
+    others = [r for r in exchanged.reverted if r.decision_id != skip]
+    after_index(settings, db, Exchanged(reverted=others, pushed=exchanged.pushed), client)
+
+
+def _tell(settings: Settings, db: Database, client: WebClient, reverted: Reverted) -> None:
+    article = _view(db, reverted.article.id) or reverted.article
+    if reverted.channel_id is None:
+        return  # decided on App Home, which shows the article as it is when next opened
+    message = render.undone_later(reverted.action, article, tz=settings.timezone)
+    try:
+        client.chat_postEphemeral(
+            channel=reverted.channel_id,
+            user=reverted.reviewer_id,
+            text=message.text,
+            blocks=message.blocks,
+        )
+    except CALL_FAILED as exc:
+        said = exc.response.get("error") if isinstance(exc, SlackApiError) else None
+        log.warning(
+            "could not tell %s that their %s was undone: %s",
+            reverted.reviewer_id,
+            reverted.action,
+            said or type(exc).__name__,
+        )
+
+
+def _view(db: Database, article_id: int) -> ArticleView | None:
+    with db.Session() as session:
+        article = session.get(Article, article_id)
+        return views_of(session, [article])[0] if article is not None else None

@@ -1,0 +1,599 @@
+"""Keeping a clone of the site's repository in step with its remote: pull before an index
+run, push each decision's commit.
+
+The branch checked out follows an upstream (`origin/main`). `synchronize`
+fetches it; then the local commits not on it yet (newsbot's decisions, and
+anything else committed in the clone) are put on top of it, and with
+`push=True` pushed. A push the remote rejects because someone pushed first is
+fetched and put on top again, a few times with a pause in between.
+
+What is never done: a forced push; rewriting a commit the upstream has (only
+commits in `upstream..HEAD` are ever replayed); touching uncommitted work.
+The local commits are replayed in memory (`git merge-tree`, `git commit-tree`:
+no rebase in the work tree, so no half-done state to abort), and the work
+tree then moves to the result as `git checkout` moves between branches: files
+the move does not change keep whatever is in them, staged or not, and if one
+it would change has local changes, or an untracked file is in the way,
+nothing moves at all. A replay that conflicts changes nothing either. Every
+refusal is one sentence in `SyncResult.problem`.
+
+A decision commit carries its decision's id in a `Newsbot-Decision:` trailer.
+With `push=True`, a decision commit listed in `pending` whose file changed on
+the upstream since the clone last had it is dropped rather than put on top of
+someone else's edit; the caller then undoes the decision in the database.
+
+A repository's own config may name commands that these git commands would run
+(credential helpers, filter and merge drivers, ...): such a config is refused
+(`_COMMAND_KEYS`), while the operator's system and global config, and the
+environment, are used as they are. Every git command runs through
+`storage.gitrun`: no hooks, no prompts, a timeout.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from storage.gitrun import GitError, one_line, reason, run, run_git, run_git_bytes
+
+__all__ = [
+    "PUSH_ATTEMPTS",
+    "TRAILER",
+    "GitError",
+    "LocalCommit",
+    "SyncResult",
+    "clone_lock",
+    "synchronize",
+]
+
+#: The trailer that ties a commit to its review decision.
+TRAILER = "Newsbot-Decision"
+#: Pushes tried, each after a fetch and replay, before a rejection is left for later.
+PUSH_ATTEMPTS = 4
+#: The pause after the first rejected push; it doubles after each one.
+BACKOFF_SECONDS = 0.2
+#: How long to wait for another newsbot process working in the same clone.
+LOCK_WAIT_SECONDS = 120.0
+#: Upstream commits searched for decisions pushed before their push was recorded.
+SCANNED_COMMITS = 1000
+LOCK_FILE = "newsbot-sync.lock"
+
+# Config keys naming a command fetch, push, merge-tree or checkout could run
+# (lower-cased as `git config --list` prints them). From the repository's own
+# config they are refused: whoever can write `.git` must not run code through
+# newsbot. core.sshCommand is overridden by GIT_SSH_COMMAND (storage.gitrun), an
+# upload-pack or receive-pack by the command line, hooks by core.hooksPath.
+_COMMAND_KEYS = re.compile(
+    r"(?:credential\..*helper"
+    r"|filter\..*\.(?:clean|smudge|process)"
+    r"|merge\..*\.driver"
+    r"|core\.(?:alternaterefscommand|worktree)"
+    r"|protocol\..*allow"
+    r")\Z"
+)
+_OWN_SCOPES = ("local", "worktree")
+_SEP, _END = "\x1f", "\x1e"
+
+
+@dataclass(frozen=True, slots=True)
+class LocalCommit:
+    """A commit of the clone that the upstream did not have when the run began.
+
+    `now` is its sha after the run: the same when it did not move, a new one
+    when it was replayed on top of the upstream, the upstream's tip when the
+    upstream already had its change, None when it was dropped (its decision's
+    file changed upstream).
+    """
+
+    sha: str
+    decision: int | None
+    now: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SyncResult:
+    """What `synchronize` did.
+
+    `moved`: the branch and work tree moved (the index run should follow).
+    `pushed`: every local commit left is on the remote. `landed`: decisions of
+    `pending` that were not local commits but are on the upstream already
+    (pushed before a crash could record it), with their sha.
+    """
+
+    commits: tuple[LocalCommit, ...] = ()
+    landed: Mapping[int, str] = field(default_factory=dict)
+    moved: bool = False
+    pushed: bool = False
+    problem: str | None = None
+
+    @property
+    def dropped(self) -> list[int]:
+        """The decisions whose commits were dropped, in the order they were made."""
+        return [c.decision for c in self.commits if c.now is None and c.decision is not None]
+
+
+def synchronize(
+    folder: Path,
+    *,
+    pull: bool,
+    push: bool,
+    pending: Collection[int] = (),
+    attempts: int = PUSH_ATTEMPTS,
+    pause: Callable[[float], None] = time.sleep,
+) -> SyncResult:
+    """Bring the clone holding `folder` up to date with its upstream, and push what it has.
+
+    With `pull`, the upstream is fetched and the branch brought on top of it
+    even when there is nothing to push. With `push`, local commits are pushed
+    (fetched and replayed first when the upstream moved): if the clone has
+    none, nothing happens unless `pull`. `pending` lists the decision ids whose
+    commits are not known to be pushed: local ones may be dropped (see the
+    module), and the others are looked for on the upstream.
+    """
+    try:
+        with clone_lock(folder):
+            return _Run(_Clone.open(folder), pending, pause).go(
+                pull=pull, push=push, attempts=attempts
+            )
+    except GitError as exc:
+        return SyncResult(problem=str(exc))
+
+
+class _Run:
+    """One synchronisation, under the clone's lock; keeps what became of each local commit."""
+
+    def __init__(
+        self, clone: _Clone, pending: Collection[int], pause: Callable[[float], None]
+    ) -> None:
+        self.clone = clone
+        self.pending = frozenset(pending)
+        self.pause = pause
+        self.originals: list[_Commit] = []
+        self.now: dict[str, str | None] = {}  # original sha -> its sha now
+        self.moved = False
+
+    def go(self, *, pull: bool, push: bool, attempts: int) -> SyncResult:
+        self.originals = self.clone.local_commits()
+        self.now = {c.sha: c.sha for c in self.originals}
+        if not pull and not (push and self.originals):
+            return self._result(pushed=not self.originals, problem=None)
+        try:
+            pushed, problem = self._exchange(push=push, attempts=attempts)
+        except GitError as exc:
+            # What moved stays recorded in self.now: the work tree is where it went.
+            pushed, problem = False, str(exc)
+        return self._result(pushed=pushed, problem=problem)
+
+    def _exchange(self, *, push: bool, attempts: int) -> tuple[bool, str | None]:
+        """Fetch, replay, push; again after a rejection. Whether all is pushed, and why not."""
+        clone = self.clone
+        for attempt in range(attempts):
+            clone.fetch()
+            self._rebase(droppable=self.pending if push else frozenset())
+            head = clone.head()
+            if head == clone.upstream_tip():
+                return True, None
+            if not push:
+                return False, None
+            refused = clone.push(head)
+            if refused is None:
+                return True, None
+            if refused != _REJECTED:
+                return False, refused
+            if attempt + 1 < attempts:
+                self.pause(BACKOFF_SECONDS * 2**attempt)
+        return False, (
+            f"the push to {clone.upstream_name} was rejected {attempts} times, as others kept "
+            "pushing first: the commits stay and are pushed at the next run"
+        )
+
+    def _rebase(self, *, droppable: frozenset[int]) -> None:
+        """Put the local commits on top of the fetched upstream and move the work tree there."""
+        clone = self.clone
+        head, upstream = clone.head(), clone.upstream_tip()
+        base = clone.merge_base(head, upstream)
+        if base == upstream:
+            return  # nothing new upstream: the local commits are on top already
+        local = clone.local_commits()
+        changed = clone.changed_paths(base, upstream) if local else set()
+        tip = upstream
+        fates: dict[str, str | None] = {}
+        for commit in local:
+            if commit.decision in droppable and commit.paths & changed:
+                fates[commit.sha] = None
+                continue
+            tree = clone.replayed_tree(commit, onto=tip)
+            if tree == clone.tree_of(tip):
+                fates[commit.sha] = tip  # the upstream made the same change
+                continue
+            tip = clone.commit_like(commit, tree=tree, parent=tip)
+            fates[commit.sha] = tip
+        clone.switch(tip)
+        self.moved = True
+        for original, now in self.now.items():
+            if now is not None:
+                self.now[original] = fates.get(now, now)
+
+    def _result(self, *, pushed: bool, problem: str | None) -> SyncResult:
+        missing = self.pending - {c.decision for c in self.originals}
+        try:
+            landed = self.clone.landed(missing) if missing else {}
+        except GitError as exc:
+            landed, problem = {}, problem or str(exc)
+        return SyncResult(
+            commits=tuple(LocalCommit(c.sha, c.decision, self.now[c.sha]) for c in self.originals),
+            landed=landed,
+            moved=self.moved,
+            pushed=pushed,
+            problem=problem,
+        )
+
+
+_REJECTED = "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class _Commit:
+    sha: str
+    parent: str
+    decision: int | None
+    paths: frozenset[str]
+
+
+class _Clone:
+    """The clone's branch and upstream, and the git commands on them."""
+
+    def __init__(
+        self, folder: Path, branch: str, remote: str, remote_ref: str, tracking: str
+    ) -> None:
+        self.folder = folder
+        self.branch = branch
+        self.remote = remote
+        self.remote_ref = remote_ref
+        self.tracking = tracking
+
+    @property
+    def upstream_name(self) -> str:
+        short = self.remote_ref.removeprefix("refs/heads/")
+        return f"{self.remote}/{short}"
+
+    @classmethod
+    def open(cls, folder: Path) -> _Clone:
+        """The clone's branch and upstream; GitError when it has none or its config runs code."""
+        git = _git_in(folder)
+        branch = git("symbolic-ref", "-q", "--short", "HEAD", ok=(0, 1)).strip()
+        if not branch:
+            raise GitError(
+                f"the clone at {folder} is not on a branch (detached HEAD): check out the "
+                "branch newsbot should follow"
+            )
+        line = git(
+            "for-each-ref",
+            f"--format=%(upstream:remotename){_SEP}%(upstream:remoteref){_SEP}%(upstream)",
+            f"refs/heads/{branch}",
+        ).strip()
+        remote, remote_ref, tracking = ([*line.split(_SEP), "", ""])[:3]
+        if not remote or not remote_ref or not tracking:
+            raise GitError(
+                f"branch {branch} in {folder} has no upstream to pull from or push to: set one "
+                f"with git branch --set-upstream-to=origin/{branch}"
+            )
+        if remote == ".":
+            raise GitError(
+                f"branch {branch} in {folder} follows the local branch {remote_ref}, not a remote"
+            )
+        _refuse_commands(folder)
+        return cls(folder, branch, remote, remote_ref, tracking)
+
+    def git(self, *args: str, ok: tuple[int, ...] = (0,), input: str | None = None) -> str:
+        return run_git(self.folder, *args, subject=f" in {self.folder}", ok=ok, input=input)
+
+    def head(self) -> str:
+        return self.git("rev-parse", "--verify", "HEAD").strip()
+
+    def upstream_tip(self) -> str:
+        return self.git("rev-parse", "--verify", f"{self.tracking}^{{commit}}").strip()
+
+    def has_upstream_tip(self) -> bool:
+        out = self.git("rev-parse", "--verify", "-q", f"{self.tracking}^{{commit}}", ok=(0, 1))
+        return bool(out.strip())
+
+    def tree_of(self, commit: str) -> str:
+        return self.git("rev-parse", "--verify", f"{commit}^{{tree}}").strip()
+
+    def merge_base(self, a: str, b: str) -> str:
+        base = self.git("merge-base", a, b, ok=(0, 1)).strip()
+        if not base:
+            raise GitError(
+                f"branch {self.branch} in {self.folder} and {self.upstream_name} share no "
+                "history: nothing was changed"
+            )
+        return base
+
+    def local_commits(self) -> list[_Commit]:
+        """The commits in upstream..HEAD, oldest first (all of HEAD before a first fetch)."""
+        if not self.has_upstream_tip():
+            return []
+        out = self.git(
+            "log",
+            "--reverse",
+            "--topo-order",
+            f"--format=%H %P{_SEP}%(trailers:key={TRAILER},valueonly,separator=%x2C){_END}",
+            f"{self.tracking}..HEAD",
+        )
+        commits = []
+        for record in out.split(_END):
+            if not record.strip():
+                continue
+            shas, _, trailer = record.strip().partition(_SEP)
+            sha, *parents = shas.split()
+            if len(parents) != 1:
+                raise GitError(
+                    f"the local commit {sha[:10]} in {self.folder} is a merge, which newsbot "
+                    f"does not replay: bring branch {self.branch} on top of "
+                    f"{self.upstream_name} by hand"
+                )
+            first = trailer.split(",")[0].strip()
+            decision = int(first) if first.isascii() and first.isdigit() else None
+            paths = self.changed_paths(parents[0], sha)
+            commits.append(_Commit(sha, parents[0], decision, frozenset(paths)))
+        return commits
+
+    def changed_paths(self, old: str, new: str) -> set[str]:
+        out = self.git("diff-tree", "-r", "-z", "--name-only", "--no-renames", old, new)
+        return {path for path in out.split("\0") if path}
+
+    def replayed_tree(self, commit: _Commit, *, onto: str) -> str:
+        """The tree of `commit`'s change applied on top of `onto`, merged in memory.
+
+        merge-tree (git 2.38) takes the merge base of its two commits: a
+        throwaway commit with `onto`'s tree and `commit`'s parent makes that
+        base the parent, as a cherry-pick has it.
+        """
+        if commit.parent == onto:
+            return self.tree_of(commit.sha)
+        stand_in = self.git(
+            "commit-tree",
+            "-p",
+            commit.parent,
+            "-m",
+            "newsbot: replay base",
+            self.tree_of(onto),
+        ).strip()
+        out = self.git(
+            "merge-tree",
+            "--write-tree",
+            "--name-only",
+            "--no-messages",
+            "-z",
+            stand_in,
+            commit.sha,
+            ok=(0, 1),
+        )
+        tree, *conflicted = [part for part in out.split("\0") if part]
+        if conflicted:
+            files = ", ".join(sorted(set(conflicted))[:5])
+            raise GitError(
+                f"the local commit {commit.sha[:10]} in {self.folder} conflicts with "
+                f"{self.upstream_name} in {one_line(files)}: nothing was changed; bring it on "
+                "top of the upstream by hand"
+            )
+        return tree
+
+    def commit_like(self, commit: _Commit, *, tree: str, parent: str) -> str:
+        """A commit with `commit`'s author, committer name and message, on `parent`."""
+        raw = run_git_bytes(self.folder, "cat-file", "commit", commit.sha)
+        headers, _, message = raw.partition(b"\n\n")
+        env: dict[str, str] = {}
+        for line in headers.split(b"\n"):
+            role, _, value = line.partition(b" ")
+            found = re.fullmatch(rb"(.*) <(.*)> (\d+ [+-]\d{4})", value)
+            if role in (b"author", b"committer") and found:
+                name, email, when = (v.decode("utf-8", "surrogateescape") for v in found.groups())
+                who = role.decode().upper()
+                env[f"GIT_{who}_NAME"], env[f"GIT_{who}_EMAIL"] = name, email
+                if role == b"author":
+                    env["GIT_AUTHOR_DATE"] = when
+        out = run_git_bytes(
+            self.folder,
+            "commit-tree",
+            "-p",
+            parent,
+            "-F",
+            "-",
+            tree,
+            subject=f" in {self.folder}",
+            input=message,
+            env=env,
+        )
+        return out.decode().strip()
+
+    def switch(self, commit: str) -> None:
+        """Move the branch and the work tree to `commit`, as `git checkout` moves between branches.
+
+        Refused, with nothing changed, when a file the move would change has
+        local changes or an untracked file is in its way.
+        """
+        ran = run(self.folder, "checkout", "-q", "--no-recurse-submodules", "-B", self.branch,
+                  commit, "--")  # fmt: skip
+        if ran.code != 0:
+            raise GitError(
+                f"{self.folder} was not brought up to date with {self.upstream_name}, so "
+                f"nothing was changed: {reason(ran.stderr or ran.stdout)}"
+            )
+
+    def fetch(self) -> None:
+        ran = run(
+            self.folder,
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--no-recurse-submodules",
+            "--no-write-fetch-head",
+            # Whatever remote.<name>.uploadpack says: that is a command too.
+            "--upload-pack=git-upload-pack",
+            "--",
+            self.remote,
+            f"+{self.remote_ref}:{self.tracking}",
+            network=True,
+        )
+        if ran.code != 0:
+            raise GitError(
+                f"could not fetch {self.upstream_name} into {self.folder}: {reason(ran.stderr)}"
+            )
+
+    def push(self, commit: str) -> str | None:
+        """Push `commit` to the upstream branch, never forced: None when it landed,
+        `_REJECTED` when someone pushed first, else why it failed."""
+        ran = run(
+            self.folder,
+            "push",
+            "--porcelain",
+            "--no-verify",
+            "--recurse-submodules=no",
+            "--receive-pack=git-receive-pack",
+            "--",
+            self.remote,
+            f"{commit}:{self.remote_ref}",
+            network=True,
+        )
+        refused = [line for line in ran.stdout.splitlines() if line.startswith("!")]
+        if ran.code == 0 and not refused:
+            return None
+        for line in refused:
+            summary = line.split("\t")[-1]
+            if summary.startswith("[rejected]"):
+                return _REJECTED
+            if summary.startswith("[remote rejected]"):
+                why = summary.removeprefix("[remote rejected]").strip(" ()")
+                return f"{self.upstream_name} refused the push: {one_line(why)}"
+        return f"could not push to {self.upstream_name} from {self.folder}: {reason(ran.stderr)}"
+
+    def landed(self, decisions: Collection[int]) -> dict[int, str]:
+        """The commits on the upstream (its last SCANNED_COMMITS) of these decisions."""
+        if not self.has_upstream_tip():
+            return {}
+        out = self.git(
+            "log",
+            f"-n{SCANNED_COMMITS}",
+            f"--format=%H{_SEP}%(trailers:key={TRAILER},valueonly,separator=%x2C){_END}",
+            self.tracking,
+        )
+        found: dict[int, str] = {}
+        for record in out.split(_END):
+            sha, _, trailer = record.strip().partition(_SEP)
+            first = trailer.split(",")[0].strip()
+            if first.isascii() and first.isdigit() and int(first) in decisions:
+                found.setdefault(int(first), sha)
+        return found
+
+
+def _git_in(folder: Path) -> Callable[..., str]:
+    def git(*args: str, ok: tuple[int, ...] = (0,)) -> str:
+        return run_git(folder, *args, subject=f" in {folder}", ok=ok)
+
+    return git
+
+
+def _refuse_commands(folder: Path) -> None:
+    out = run_git(folder, "config", "--show-scope", "--list", "-z", subject=f" in {folder}")
+    # -z prints "scope NUL key LF value NUL" for each entry.
+    fields = out.split("\0")
+    for scope, entry in zip(fields[::2], fields[1::2], strict=False):
+        key = entry.split("\n", 1)[0]
+        if scope in _OWN_SCOPES and _COMMAND_KEYS.match(key):
+            raise GitError(
+                f"the repository's own git config in {folder} sets {one_line(key)}, a command "
+                "newsbot will not run: set it in the operator's global git config instead, or "
+                "remove it"
+            )
+
+
+# --- one git process per clone at a time ---------------------------------------------
+
+
+class _CloneLock:
+    """Threads of this process take turns (reentrantly); processes take turns on a file lock."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.thread_lock = threading.RLock()
+        self.depth = 0
+        self.fd: int | None = None
+
+    def acquire(self, wait: float) -> None:
+        deadline = time.monotonic() + wait
+        if not self.thread_lock.acquire(timeout=wait):
+            raise self._busy(wait)
+        if self.depth == 0:
+            try:
+                self.fd = self._lock_file(deadline, wait)
+            except BaseException:
+                self.thread_lock.release()
+                raise
+        self.depth += 1
+
+    def release(self) -> None:
+        self.depth -= 1
+        if self.depth == 0 and self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None
+        self.thread_lock.release()
+
+    def _lock_file(self, deadline: float, wait: float) -> int:
+        try:
+            # O_NOFOLLOW: a symlink planted in .git must not make us create a file elsewhere.
+            fd = os.open(self.path, os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise GitError(f"cannot open the lock file {self.path} ({exc.strerror})") from None
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return fd
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                    os.close(fd)
+                    raise GitError(f"cannot lock {self.path} ({exc.strerror})") from None
+            if time.monotonic() >= deadline:
+                os.close(fd)
+                raise self._busy(wait)
+            time.sleep(0.05)
+
+    def _busy(self, wait: float) -> GitError:
+        return GitError(
+            f"another newsbot process has been working in the clone for {wait:g} s "
+            f"(it holds {self.path}): left for the next run"
+        )
+
+
+_LOCKS: dict[Path, _CloneLock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+@contextmanager
+def clone_lock(folder: Path, *, wait: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
+    """Hold the clone of `folder` for this thread: commits, pulls and pushes take turns.
+
+    Reentrant within a thread; across processes (serve and a cron `newsbot
+    index` on one clone) through a lock file in the clone's git folder.
+    """
+    git_dir = run_git(
+        folder, "rev-parse", "--path-format=absolute", "--git-common-dir", subject=f" in {folder}"
+    ).strip()
+    path = Path(git_dir) / LOCK_FILE
+    with _LOCKS_GUARD:
+        lock = _LOCKS.setdefault(path, _CloneLock(path))
+    lock.acquire(wait)
+    try:
+        yield
+    finally:
+        lock.release()

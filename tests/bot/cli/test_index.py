@@ -12,7 +12,7 @@ import pytest
 
 from bot.cli import main
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 CAMERAS_TITLE = "Harbor City Lets AI Cameras Time Its Traffic Lights, and Commutes Got Shorter"
 
 

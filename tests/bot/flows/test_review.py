@@ -243,7 +243,7 @@ def test_two_processes_on_postgresql_publish_once(articles_dir, postgres_url, tm
         "           reviewer_name='p', root=Path(sys.argv[5]))\n"
         "print(o.status)\n"
     )
-    repo = Path(__file__).resolve().parents[2]
+    repo = Path(__file__).resolve().parents[3]
     procs = [
         subprocess.Popen(
             [

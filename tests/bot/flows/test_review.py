@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import threading
 from datetime import UTC, datetime
 
@@ -16,7 +14,6 @@ from bot.render import actions
 from storage.models import Article, ReviewDecision
 from storage.sync import sync
 from tests.builders import (
-    REPO,
     REVIEWER,
     VOTER_FILE,
     article_id,
@@ -228,42 +225,3 @@ def test_publishing_from_app_home_republishes_the_tab(app, slack, settings, bot_
     (again,) = slack.calls_to("views.publish")
     assert "Published by" in json.dumps(again.args["view"])
     assert b"published: true" in (settings.articles_dir / "fresh.md").read_bytes()
-
-
-def test_two_processes_on_postgresql_publish_once(articles_dir, postgres_url, tmp_path):
-    script = tmp_path / "click.py"
-    script.write_text(
-        "import sys\n"
-        "from pathlib import Path\n"
-        "from storage.db import open_database\n"
-        "from storage.decisions import decide\n"
-        "db = open_database(sys.argv[1])\n"
-        "o = decide(db.WriteSession, article_id=int(sys.argv[2]), action='publish',\n"
-        "           fingerprint=sys.argv[3], reviewer_id='U' + sys.argv[4],\n"
-        "           reviewer_name='p', root=Path(sys.argv[5]))\n"
-        "print(o.status)\n"
-    )
-    with indexed(postgres_url, articles_dir) as db:
-        voter = article_id(db, VOTER_FILE)
-        with db.Session() as session:
-            card = session.scalar(select(Article.content_hash).where(Article.id == voter))
-        procs = [
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    str(script),
-                    postgres_url,
-                    str(voter),
-                    card,
-                    str(n),
-                    str(articles_dir),
-                ],
-                cwd=REPO,
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-            for n in range(2)
-        ]
-        results = sorted(p.communicate(timeout=60)[0].strip() for p in procs)
-        assert results == ["already", "done"]
-        assert len(decisions(db)) == 1

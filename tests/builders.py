@@ -37,7 +37,7 @@ from tests.slack_api import BOT_TOKEN, Call, FakeSlack
 from tests.slack_requests import SIGNING_SECRET, SlackRequest, block_action, sign, slash_command
 
 REPO = Path(__file__).resolve().parents[1]
-#: The reviewer of `make_settings`; the `slack` fixture of tests/bot knows them as "rita".
+#: The reviewer of `make_settings`; the `slack` fixture (tests/conftest.py) calls them "rita".
 REVIEWER = "U0REVIEW"
 #: "Now" for articles built here: their ages are counted from it.
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -207,30 +207,24 @@ def news(app: App, slack: FakeSlack, text: str, *, status: int = 200, **fields: 
     return reply
 
 
-def buttons(payload: dict, action_id: str, article_id: int | None = None) -> list[dict]:
-    """Buttons `action_id` in a message or view: those on article `article_id`'s card if given."""
-    return [element for _block_id, element in _buttons(payload, action_id, article_id)]
-
-
 def button(payload: dict, action_id: str, article_id: int | None = None) -> dict:
     """The one button `action_id` in a message or view (on article `article_id`'s card)."""
-    found = buttons(payload, action_id, article_id)
-    on = f" on the card of article {article_id}" if article_id is not None else ""
-    assert len(found) == 1, f"{len(found)} {action_id} buttons{on}, expected one"
-    return found[0]
+    return _button(payload, action_id, article_id)[1]
 
 
-def _buttons(
-    payload: dict, action_id: str, article_id: int | None
-) -> list[tuple[str, dict[str, Any]]]:
+def _button(payload: dict, action_id: str, article_id: int | None) -> tuple[str, dict[str, Any]]:
+    """(block_id, element) of the one button `action_id` (on article `article_id`'s card)."""
     card = f"card-actions:{article_id}"
-    return [
+    found = [
         (block.get("block_id", ""), element)
         for block in payload.get("blocks", [])
         if block.get("type") == "actions" and (article_id is None or block.get("block_id") == card)
         for element in block.get("elements", [])
         if element.get("action_id") == action_id
     ]
+    on = f" on the card of article {article_id}" if article_id is not None else ""
+    assert len(found) == 1, f"{len(found)} {action_id} buttons{on}, expected one"
+    return found[0]
 
 
 def click_request(
@@ -248,8 +242,7 @@ def click_request(
     posted message does) or an App Home view. The user's name is the one the Slack stand-in
     knows. `fields` go to `block_action` (channel_id=, retry_num=...).
     """
-    button(payload, action_id, article_id)  # exactly one
-    ((block_id, element),) = _buttons(payload, action_id, article_id)
+    block_id, element = _button(payload, action_id, article_id)
     known = slack.users.get(user_id, {}).get("name", user_id)
     where: dict[str, Any]
     if payload.get("type") == "home":

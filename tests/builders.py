@@ -419,10 +419,23 @@ def wait_until_healthy(port: int, proc: subprocess.Popen, timeout: float = 60) -
     pytest.fail(f"newsbot serve did not answer /healthz within {timeout:.0f} s")
 
 
-def start_newsbot(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
-    """`python -m bot ARGS` with exactly `env`, started; its output (stderr too) in a pipe."""
+# What Python itself does at start when SIGINT is not ignored. A background job's children
+# (`make test &`) inherit SIGINT ignored, and Python leaves it so: Ctrl-C would do nothing.
+_WITH_CTRL_C = (
+    "import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "runpy.run_module('bot', run_name='__main__', alter_sys=True)"
+)
+
+
+def start_newsbot(
+    *args: str, env: dict[str, str], cwd: Path, ctrl_c: bool = False
+) -> subprocess.Popen[str]:
+    """`python -m bot ARGS` with exactly `env`, started; its output (stderr too) in a pipe.
+
+    `ctrl_c`: SIGINT raises KeyboardInterrupt in it, however this suite was started."""
+    launch = ["-c", _WITH_CTRL_C] if ctrl_c else ["-m", "bot"]
     return subprocess.Popen(
-        [sys.executable, "-m", "bot", *args],
+        [sys.executable, *launch, *args],
         cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,

@@ -24,7 +24,7 @@ def test_strict_fails_on_a_bad_file_and_names_it(env, capsys):
 
 def test_watch_reindexes_when_a_file_changes(tmp_path, articles_dir):
     env = {"PATH": "/usr/bin:/bin", "NEWSBOT_DATABASE_URL": f"sqlite:///{tmp_path}/n.db"}
-    proc = start_newsbot("index", str(articles_dir), "--watch", env=env, cwd=REPO)
+    proc = start_newsbot("index", str(articles_dir), "--watch", env=env, cwd=REPO, ctrl_c=True)
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True).start()
 

@@ -1,4 +1,5 @@
-"""Fixtures shared by the whole suite: databases, article folders, the corpus generator."""
+"""Fixtures shared by the whole suite: databases, article folders, the corpus generator, and
+the real app with a Slack-like Web API on a local port (tests/builders.py builds the rest)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,17 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from slack_bolt import App
 from sqlalchemy import create_engine, text
 
+from bot.app import create_app
+from bot.settings import Settings
 from storage.db import Database, open_database
 from tests import depth  # noqa: F401  (loads the Hypothesis profile)
+from tests.builders import REPO, REVIEWER, indexed, make_settings
 from tests.corpus import make_articles as generator
+from tests.slack_api import FakeSlack
 
-REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples" / "articles"
 PG_URL = os.environ.get("NEWSBOT_TEST_DATABASE_URL")
 PG_SKIP = (
@@ -77,3 +82,30 @@ def articles_dir(tmp_path: Path) -> Path:
 def make_articles() -> Callable[[list[str]], int]:
     """The corpus generator's `main` (tests/corpus/make_articles.py, a copy of shared/'s)."""
     return generator.main
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    """The Web API stand-in. A test fails if the app sent blocks Slack would refuse."""
+    with FakeSlack() as fake:
+        fake.add_user(REVIEWER, "rita", "Rita Reviewer")
+        yield fake
+        assert fake.block_kit_violations == []
+
+
+@pytest.fixture
+def settings(slack: FakeSlack, sqlite_url: str, articles_dir: Path) -> Settings:
+    return make_settings(slack, sqlite_url, articles_dir)
+
+
+@pytest.fixture
+def bot_db(settings: Settings) -> Iterator[Database]:
+    """The examples, indexed."""
+    with indexed(settings.database_url, settings.articles_dir) as db:
+        yield db
+
+
+@pytest.fixture
+def app(settings: Settings, bot_db: Database, slack: FakeSlack) -> App:
+    """The real app; listeners run before the response so tests need not wait."""
+    return create_app(settings, bot_db, process_before_response=True)

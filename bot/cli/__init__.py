@@ -60,9 +60,10 @@ WHERE_FROM = {
 def missing_sentence(missing: Sequence[str]) -> str:
     """Which Slack credentials are missing, and where on the app's page each one is."""
     where = "; ".join(f"{name} from {WHERE_FROM[name]}" for name in missing)
+    unset = "is not set: copy it" if len(missing) == 1 else "are not set: copy them"
     return (
-        f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set: copy them from "
-        f"your app's page at api.slack.com/apps ({where}) into the environment or .env"
+        f"{' and '.join(missing)} {unset} from your app's page at api.slack.com/apps ({where}) "
+        "into the environment or .env"
     )
 
 

@@ -47,8 +47,8 @@ def not_configured(settings: Settings) -> str:
     missing = settings.missing_for_slack()
     if settings.socket_mode or settings.signing_secret is not None:
         return missing_sentence(missing)
-    socket = [name for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN") if name in missing]
-    socket = socket or ["SLACK_APP_TOKEN"]
+    # Neither mode chosen means no SLACK_APP_TOKEN, which `missing` (HTTP's needs) leaves out.
+    socket = ["SLACK_APP_TOKEN"] if settings.bot_token else ["SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"]
     return (
         f"{missing_sentence(socket)}; for HTTP mode instead, set SLACK_BOT_TOKEN and "
         "SLACK_SIGNING_SECRET (Basic Information > App Credentials > Signing Secret)"

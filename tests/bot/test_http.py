@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
@@ -24,6 +20,7 @@ from bot.http_server import HttpServer
 from bot.render import actions
 from bot.server import listener_pool
 from storage.db import Database, create_db_engine
+from tests.builders import get, serve_env
 from tests.slack_api import BOT_TOKEN
 from tests.slack_requests import SIGNING_SECRET, block_action, sign, slash_command
 
@@ -37,14 +34,6 @@ def server(settings, bot_db) -> Iterator[str]:
     yield f"http://127.0.0.1:{http.port}"
     http.stop()
     pool.shutdown(wait=True)
-
-
-def get(url: str) -> tuple[int, dict]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, {}
 
 
 def test_healthz(server, bot_db):
@@ -167,27 +156,6 @@ def test_rate_limited_post_is_retried_not_lost(server, slack):
     click.post(f"{server}/slack/events")
     slack.wait_for("chat.postMessage", timeout=10)
     assert len(slack.calls_to("chat.postMessage", all_attempts=True)) == 2
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def serve_env(slack, settings, **extra: str) -> dict[str, str]:
-    """The environment of `newsbot serve` against the Slack stand-in, in HTTP mode."""
-    env = {k: v for k, v in os.environ.items() if k != "SLACK_APP_TOKEN"}
-    return env | {
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": slack.api_url,
-        "NEWSBOT_DATABASE_URL": settings.database_url,
-        "NEWSBOT_ARTICLES_DIR": str(settings.articles_dir),
-        "NEWSBOT_REINDEX_MINUTES": "0",
-        "PORT": str(free_port()),
-        **extra,
-    }
 
 
 def test_newsbot_serve_answers_and_stops_cleanly_on_sigterm(slack, settings, tmp_path):

@@ -14,14 +14,11 @@ import logging
 import os
 import signal
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from slack_bolt import App
@@ -33,10 +30,9 @@ from bot.render import actions
 from bot.scheduler import REFRESH_CARDS_JOB, create_scheduler
 from bot.server import listener_pool
 from bot.settings import Settings
-from storage.db import Database, open_database
+from storage.db import Database
 from storage.decisions import LEASE, decide, decisions_since, finish_interrupted
 from storage.models import (
-    Article,
     PendingPost,
     PostedCard,
     PostedMessage,
@@ -46,26 +42,39 @@ from storage.models import (
 from storage.search import get_article
 from storage.sync import sync
 from storage.writeback import TEMP_MARKER
-from tests.bot.conftest import make_settings
+from tests.builders import (
+    HARBOR_FILE,
+    VOTER_FILE,
+    ZURICH_FILE,
+    article_id,
+    click,
+    click_request,
+    indexed,
+    make_settings,
+    news,
+    posted,
+    run_until_killed,
+    serving,
+)
+from tests.builders import (
+    article_row as row,
+)
+from tests.builders import (
+    decision_records as decisions,
+)
 from tests.slack_api import FakeSlack
-from tests.slack_requests import block_action, link_shared, slash_command
+from tests.slack_requests import link_shared
 
-REPO = Path(__file__).resolve().parents[2]
 CRASH_HELPER = Path(__file__).with_name("decision_crash_helper.py")
 RITA, OTTO = "U0RITA", "U0OTTO"
-VOTER = "https://www.lakeviewledger.com/politics/5530871/voter-roll-privacy-audit"
-VOTER_FILE = "2026/11/voter-roll-privacy-audit.md"
-ZURICH_FILE = "2026/11/zurich-heat-pump-subsidy.md"
-HARBOR_FILE = "2026/11/harbor-city-tests-ai-traffic-cameras.md"
 
 
 @pytest.fixture
-def slack() -> Iterator[FakeSlack]:
-    with FakeSlack() as fake:
-        fake.add_user(RITA, "rita", "Rita Reviewer")
-        fake.add_user(OTTO, "otto", "Otto Reviewer")
-        yield fake
-        assert fake.block_kit_violations == []
+def slack(slack: FakeSlack) -> FakeSlack:
+    """The Slack stand-in of every test, knowing both reviewers."""
+    slack.add_user(RITA, "rita", "Rita Reviewer")
+    slack.add_user(OTTO, "otto", "Otto Reviewer")
+    return slack
 
 
 @pytest.fixture
@@ -74,80 +83,17 @@ def settings(slack: FakeSlack, database_url: str, articles_dir: Path) -> Setting
 
 
 @pytest.fixture
-def db(settings: Settings) -> Iterator[Database]:
-    database = open_database(settings.database_url)
-    sync(database.WriteSession, settings.articles_dir)
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
-def app(settings: Settings, db: Database) -> App:
-    return create_app(settings, db, process_before_response=True)
+def db(bot_db: Database) -> Database:
+    """The examples, indexed (on SQLite, and on PostgreSQL when configured); `app` uses it."""
+    return bot_db
 
 
 # --- helpers -------------------------------------------------------------------
 
 
-def article_id(db: Database, source_path: str) -> int:
-    with db.Session() as session:
-        return session.scalar(select(Article.id).where(Article.source_path == source_path))
-
-
-def row(db: Database, source_path: str) -> Article:
-    with db.Session() as session:
-        return session.scalars(select(Article).where(Article.source_path == source_path)).one()
-
-
-def decisions(db: Database) -> list[tuple[str, str, str]]:
-    with db.Session() as session:
-        return [
-            (d.action, d.reviewer_id, d.status)
-            for d in session.scalars(select(ReviewDecision).order_by(ReviewDecision.id))
-        ]
-
-
-def search(app: App, slack: FakeSlack, text: str, user: str = RITA) -> dict:
-    slack.reset()
-    request = slash_command(text, user_id=user, response_url=slack.response_url())
-    app.dispatch(request.bolt_request())
-    (reply,) = slack.calls_to("response_url")
-    slack.reset()
-    return reply.args
-
-
-def review_queue(app: App, slack: FakeSlack) -> dict:
-    return search(app, slack, "review")
-
-
-def click_request(message: dict, action_id: str, article: int, *, user: str, slack: FakeSlack):
-    for block in message["blocks"]:
-        if block.get("block_id") == f"card-actions:{article}":
-            for element in block["elements"]:
-                if element["action_id"] == action_id:
-                    return block_action(
-                        action_id,
-                        element["value"],
-                        user_id=user,
-                        user_name={RITA: "rita", OTTO: "otto"}.get(user, user),
-                        message_blocks=message["blocks"],
-                        message_text=message.get("text", ""),
-                        message_ts=message.get("ts", "1764150000.000100"),
-                        channel_id=message.get("channel", "C123"),
-                        response_url=slack.response_url(),
-                    )
-    raise AssertionError(f"no {action_id} button for article {article}")
-
-
-def click(app: App, slack: FakeSlack, message: dict, action_id: str, article: int, *, user: str):
-    """Dispatch a click; the response_url answers it got, as (text, blocks JSON)."""
-    before = len(slack.calls_to("response_url"))
-    request = click_request(message, action_id, article, user=user, slack=slack)
-    assert app.dispatch(request.bolt_request()).status == 200
-    return [
-        (c.args.get("text", ""), json.dumps(c.args.get("blocks", [])))
-        for c in slack.calls_to("response_url")[before:]
-    ]
+def said(replies: list[dict]) -> list[tuple[str, str]]:
+    """What the clicker was told through response_url: (text, blocks as JSON) each."""
+    return [(r.get("text", ""), json.dumps(r.get("blocks", []))) for r in replies]
 
 
 # --- 1. each action checks the state it needs -----------------------------------
@@ -157,11 +103,11 @@ def test_reject_on_an_old_card_after_a_publish_is_refused_and_names_the_publishe
     app, slack, settings, db
 ):
     voter = article_id(db, VOTER_FILE)
-    old_card = review_queue(app, slack)  # both reviewers have this queue open
-    click(app, slack, old_card, actions.REVIEW_PUBLISH, voter, user=RITA)
+    old_card = news(app, slack, "review", user_id=RITA)  # both reviewers have this queue open
+    click(app, slack, old_card, actions.REVIEW_PUBLISH, voter, user_id=RITA)
     published_file = (settings.articles_dir / VOTER_FILE).read_bytes()
 
-    replies = click(app, slack, old_card, actions.REVIEW_REJECT, voter, user=OTTO)
+    replies = said(click(app, slack, old_card, actions.REVIEW_REJECT, voter, user_id=OTTO))
 
     texts = [text for text, _blocks in replies]
     assert any(f"Already published by <@{RITA}" in t for t in texts), texts
@@ -174,8 +120,8 @@ def test_reject_on_an_old_card_after_a_publish_is_refused_and_names_the_publishe
     assert (settings.articles_dir / VOTER_FILE).read_bytes() == published_file
 
     # Unpublish works (it used to answer "already rejected").
-    results = search(app, slack, "privacy")
-    replies = click(app, slack, results, actions.REVIEW_UNPUBLISH, voter, user=OTTO)
+    results = news(app, slack, "privacy", user_id=RITA)
+    replies = said(click(app, slack, results, actions.REVIEW_UNPUBLISH, voter, user_id=OTTO))
     assert not any("Already" in text for text, _ in replies)
     assert row(db, VOTER_FILE).published is False
     assert [d[0] for d in decisions(db)] == ["publish", "unpublish"]
@@ -241,20 +187,20 @@ def test_an_action_acts_only_on_the_state_it_needs(db, settings, state, action):
 
 def test_publish_on_a_rejected_article_says_who_rejected_it(app, slack, db):
     voter = article_id(db, VOTER_FILE)
-    old_card = review_queue(app, slack)
-    click(app, slack, old_card, actions.REVIEW_REJECT, voter, user=OTTO)
-    replies = click(app, slack, old_card, actions.REVIEW_PUBLISH, voter, user=RITA)
+    old_card = news(app, slack, "review", user_id=RITA)
+    click(app, slack, old_card, actions.REVIEW_REJECT, voter, user_id=OTTO)
+    replies = said(click(app, slack, old_card, actions.REVIEW_PUBLISH, voter, user_id=RITA))
     assert any(f"Already rejected by <@{OTTO}" in text for text, _ in replies)
     assert row(db, VOTER_FILE).published is False
 
 
 def test_unpublish_of_a_draft_edited_back_by_hand_says_what_it_is(app, slack, settings, db):
     harbor = article_id(db, HARBOR_FILE)
-    results = search(app, slack, "computer vision")
+    results = news(app, slack, "computer vision", user_id=RITA)
     path = settings.articles_dir / HARBOR_FILE
     path.write_bytes(path.read_bytes().replace(b"published: true", b"published: false"))
     sync(db.WriteSession, settings.articles_dir)
-    replies = click(app, slack, results, actions.REVIEW_UNPUBLISH, harbor, user=RITA)
+    replies = said(click(app, slack, results, actions.REVIEW_UNPUBLISH, harbor, user_id=RITA))
     assert any("It is a draft, not published" in text for text, _ in replies)
     assert decisions(db) == []
 
@@ -265,17 +211,14 @@ def test_unpublish_of_a_draft_edited_back_by_hand_says_what_it_is(app, slack, se
 def share(app: App, slack: FakeSlack, source_path: str, db: Database) -> dict:
     """Share an article to C123 via its search card; the posted message as clicked later."""
     aid = article_id(db, source_path)
-    results = search(app, slack, "privacy" if source_path == VOTER_FILE else "heat pump")
-    request = click_request(results, actions.NEWS_SHARE, aid, user="U111", slack=slack)
+    results = news(
+        app, slack, "privacy" if source_path == VOTER_FILE else "heat pump", user_id=RITA
+    )
+    request = click_request(slack, results, actions.NEWS_SHARE, aid, user_id="U111")
     app.dispatch(request.bolt_request())
-    (posted,) = slack.calls_to("chat.postMessage")
+    (message,) = slack.calls_to("chat.postMessage")
     slack.reset()
-    return {
-        "blocks": posted.args["blocks"],
-        "text": posted.args["text"],
-        "ts": posted.response["ts"],
-        "channel": posted.response["channel"],
-    }
+    return posted(message)
 
 
 def test_a_rate_limited_card_update_does_not_stall_other_decisions(
@@ -284,7 +227,7 @@ def test_a_rate_limited_card_update_does_not_stall_other_decisions(
     caplog.set_level(logging.WARNING)
     voter, zurich = article_id(db, VOTER_FILE), article_id(db, ZURICH_FILE)
     shared = share(app, slack, VOTER_FILE, db)
-    queue = review_queue(app, slack)
+    queue = news(app, slack, "review", user_id=RITA)
     slack.rate_limit_next("chat.update", retry_after=1)
     # The retry after the 429 hangs; for less than the client's 15 s timeout, so a click
     # that waited for this call to end would find it answered.
@@ -293,13 +236,13 @@ def test_a_rate_limited_card_update_does_not_stall_other_decisions(
     first = threading.Thread(
         target=click,
         args=(app, slack, shared, actions.REVIEW_PUBLISH, voter),
-        kwargs={"user": RITA},
+        kwargs={"user_id": RITA},
     )
     first.start()
     try:
         held.wait_reached()
         # Rita's decision is waiting on Slack. Otto decides another article meanwhile.
-        replies = click(app, slack, queue, actions.REVIEW_PUBLISH, zurich, user=OTTO)
+        replies = said(click(app, slack, queue, actions.REVIEW_PUBLISH, zurich, user_id=OTTO))
         assert held.waiting, "Otto's click had to wait for Rita's chat.update"
     finally:
         held.release()
@@ -320,7 +263,7 @@ def test_two_decisions_on_one_message_both_reach_slack(app, slack, settings, db)
     with db.WriteSession.begin() as session:
         message = session.scalars(select(PostedMessage)).one()
         session.add(PostedCard(posted_message_id=message.id, article_id=zurich))
-    queue = review_queue(app, slack)
+    queue = news(app, slack, "review", user_id=RITA)
     zurich_card = [b for b in queue["blocks"] if b.get("block_id", "").endswith(f":{zurich}")]
     with db.WriteSession.begin() as session:
         message = session.scalars(select(PostedMessage)).one()
@@ -330,12 +273,12 @@ def test_two_decisions_on_one_message_both_reach_slack(app, slack, settings, db)
     first = threading.Thread(
         target=click,
         args=(app, slack, shared, actions.REVIEW_PUBLISH, voter),
-        kwargs={"user": RITA},
+        kwargs={"user_id": RITA},
     )
     first.start()
     try:
         held.wait_reached()
-        click(app, slack, queue, actions.REVIEW_PUBLISH, zurich, user=OTTO)
+        click(app, slack, queue, actions.REVIEW_PUBLISH, zurich, user_id=OTTO)
         assert held.waiting
     finally:
         held.release()
@@ -354,9 +297,9 @@ def test_two_decisions_on_one_message_both_reach_slack(app, slack, settings, db)
 def test_cards_a_failed_update_left_behind_are_brought_up_to_date(app, slack, settings, db):
     voter = article_id(db, VOTER_FILE)
     shared = share(app, slack, VOTER_FILE, db)
-    queue = review_queue(app, slack)
+    queue = news(app, slack, "review", user_id=RITA)
     slack.fail_next("chat.update", "internal_error")
-    click(app, slack, queue, actions.REVIEW_PUBLISH, voter, user=RITA)
+    click(app, slack, queue, actions.REVIEW_PUBLISH, voter, user_id=RITA)
     assert slack.calls_to("chat.update")[0].response["ok"] is False
     slack.reset()
 
@@ -372,9 +315,9 @@ def test_cards_a_failed_update_left_behind_are_brought_up_to_date(app, slack, se
 
 def test_a_message_slack_cannot_find_is_no_longer_kept_up_to_date(app, slack, settings, db):
     share(app, slack, VOTER_FILE, db)
-    queue = review_queue(app, slack)
+    queue = news(app, slack, "review", user_id=RITA)
     slack.fail_next("chat.update", "message_not_found")  # someone deleted the share
-    click(app, slack, queue, actions.REVIEW_PUBLISH, article_id(db, VOTER_FILE), user=RITA)
+    click(app, slack, queue, actions.REVIEW_PUBLISH, article_id(db, VOTER_FILE), user_id=RITA)
     with db.Session() as session:
         assert session.scalars(select(PostedMessage)).all() == []
     slack.reset()
@@ -416,10 +359,12 @@ def database_busy(db: Database, settings: Settings) -> Iterator[None]:
 
 
 def test_clicks_are_acknowledged_while_the_database_is_busy(http_app, slack, settings, db):
-    results = search(create_app(settings, db, process_before_response=True), slack, "privacy")
+    results = news(
+        create_app(settings, db, process_before_response=True), slack, "privacy", user_id=RITA
+    )
     voter = article_id(db, VOTER_FILE)
-    share_click = click_request(results, actions.NEWS_SHARE, voter, user="U111", slack=slack)
-    publish_click = click_request(results, actions.REVIEW_PUBLISH, voter, user=RITA, slack=slack)
+    share_click = click_request(slack, results, actions.NEWS_SHARE, voter, user_id="U111")
+    publish_click = click_request(slack, results, actions.REVIEW_PUBLISH, voter, user_id=RITA)
     with database_busy(db, settings):
         assert share_click.post(http_app) == (200, "")
         assert publish_click.post(http_app) == (200, "")
@@ -445,9 +390,9 @@ def posted_ts(db: Database) -> list[str]:
 
 def test_a_share_is_written_down_before_it_is_posted(app, slack, db):
     voter = article_id(db, VOTER_FILE)
-    results = search(app, slack, "privacy")
+    results = news(app, slack, "privacy", user_id=RITA)
     held = slack.hold_next("chat.postMessage")
-    request = click_request(results, actions.NEWS_SHARE, voter, user="U111", slack=slack)
+    request = click_request(slack, results, actions.NEWS_SHARE, voter, user_id="U111")
     worker = threading.Thread(target=app.dispatch, args=(request.bolt_request(),))
     worker.start()
     try:
@@ -467,11 +412,10 @@ def test_a_share_is_written_down_before_it_is_posted(app, slack, db):
 
 
 def test_a_refused_share_leaves_nothing_pending(app, slack, db):
-    results = search(app, slack, "privacy")
+    results = news(app, slack, "privacy", user_id=RITA)
     slack.fail_next("chat.postMessage", "not_in_channel")
-    request = click_request(
-        results, actions.NEWS_SHARE, article_id(db, VOTER_FILE), user="U111", slack=slack
-    )
+    voter = article_id(db, VOTER_FILE)
+    request = click_request(slack, results, actions.NEWS_SHARE, voter, user_id="U111")
     app.dispatch(request.bolt_request())
     assert any("not in this channel" in c.args["text"] for c in slack.calls_to("response_url"))
     with db.Session() as session:
@@ -481,15 +425,15 @@ def test_a_refused_share_leaves_nothing_pending(app, slack, db):
 
 def test_a_share_decided_while_it_was_being_posted_is_brought_up_to_date(app, slack, db):
     voter = article_id(db, VOTER_FILE)
-    results = search(app, slack, "privacy")
-    queue = review_queue(app, slack)
+    results = news(app, slack, "privacy", user_id=RITA)
+    queue = news(app, slack, "review", user_id=RITA)
     held = slack.hold_next("chat.postMessage")
-    request = click_request(results, actions.NEWS_SHARE, voter, user="U111", slack=slack)
+    request = click_request(slack, results, actions.NEWS_SHARE, voter, user_id="U111")
     worker = threading.Thread(target=app.dispatch, args=(request.bolt_request(),))
     worker.start()
     try:
         held.wait_reached()  # the share's draft card is on its way to Slack
-        click(app, slack, queue, actions.REVIEW_PUBLISH, voter, user=RITA)
+        click(app, slack, queue, actions.REVIEW_PUBLISH, voter, user_id=RITA)
     finally:
         held.release()
         worker.join(timeout=30)
@@ -514,65 +458,10 @@ def test_an_event_retry_to_another_replica_is_not_acted_on_twice(slack, settings
 
 
 def crash_decision(settings: Settings, source_path: str, action: str, step: str) -> None:
-    aid = article_id_of(settings, source_path)
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
-    }
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(CRASH_HELPER),
-            settings.database_url,
-            str(settings.articles_dir),
-            str(aid),
-            action,
-            step,
-        ],
-        env=env,
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
-    assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()
-
-
-def article_id_of(settings: Settings, source_path: str) -> int:
-    db = open_database(settings.database_url)
-    try:
-        return article_id(db, source_path)
-    finally:
-        db.dispose()
-
-
-@contextlib.contextmanager
-def serving(slack: FakeSlack, settings: Settings, tmp_path: Path) -> Iterator[tuple[Any, str]]:
-    """`newsbot serve` over HTTP, answering: (its process, its /slack/events URL)."""
-    from tests.bot.test_http import get, serve_env
-
-    env = serve_env(slack, settings)
-    port = int(env["PORT"])
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if get(f"http://127.0.0.1:{port}/healthz")[0] == 200:
-                    break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("newsbot serve did not answer /healthz")
-        yield proc, f"http://127.0.0.1:{port}/slack/events"
-    finally:
-        proc.kill()
+    with indexed(settings.database_url, settings.articles_dir) as db:
+        aid = article_id(db, source_path)
+    url, root = settings.database_url, str(settings.articles_dir)
+    run_until_killed(CRASH_HELPER, url, root, str(aid), action, step)
 
 
 def serve_once(slack: FakeSlack, settings: Settings, tmp_path: Path) -> str:
@@ -587,11 +476,11 @@ def serve_once(slack: FakeSlack, settings: Settings, tmp_path: Path) -> str:
 def test_a_share_is_on_record_when_the_process_dies_during_the_post(
     app, slack, settings, db, tmp_path
 ):
-    results = search(app, slack, "privacy")
+    results = news(app, slack, "privacy", user_id=RITA)
     voter = article_id(db, VOTER_FILE)
     held = slack.hold_next("chat.postMessage")
     with serving(slack, settings, tmp_path) as (proc, url):
-        share_click = click_request(results, actions.NEWS_SHARE, voter, user="U111", slack=slack)
+        share_click = click_request(slack, results, actions.NEWS_SHARE, voter, user_id="U111")
         assert share_click.post(url)[0] == 200
         held.wait_reached()
         proc.send_signal(signal.SIGKILL)
@@ -705,7 +594,7 @@ def test_a_symlink_repointed_outside_the_folder_is_refused(app, slack, settings,
     link = root / "linked.md"
     link.symlink_to(real)
     sync(db.WriteSession, root)
-    queue = review_queue(app, slack)
+    queue = news(app, slack, "review", user_id=RITA)
     linked = article_id(db, "linked.md")
     # Someone re-points the link at a file outside the articles folder, same bytes.
     stolen = outside / "elsewhere.md"
@@ -713,7 +602,7 @@ def test_a_symlink_repointed_outside_the_folder_is_refused(app, slack, settings,
     link.unlink()
     link.symlink_to(stolen)
 
-    replies = click(app, slack, queue, actions.REVIEW_PUBLISH, linked, user=RITA)
+    replies = said(click(app, slack, queue, actions.REVIEW_PUBLISH, linked, user_id=RITA))
 
     (text,) = [t for t, _ in replies]
     assert text == (
@@ -727,11 +616,10 @@ def test_a_symlink_repointed_outside_the_folder_is_refused(app, slack, settings,
 
 
 def test_a_vanished_file_says_so_and_changes_nothing(app, slack, settings, db, tmp_path):
-    queue = review_queue(app, slack)
+    queue = news(app, slack, "review", user_id=RITA)
     (settings.articles_dir / VOTER_FILE).unlink()
-    replies = click(
-        app, slack, queue, actions.REVIEW_PUBLISH, article_id(db, VOTER_FILE), user=RITA
-    )
+    voter = article_id(db, VOTER_FILE)
+    replies = said(click(app, slack, queue, actions.REVIEW_PUBLISH, voter, user_id=RITA))
     assert [t for t, _ in replies] == [
         "The article file is gone from the articles folder: nothing changed."
     ]
@@ -747,10 +635,9 @@ def test_write_back_errors_name_the_file_relative_to_the_folder(app, slack, sett
         path.read_bytes().replace(b"published: false", b"published: false\npublished: false")
     )
     sync(db.WriteSession, settings.articles_dir)
-    queue = review_queue(app, slack)
-    replies = click(
-        app, slack, queue, actions.REVIEW_PUBLISH, article_id(db, VOTER_FILE), user=RITA
-    )
+    queue = news(app, slack, "review", user_id=RITA)
+    voter = article_id(db, VOTER_FILE)
+    replies = said(click(app, slack, queue, actions.REVIEW_PUBLISH, voter, user_id=RITA))
     (text,) = [t for t, _ in replies]
     assert text.startswith(f"Could not publish it: {VOTER_FILE}: the frontmatter has more than one")
     assert str(tmp_path) not in all_slack_text(slack)

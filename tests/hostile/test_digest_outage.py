@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,17 +18,24 @@ from sqlalchemy import select
 from bot.app import make_client
 from bot.flows.digest import DigestError, DigestUnreachable, post_digest
 from bot.scheduler import DIGEST_RETRY_JOB, catch_up_job, create_scheduler, digest_job
-from bot.settings import Settings
-from storage.db import Database, open_database
+from storage.db import Database
 from storage.models import DigestRun
-from storage.sync import sync
-from tests.bot.conftest import make_settings
-from tests.slack_api import BOT_TOKEN, FakeSlack
-from tests.slack_requests import SIGNING_SECRET
-
-DAY = date(2026, 11, 26)
-DUE = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)  # 09:00 in Berlin
-CHANNEL = "C0DIGEST"
+from tests.builders import (
+    DIGEST_CHANNEL,
+    DIGEST_DAY,
+    DIGEST_DUE,
+    digest_settings,
+    get,
+    indexed,
+    make_settings,
+    newsbot_env,
+    run_newsbot,
+    serve_env,
+    start_newsbot,
+    write_article,
+    write_story,
+)
+from tests.slack_api import BOT_TOKEN
 
 
 def closed_port_url() -> str:
@@ -43,35 +47,17 @@ def closed_port_url() -> str:
 
 
 @pytest.fixture
-def slack() -> Iterator[FakeSlack]:
-    with FakeSlack() as fake:
-        yield fake
-
-
-@pytest.fixture
 def folder(tmp_path: Path) -> Path:
     folder = tmp_path / "articles"
-    folder.mkdir()
     for n, heat in enumerate([95, 80]):
-        when = DUE - timedelta(hours=2)
-        (folder / f"s{n}.md").write_text(
-            f'---\ntitle: "Story {n}"\nwebUrl: "https://news.example/{n}"\nheat: {heat}\n'
-            f"publishedDateTime: {when:%Y-%m-%dT%H:%M:%SZ}\n---\n"
-        )
+        write_story(folder, f"s{n}", heat=heat)
     return folder
-
-
-def digest_settings(slack: FakeSlack, url: str, folder: Path, **env: str) -> Settings:
-    env = {"NEWSBOT_DIGEST_CHANNEL": CHANNEL, "NEWSBOT_TIMEZONE": "Europe/Berlin", **env}
-    return make_settings(slack, url, folder, **env)
 
 
 @pytest.fixture
 def db(database_url: str, folder: Path) -> Iterator[Database]:
-    database = open_database(database_url)
-    sync(database.WriteSession, folder)
-    yield database
-    database.dispose()
+    with indexed(database_url, folder) as database:
+        yield database
 
 
 def runs(db: Database) -> list[tuple[str, str | None]]:
@@ -87,7 +73,7 @@ def test_unreachable_slack_gives_the_claim_back_and_tries_again(
     client = make_client(down, retry_connections=False)
     scheduler = create_scheduler(down, db, client)
 
-    digest_job(down, db, client, now=DUE, scheduler=scheduler)
+    digest_job(down, db, client, now=DIGEST_DUE, scheduler=scheduler)
 
     assert runs(db) == []  # nothing was posted: the claim is free again
     ours = [r for r in caplog.records if r.name.startswith("bot") and r.levelno >= logging.WARNING]
@@ -100,10 +86,12 @@ def test_unreachable_slack_gives_the_claim_back_and_tries_again(
 
     # Slack answers again: the retry (the catch-up) posts it, once, marked late.
     up = digest_settings(slack, database_url, folder)
-    retry.func(up, db, make_client(up, retry_connections=False), now=DUE + timedelta(minutes=5))
+    retry.func(
+        up, db, make_client(up, retry_connections=False), now=DIGEST_DUE + timedelta(minutes=5)
+    )
     (posted,) = slack.calls_to("chat.postMessage")
     assert runs(db) == [("posted", posted.response["ts"])]
-    catch_up_job(up, db, make_client(up), now=DUE + timedelta(hours=1))  # the next start
+    catch_up_job(up, db, make_client(up), now=DIGEST_DUE + timedelta(hours=1))  # the next start
     assert len(slack.calls_to("chat.postMessage")) == 1
 
 
@@ -112,11 +100,15 @@ def test_a_dropped_connection_after_sending_is_not_posted_twice(slack, folder, d
     client = make_client(settings, retry_connections=False)
     slack.drop_next("chat.postMessage")
     with pytest.raises(DigestError) as raised:
-        post_digest(settings, db, client, channel=CHANNEL, local_date=DAY, now=DUE)
+        post_digest(
+            settings, db, client, channel=DIGEST_CHANNEL, local_date=DIGEST_DAY, now=DIGEST_DUE
+        )
     assert not isinstance(raised.value, DigestUnreachable)
     assert "may be in C0DIGEST" in str(raised.value)
     assert runs(db) == [("claimed", None)]  # at most once: documented in 'Exactly once'
-    again = post_digest(settings, db, client, channel=CHANNEL, local_date=DAY, now=DUE)
+    again = post_digest(
+        settings, db, client, channel=DIGEST_CHANNEL, local_date=DIGEST_DAY, now=DIGEST_DUE
+    )
     assert again.status == "already-posted"
     assert len(slack.calls_to("chat.postMessage", all_attempts=True)) == 1
 
@@ -124,60 +116,31 @@ def test_a_dropped_connection_after_sending_is_not_posted_twice(slack, folder, d
 def test_newsbot_digest_says_one_sentence_when_slack_cannot_be_reached(
     slack, folder, sqlite_url, tmp_path
 ):
-    db = open_database(sqlite_url)
-    sync(db.WriteSession, folder)
-    env = {
-        **os.environ,
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": closed_port_url(),
-        "NEWSBOT_DATABASE_URL": sqlite_url,
-        "NEWSBOT_TIMEZONE": "Europe/Berlin",
-        "NEWSBOT_DIGEST_CHANNEL": CHANNEL,
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "digest", "--date", "2026-11-26"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 2
-    assert "Traceback" not in result.stderr
-    last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("newsbot: Slack could not be reached at 127.0.0.1:")
-    assert "Connection refused" in last and "nothing was posted to C0DIGEST" in last
-    assert BOT_TOKEN not in result.stderr
-    assert runs(db) == []
+    down = digest_settings(slack, sqlite_url, folder, SLACK_API_URL=closed_port_url())
+    env = newsbot_env(down)
+    with indexed(sqlite_url, folder) as db:
+        result = run_newsbot("digest", "--date", "2026-11-26", env=env, cwd=tmp_path)
+        assert result.returncode == 2
+        assert "Traceback" not in result.stderr
+        last = result.stderr.strip().splitlines()[-1]
+        assert last.startswith("newsbot: Slack could not be reached at 127.0.0.1:")
+        assert "Connection refused" in last and "nothing was posted to C0DIGEST" in last
+        assert BOT_TOKEN not in result.stderr
+        assert runs(db) == []
 
-    env["SLACK_API_URL"] = slack.api_url
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "digest", "--date", "2026-11-26"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    (posted,) = slack.calls_to("chat.postMessage")
-    assert "Story 0" in json.dumps(posted.args["blocks"])
-    db.dispose()
+        env["SLACK_API_URL"] = slack.api_url
+        result = run_newsbot("digest", "--date", "2026-11-26", env=env, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        (posted,) = slack.calls_to("chat.postMessage")
+        assert "Story s0" in json.dumps(posted.args["blocks"])
 
 
 def test_serve_logs_one_sentence_when_slack_is_gone_at_digest_time(slack, tmp_path, sqlite_url):
-    from tests.bot.test_http import get, serve_env
-
     folder = tmp_path / "today"
-    folder.mkdir()
     midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    (folder / "hot.md").write_text(
-        f'---\ntitle: "Hot"\nwebUrl: "https://news.example/hot"\nheat: 99\n'
-        f"publishedDateTime: {midnight - timedelta(hours=2):%Y-%m-%dT%H:%M:%SZ}\n---\n"
-    )
+    write_article(folder, "hot", heat=99, publishedDateTime=midnight - timedelta(hours=2))
     digest = {
-        "NEWSBOT_DIGEST_CHANNEL": CHANNEL,
+        "NEWSBOT_DIGEST_CHANNEL": DIGEST_CHANNEL,
         "NEWSBOT_TIMEZONE": "UTC",
         "NEWSBOT_DIGEST_TIME": "00:00",
     }
@@ -186,14 +149,7 @@ def test_serve_logs_one_sentence_when_slack_is_gone_at_digest_time(slack, tmp_pa
     # serve checks the token with auth.test, then starts the scheduler, whose catch-up posts
     # today's (late) digest at once. Slack goes away in between.
     held = slack.hold_next("auth.test")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    proc = start_newsbot("serve", env=env, cwd=tmp_path)
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
     reader.start()
@@ -224,6 +180,5 @@ def test_serve_logs_one_sentence_when_slack_is_gone_at_digest_time(slack, tmp_pa
     (said,) = problems
     assert "daily digest for" in said and "not posted yet: Slack could not be reached" in said
     assert "nothing was posted" in said and "trying again at" in said
-    db = open_database(sqlite_url)
-    assert runs(db) == []  # the claim is free for the retry and the next start
-    db.dispose()
+    with indexed(sqlite_url, folder) as db:
+        assert runs(db) == []  # the claim is free for the retry and the next start

@@ -11,34 +11,25 @@ import os
 import socket
 import stat
 import subprocess
-import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from storage.db import Database, open_database
+from storage.db import Database
 from storage.models import Article
 from storage.parse import MAX_NAME_LENGTH, MAX_URL_LENGTH, ParseError, read_file
 from storage.scan import quick_compare
 from storage.search import find_by_url, parse_query, search
 from storage.sync import sync
+from tests.builders import REPO, run_newsbot
 
-REPO = Path(__file__).resolve().parents[2]
 CAMERAS = "https://www.harborcityherald.com/story/ai-traffic-cameras-pilot-results-4821907"
 
 
 def article(url: str, extra: str = "") -> str:
     return f"---\ntitle: A good article\nwebUrl: {url}\n{extra}---\nBody.\n"
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = open_database(database_url)
-    yield database
-    database.dispose()
 
 
 def urls(db: Database) -> set[str]:
@@ -48,14 +39,8 @@ def urls(db: Database) -> set[str]:
 
 def index_cli(database_url: str, folder: Path) -> subprocess.CompletedProcess[str]:
     """The real `newsbot index`, which a hang would stop the test at, not the suite."""
-    return subprocess.run(
-        [sys.executable, "-m", "bot", "index", str(folder)],
-        cwd=REPO,
-        env=os.environ | {"NEWSBOT_DATABASE_URL": database_url},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    env = os.environ | {"NEWSBOT_DATABASE_URL": database_url}
+    return run_newsbot("index", str(folder), env=env, cwd=REPO, timeout=120)
 
 
 def test_undecodable_names_are_named_and_every_good_file_is_indexed(db, database_url, tmp_path):

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,23 +19,15 @@ from bot.scheduler import (
     start_up,
 )
 from bot.settings import Settings
-from storage.db import Database, open_database
+from storage.db import Database
 from storage.decisions import LEASE
 from storage.models import Article, HandledRequest, IndexFailure, PendingPost, utcnow
 from storage.sync import sync
 from storage.writeback import TEMP_MARKER
-from tests.bot.conftest import make_settings
+from tests.builders import REPO, VOTER_FILE, make_settings, run_until_killed
 from tests.slack_api import FakeSlack
 
-REPO = Path(__file__).resolve().parents[2]
 WRITEBACK_CRASH = REPO / "tests" / "storage" / "writeback_crash_helper.py"
-VOTER_FILE = "2026/11/voter-roll-privacy-audit.md"
-
-
-@pytest.fixture
-def slack() -> Iterator[FakeSlack]:
-    with FakeSlack() as fake:
-        yield fake
 
 
 @pytest.fixture
@@ -48,11 +36,9 @@ def settings(slack: FakeSlack, database_url: str, articles_dir: Path) -> Setting
 
 
 @pytest.fixture
-def db(settings: Settings) -> Iterator[Database]:
-    database = open_database(settings.database_url)
-    sync(database.WriteSession, settings.articles_dir)
-    yield database
-    database.dispose()
+def db(bot_db: Database) -> Database:
+    """The examples, indexed (on SQLite, and on PostgreSQL when configured)."""
+    return bot_db
 
 
 def test_handled_request_ids_are_pruned_with_the_reindex_off(settings, db):
@@ -86,18 +72,7 @@ def test_handled_request_ids_are_pruned_with_the_reindex_off(settings, db):
 
 def leave_a_leftover(path: Path) -> Path:
     """Kill a write-back of `path` after its temporary file is written; that file."""
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
-    }
-    proc = subprocess.run(
-        [sys.executable, str(WRITEBACK_CRASH), str(path), "true", "temp-synced"],
-        env=env,
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
-    assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()
+    run_until_killed(WRITEBACK_CRASH, str(path), "true", "temp-synced")
     (leftover,) = [p for p in path.parent.iterdir() if TEMP_MARKER in p.name]
     return leftover
 

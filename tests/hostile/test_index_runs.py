@@ -12,7 +12,6 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,25 +20,18 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.scheduler import reindex_job
 from bot.settings import Settings
-from storage.db import Database, IndexBusy, index_lock, open_database
+from storage.db import Database, IndexBusy, index_lock
 from storage.decisions import decide
 from storage.errors import DatabaseError
 from storage.hashing import content_hash
 from storage.models import Article
 from storage.sync import sync
+from tests.builders import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 CAMERAS = "https://www.harborcityherald.com/story/ai-traffic-cameras-pilot-results-4821907"
 VOTERS = "https://www.lakeviewledger.com/politics/5530871/voter-roll-privacy-audit"
 WAITING = "newsbot: waiting for another index run to finish"
 SECURED = re.compile(r'^secured: "?([^"\n]+)"?$', re.MULTILINE)
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = open_database(database_url)  # migrated: the runs below only index
-    yield database
-    database.dispose()
 
 
 @pytest.fixture

@@ -34,16 +34,9 @@ from storage.models import Article, ReviewDecision
 from storage.search import QueryError, parse_query, search
 from storage.sync import sync
 from storage.writeback import set_published
-from tests.bot import conftest as bot_conftest
+from tests.builders import git, git_repo, make_settings, news
 from tests.slack_api import FakeSlack
-from tests.slack_requests import slash_command
 
-# The real app and Web API stand-in of tests/bot, over this module's `settings` below.
-slack = bot_conftest.slack
-bot_db = bot_conftest.bot_db
-app = bot_conftest.app
-
-REPO = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 TOKYO = ZoneInfo("Asia/Tokyo")
 HELP = ". Type /news help for the filters."
@@ -157,21 +150,15 @@ def test_every_query_the_parser_accepts_the_database_answers(indexed, typed: str
 
 @pytest.fixture
 def settings(slack: FakeSlack, database_url: str, articles_dir: Path) -> Settings:
-    """The app of tests/bot, in Tokyo, on SQLite and on PostgreSQL when configured."""
-    return bot_conftest.make_settings(
-        slack, database_url, articles_dir, NEWSBOT_TIMEZONE="Asia/Tokyo"
-    )
+    """The `app` of every test, in Tokyo, on SQLite and on PostgreSQL when configured."""
+    return make_settings(slack, database_url, articles_dir, NEWSBOT_TIMEZONE="Asia/Tokyo")
 
 
 def ask(app, slack: FakeSlack, text: str) -> dict:
-    slack.reset()
-    request = slash_command(text, response_url=slack.response_url())
-    response = app.dispatch(request.bolt_request())
-    assert response.status == 200
-    (reply,) = slack.calls_to("response_url")
+    reply = news(app, slack, text)
     assert slack.block_kit_violations == []
-    assert reply.args["response_type"] == "ephemeral"
-    return reply.args
+    assert reply["response_type"] == "ephemeral"
+    return reply
 
 
 @pytest.mark.parametrize(("typed", "sentence"), [r for r in REFUSED if len(r[0]) < 100])
@@ -378,18 +365,6 @@ def test_json_lines_are_exact_and_print_no_control_character(tmp_path, hostile_d
 
 ARTICLE = b'---\ntitle: "Harbor"\npublished: false\n---\n'
 APPROVED = {"Approved-by": "Jane Doe <U123>"}
-# The test's own git calls stay clear of whatever the planted repository runs.
-SAFE = ["-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false", "--no-pager"]
-
-
-def git(repo: Path, *args: str, input: str | None = None, check: bool = True) -> str:
-    return subprocess.run(
-        ["git", *SAFE, "-C", str(repo), *args],
-        capture_output=True,
-        text=True,
-        check=check,
-        input=input,
-    ).stdout
 
 
 def trailers_of(repo: Path) -> str:
@@ -407,17 +382,10 @@ def trailers_of(repo: Path) -> str:
 
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "gitconfig"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
     root = tmp_path / "site"
     root.mkdir()
-    git(root, "init", "-q", "-b", "main")
-    git(root, "config", "user.name", "Newsbot Test")
-    git(root, "config", "user.email", "newsbot@example.com")
     (root / "a.md").write_bytes(ARTICLE)
-    git(root, "add", ".")
-    git(root, "commit", "-q", "-m", "Initial articles")
+    git_repo(root, monkeypatch)
     set_published(root / "a.md", True)
     return root
 

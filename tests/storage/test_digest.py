@@ -14,6 +14,7 @@ from storage.digest import (
     release_claim,
 )
 from storage.sync import sync
+from tests.builders import write_article
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -22,13 +23,13 @@ END = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)  # 09:00 in Berlin
 
 
 def write(folder, name, *, heat, when, domain="one.example", related=()):
-    rel = "".join(f'\n  - title: "r"\n    webUrl: "https://news.example/{r}"' for r in related)
-    (folder / f"{name}.md").write_text(
-        f'---\ntitle: "Story {name}"\nwebUrl: "https://news.example/{name}"\nheat: {heat}\n'
-        f"publishedDateTime: {when.strftime('%Y-%m-%dT%H:%M:%SZ')}\n"
-        f"provider:\n  name: P\n  domain: {domain}\n"
-        + (f"related:{rel}\n" if related else "")
-        + "---\n"
+    write_article(
+        folder,
+        name,
+        heat=heat,
+        publishedDateTime=when,
+        provider={"name": "P", "domain": domain},
+        related=[{"title": "r", "webUrl": f"https://news.example/{r}"} for r in related],
     )
 
 

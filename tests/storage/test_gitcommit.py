@@ -2,41 +2,26 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from storage.gitcommit import GitCommitError, commit_file, is_git_work_tree
 from storage.writeback import set_published
+from tests.builders import git, git_repo
 
 ARTICLE = b'---\ntitle: "Harbor City Tests AI Traffic Cameras"\npublished: false\n---\n'
 APPROVED = {"Approved-by": "Jane Doe <U123>"}
 
 
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=True
-    ).stdout
-
-
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    # Keep the developer's own git configuration (signing, hooks, templates) out.
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "gitconfig"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
     root = tmp_path / "site"
     (root / "articles").mkdir(parents=True)
-    git(root, "init", "-q", "-b", "main")
-    git(root, "config", "user.name", "Newsbot Test")
-    git(root, "config", "user.email", "newsbot@example.com")
     (root / "articles" / "a.md").write_bytes(ARTICLE)
     (root / "articles" / "b.md").write_bytes(ARTICLE.replace(b"Harbor", b"Lakeview"))
     (root / "notes.txt").write_text("draft\n")
-    git(root, "add", ".")
-    git(root, "commit", "-q", "-m", "Initial articles")
-    return root
+    return git_repo(root, monkeypatch)
 
 
 def files_in(repo: Path, rev: str = "HEAD") -> list[str]:

@@ -10,32 +10,20 @@ from storage.search import (
     topic_counts,
 )
 from storage.sync import sync
+from tests.builders import write_article
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
-def write(folder, name, *, title, topics=(), heat=0, when="2026-11-25T10:00:00Z", **more):
-    lines = [
-        "---",
-        f'title: "{title}"',
-        f'webUrl: "https://news.example/{name}"',
-        f"heat: {heat}",
-        f"publishedDateTime: {when}",
-        "topics:",
-        *[f"  - {t}" for t in topics],
-        *[f"{k}: {v}" for k, v in more.items()],
-        "---",
-        "",
-    ]
-    if not topics:
-        lines.remove("topics:")
-    (folder / f"{name}.md").write_text("\n".join(lines))
+def write(folder, name, *, title, topics, heat, when="2026-11-25T10:00:00Z", **more):
+    write_article(
+        folder, name, title=title, topics=topics, heat=heat, publishedDateTime=when, **more
+    )
 
 
 @pytest.fixture
 def indexed(db, tmp_path):
     folder = tmp_path / "a"
-    folder.mkdir()
     write(
         folder, "cams", title="Cameras watch the harbor", topics=["AI", "Computer Vision"], heat=80
     )
@@ -56,8 +44,8 @@ def indexed(db, tmp_path):
         title="Pokémon cards & <!channel> fans",
         topics=["Pokémon"],
         heat=5,
-        published="true",
-        provider="{name: Rare, domain: rare.example}",
+        published=True,
+        provider={"name": "Rare", "domain": "rare.example"},
     )
     write(
         folder,
@@ -65,7 +53,7 @@ def indexed(db, tmp_path):
         title="City budget vote",
         topics=["Politics"],
         heat=30,
-        excerpt='"The council argued about the budget"',
+        excerpt="The council argued about the budget",
     )
     sync(db.WriteSession, folder)
     return db

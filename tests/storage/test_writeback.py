@@ -5,9 +5,6 @@ from __future__ import annotations
 import errno
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,10 +24,10 @@ from storage.writeback import (
     set_published,
     sweep_leftovers,
 )
+from tests.builders import REPO, run_until_killed
 from tests.depth import depth
 from tests.storage.writeback_crash_helper import STEPS
 
-REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples" / "articles"
 CRASH_HELPER = Path(__file__).with_name("writeback_crash_helper.py")
 
@@ -619,18 +616,7 @@ def test_sweep_removes_only_old_leftovers(tmp_path: Path) -> None:
 def test_crash_at_any_step_leaves_the_old_or_the_new_file(tmp_path: Path, step: str) -> None:
     path = write(tmp_path / "a.md", SAMPLE)
     new = SAMPLE.replace(b"published: false  #", b"published: true  #")
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
-    }
-    proc = subprocess.run(
-        [sys.executable, str(CRASH_HELPER), str(path), "true", step],
-        env=env,
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
-    assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()
+    run_until_killed(CRASH_HELPER, str(path), "true", step)
 
     data = path.read_bytes()
     renamed = STEPS.index(step) >= STEPS.index("after-replace")

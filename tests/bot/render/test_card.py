@@ -4,33 +4,13 @@ import json
 import re
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.render import article_card, decided_card, unfurl_blocks
-from storage.types import ArticleView, Decision, Image
+from storage.types import Decision, Image
+from tests.builders import article
 
 TZ = ZoneInfo("America/New_York")
-
-
-def article(**changes: Any) -> ArticleView:
-    fields: dict[str, Any] = dict(
-        id=7,
-        web_url="https://www.lakeviewledger.com/politics/5530871/voter-roll-privacy-audit",
-        title="State Auditor Finds Voter Roll Exports Shared Birth Dates With Vendors",
-        excerpt="The audit covers four years of data requests.",
-        published_at=datetime(2026, 11, 26, 3, 40, tzinfo=UTC),  # Nov 25 in New York
-        provider_name="Lakeview Ledger",
-        provider_domain="lakeviewledger.com",
-        topics=("Privacy", "Elections"),
-        heat=57,
-        quality=48,
-        published=False,
-        images=(Image(url="https://cdn.lakeviewledger.com/a.jpg?w=1&h=2", title="Voters"),),
-        fingerprint="c0ffee",
-    )
-    fields.update(changes)
-    return ArticleView(**fields)
 
 
 def by_type(blocks: list[dict], kind: str) -> list[dict]:

@@ -23,6 +23,7 @@ from bot.render import (
     review_queue_message,
 )
 from storage.types import ArticleView, Decision, Image, RelatedItem, SearchPage, TopicCount
+from tests.builders import article
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("NEWSBOT_UPDATE_GOLDEN") == "1"
@@ -101,21 +102,14 @@ CLOUD = ArticleView(
     ),
     fingerprint="77d1aa",
 )
-VOTER = ArticleView(
+VOTER = article(
     id=4,
-    web_url="https://www.lakeviewledger.com/politics/5530871/voter-roll-privacy-audit",
-    title="State Auditor Finds Voter Roll Exports Shared Birth Dates With Vendors",
     excerpt=(
         "The audit covers four years of data requests; the elections office says the extra"
         " fields were removed in September."
     ),
     published_at=datetime(2026, 11, 25, 19, 40, tzinfo=UTC),
-    provider_name="Lakeview Ledger",
-    provider_domain="lakeviewledger.com",
-    topics=("Privacy", "Elections"),
-    heat=57,
-    quality=48,
-    published=False,
+    images=(),
     fingerprint="0c3d52",
 )
 TOPICS = [

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, date, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
@@ -26,6 +25,7 @@ from bot.render import (
 )
 from bot.render.message import Message
 from storage.types import ArticleView, Decision, Image, SearchPage, TopicCount
+from tests import builders
 from tests.blockkit import block_kit_problems, units
 from tests.blockkit import message_problems as payload_problems
 from tests.depth import depth
@@ -234,20 +234,22 @@ def test_any_ephemeral_text_fits(text: str) -> None:
     _assert_fine(message_problems(ephemeral_text(text)))
 
 
-def _huge(i: int, **changes: Any) -> ArticleView:
-    fields: dict[str, Any] = dict(
-        id=i,
+def _huge(i: int) -> ArticleView:
+    """A draft whose every text is at or past what a card can show."""
+    return builders.article(
+        i,
         web_url=f"https://example.com/{i}?a=1&b=2",
         title="<!channel> " + "Å𝔘🗳️ & " * 700,
         excerpt="word & <b> " * 500,
+        published_at=None,
         provider_name=None,
         topics=tuple(f"Topic {n} & <x>" for n in range(60)),
         heat=99,
+        quality=0,
+        published=False,
         images=(Image(url="javascript:alert(1)"), Image(url="https://cdn.example.com/a.jpg")),
         fingerprint="f" * 64,
     )
-    fields.update(changes)
-    return ArticleView(**fields)
 
 
 def test_twenty_huge_articles_split_into_thread_replies() -> None:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,29 +19,10 @@ from bot.render import (
     shared_message,
     topics_message,
 )
-from storage.types import ArticleView, Image, SearchPage, TopicCount
+from storage.types import SearchPage, TopicCount
+from tests.builders import NOW, article
 
 TZ = ZoneInfo("Europe/Zurich")
-NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-
-
-def article(i: int, **changes: Any) -> ArticleView:
-    fields: dict[str, Any] = dict(
-        id=i,
-        web_url=f"https://news.example.com/story/{i}",
-        title=f"Story number {i}",
-        excerpt="An excerpt.",
-        published_at=NOW - timedelta(hours=i),
-        provider_name="Example News",
-        topics=("AI",),
-        heat=90 - i,
-        quality=50,
-        published=i % 2 == 0,
-        images=(Image(url=f"https://cdn.example.com/{i}.jpg"),),
-        fingerprint=f"fp{i}",
-    )
-    fields.update(changes)
-    return ArticleView(**fields)
 
 
 def page(

@@ -2,7 +2,7 @@
 
 import json
 
-from tests.bot.conftest import REVIEWER
+from tests.builders import REVIEWER
 from tests.slack_requests import app_home_opened, link_shared
 
 CAMERAS = "https://www.harborcityherald.com/story/ai-traffic-cameras-pilot-results-4821907"

@@ -29,7 +29,7 @@ from bot.render import actions
 from bot.settings import Settings
 from storage.db import Database, open_database
 from storage.sync import sync
-from tests.bot.conftest import make_settings
+from tests.builders import make_settings
 from tests.conftest import EXAMPLES
 from tests.hostile.http_support import (
     Served,

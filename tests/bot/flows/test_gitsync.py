@@ -24,8 +24,8 @@ from bot.settings import ConfigError, Settings
 from storage.db import Database, open_database
 from storage.models import Article, DecisionCommit, ReviewDecision
 from storage.sync import sync
-from tests.bot.conftest import REVIEWER, make_settings
 from tests.bot.flows.git_site import NEWS, Site, git, git_environment
+from tests.builders import REVIEWER, make_settings
 from tests.conftest import EXAMPLES
 from tests.slack_api import FakeSlack
 from tests.slack_requests import block_action, slash_command

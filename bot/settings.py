@@ -12,7 +12,9 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.localtime import QuietHours
 from storage.errors import redacted
+from storage.text import name_key
 
 
 class ConfigError(ValueError):
@@ -98,6 +100,32 @@ def _boolean(value: str) -> bool:
     if lowered in ("0", "false", "no", "off", ""):
         return False
     raise ValueError("expected true or false")
+
+
+def _quiet_hours(value: str) -> QuietHours | None:
+    if value.strip().lower() in ("off", "none"):
+        return None
+    start, sep, end = value.partition("-")
+    if not sep:
+        raise ValueError("expected a span of local time such as 20:00-08:00, or off")
+    try:
+        hours = QuietHours(_clock(start), _clock(end))
+    except ValueError:
+        raise ValueError("expected a span of local time such as 20:00-08:00, or off") from None
+    if hours.start == hours.end:
+        raise ValueError("the span starts and ends at the same time: give two times, or off")
+    return hours
+
+
+def _names(value: str) -> frozenset[str]:
+    """Topics and categories, compared case-insensitively; `*` stands for every article."""
+    names = frozenset(name_key(part) for part in value.split(","))
+    names -= {""}
+    if "*" in names:
+        if len(names) > 1:
+            raise ValueError("`*` already means every article: give it alone")
+        return frozenset({"*"})
+    return names
 
 
 @dataclass(frozen=True)
@@ -194,6 +222,42 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PORT", "port", "3000", "HTTP port", _whole(1, 65535)),
     # --- follows (issue 11)
     # --- editorial workflow (issue 12)
+    Setting(
+        "NEWSBOT_REVIEW_CHANNEL",
+        "review_channel",
+        None,
+        "channel ID for reviewers: new drafts, reminders, scheduled publications that failed",
+        _channel,
+    ),
+    Setting(
+        "NEWSBOT_REVIEW_MIN_HEAT",
+        "review_min_heat",
+        "0",
+        "least heat for a draft to go to the review channel and its reminders",
+        _whole(0, 1_000_000),
+    ),
+    Setting(
+        "NEWSBOT_REMIND_HOURS",
+        "remind_hours",
+        "4",
+        "remind the review channel of drafts waiting longer than this; 0 = off",
+        _whole(0, 7 * 24),
+    ),
+    Setting(
+        "NEWSBOT_QUIET_HOURS",
+        "quiet_hours",
+        "20:00-08:00",
+        "no reminders in this span of local time; `off` = none",
+        _quiet_hours,
+    ),
+    Setting(
+        "NEWSBOT_TWO_REVIEWERS",
+        "two_reviewers",
+        None,
+        "topics and categories (any case, comma-separated) or `*` whose articles need Publish "
+        "from two reviewers",
+        _names,
+    ),
     # --- several machines (issue 13)
     # --- insights (issue 14)
 )
@@ -224,6 +288,11 @@ class Settings:
     port: int
     # --- follows (issue 11)
     # --- editorial workflow (issue 12)
+    review_channel: str | None
+    review_min_heat: int
+    remind_hours: int
+    quiet_hours: QuietHours | None
+    two_reviewers: frozenset[str] | None
     # --- several machines (issue 13)
     # --- insights (issue 14)
 

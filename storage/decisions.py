@@ -9,16 +9,29 @@ across the write.
 
 from __future__ import annotations
 
-import os
-import socket
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage import editorial
+from storage.decision_state import (
+    ABANDONED,
+    DONE,
+    PENDING,
+    WAITING,
+    lock_article,
+    state_of,
+    writer_gone,
+)
+
+# LEASE, state_of and writer_id are also imported from here, as before decision_state.
+from storage.decision_state import LEASE as LEASE
+from storage.decision_state import writer_id as writer_id
 from storage.models import Article, ReviewDecision, utcnow
 from storage.types import ArticleView, AuditEntry, Decision, Outcome
 from storage.views import views_of
@@ -31,17 +44,8 @@ from storage.writeback import (
     set_published,
 )
 
-PENDING, DONE, ABANDONED = "pending", "done", "abandoned"
 #: A writer gives up replacing the file this many seconds after its decision went pending.
 WRITE_DEADLINE = 60.0
-#: A decision pending this long has no live writer (far beyond WRITE_DEADLINE, and clock skew).
-LEASE = timedelta(minutes=5)
-
-_WAITING = (
-    Article.published.is_(False),
-    Article.rejected.is_(False),
-    Article.missing.is_(False),
-)
 
 
 def review_queue(
@@ -51,7 +55,7 @@ def review_queue(
     rows = list(
         session.scalars(
             select(Article)
-            .where(*_WAITING)
+            .where(*WAITING)
             .order_by(Article.heat.desc(), Article.published_at.desc(), Article.id.desc())
             .offset(offset)
             .limit(limit + 1)
@@ -62,17 +66,23 @@ def review_queue(
 
 def pending_count(session: Session) -> int:
     """How many drafts wait for a decision."""
-    return session.scalar(select(func.count()).select_from(Article).where(*_WAITING)) or 0
+    return session.scalar(select(func.count()).select_from(Article).where(*WAITING)) or 0
 
 
 def decisions_since(session: Session, since: datetime) -> list[AuditEntry]:
-    """Review decisions that took effect since that moment, oldest first, with their article."""
+    """Review decisions that took effect since that moment, oldest first, with their article.
+
+    The audit trail also holds the editorial workflow's steps (approve, schedule,
+    unschedule, schedule-failed). A Publish's `note` names its approvers when
+    two were needed, and who scheduled it when a schedule ran it.
+    """
     rows = session.execute(
         select(ReviewDecision, Article.title, Article.web_url)
         .join(Article, Article.id == ReviewDecision.article_id)
         .where(ReviewDecision.decided_at >= since, ReviewDecision.status == DONE)
         .order_by(ReviewDecision.decided_at, ReviewDecision.id)
-    )
+    ).all()
+    notes = editorial.decision_notes(session, [d.id for d, _t, _u in rows if d.action == "publish"])
     return [
         AuditEntry(
             d.decided_at,
@@ -85,6 +95,7 @@ def decisions_since(session: Session, since: datetime) -> list[AuditEntry]:
             d.new_value,
             d.channel_id,
             d.message_ts,
+            notes.get(d.id, ""),
         )
         for d, title, url in rows
     ]
@@ -98,13 +109,6 @@ ACTIONS = {
 }
 
 
-def state_of(article: Article) -> str:
-    """ "draft", "published" or "rejected": what a review button may act on."""
-    if article.published:
-        return "published"
-    return "rejected" if article.rejected else "draft"
-
-
 @dataclass(frozen=True, slots=True)
 class _Started:
     """A pending decision, committed; its file is still to be written."""
@@ -116,11 +120,8 @@ class _Started:
     before: bool
     after: bool
     fingerprint: str
-
-
-def writer_id() -> str:
-    """Who is writing a pending decision: `host:pid`."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    schedule_id: int | None = None
+    approvers: tuple[tuple[str, str], ...] = ()
 
 
 def decide(
@@ -134,6 +135,8 @@ def decide(
     root: Path,
     channel_id: str | None = None,
     message_ts: str | None = None,
+    two_reviewers: Collection[str] | None = None,
+    schedule_id: int | None = None,
 ) -> Outcome:
     """Apply one review decision exactly once, in the database and in the article file.
 
@@ -146,6 +149,14 @@ def decide(
     is marked done. If the file cannot be written the row is put back and the
     pending record removed. A crash in between leaves the pending record,
     which `finish_interrupted` settles from the file.
+
+    A Publish of an article matching `two_reviewers` (NEWSBOT_TWO_REVIEWERS)
+    goes ahead only once two different reviewers approved it; until then it
+    records this reviewer's approval (see `storage.editorial.publish_gate`),
+    counted under the same lock. `schedule_id` is a scheduled publication
+    being run (claimed by the caller) on behalf of whoever scheduled it.
+    A decision that takes effect ends the article's open approvals and
+    schedules in its own transaction.
     """
     with session_factory.begin() as session:
         started = _begin(
@@ -158,6 +169,8 @@ def decide(
             root=root,
             channel_id=channel_id,
             message_ts=message_ts,
+            two_reviewers=two_reviewers,
+            schedule_id=schedule_id,
         )
     if isinstance(started, Outcome):
         return started
@@ -194,9 +207,11 @@ def _begin(
     root: Path,
     channel_id: str | None,
     message_ts: str | None,
+    two_reviewers: Collection[str] | None = None,
+    schedule_id: int | None = None,
 ) -> Outcome | _Started:
     column, requires, after, touches_file = ACTIONS[action]
-    article = _locked(session, article_id)
+    article = lock_article(session, article_id)
     if article is None:
         return Outcome("missing", None)
     if article.missing:
@@ -214,6 +229,23 @@ def _begin(
         return Outcome("already", view, previous=previous, state=state)
     if touches_file and fingerprint is not None and article.content_hash != fingerprint:
         return Outcome("stale", views_of(session, [article])[0], state=state)
+    approvers: tuple[tuple[str, str], ...] = ()
+    if action == "publish":
+        gate = editorial.publish_gate(
+            session,
+            article,
+            reviewer=(reviewer_id, reviewer_name),
+            rule=two_reviewers,
+            schedule_id=schedule_id,
+            channel_id=channel_id,
+            message_ts=message_ts,
+            now=utcnow(),
+        )
+        if isinstance(gate, str):
+            session.flush()
+            view = views_of(session, [article])[0]
+            return Outcome(gate, view, state=state, approvers=_approvers(view))
+        approvers = gate
     before = getattr(article, column)
     setattr(article, column, after)
     article.version = Article.version + 1
@@ -234,6 +266,8 @@ def _begin(
     session.add(decision)
     session.flush()
     if not touches_file:
+        editorial.after_decision(session, article, decision, fingerprint=article.content_hash)
+        session.flush()
         return Outcome("done", views_of(session, [article])[0], state=state_of(article))
     return _Started(
         decision_id=decision.id,
@@ -243,17 +277,22 @@ def _begin(
         before=before,
         after=after,
         fingerprint=article.content_hash,
+        schedule_id=schedule_id,
+        approvers=approvers,
     )
 
 
 def _finish(session: Session, started: _Started, written: WriteResult | None) -> Outcome:
-    article = _locked(session, started.article_id)
+    article = lock_article(session, started.article_id)
     assert article is not None  # articles are never deleted
     decision = session.get(ReviewDecision, started.decision_id, populate_existing=True)
     assert decision is not None
     # Even if a replica took this writer for dead and settled it, the file has
     # the new value now: the record and the row say so.
     decision.status, decision.owner = DONE, None
+    editorial.after_decision(
+        session, article, decision, fingerprint=started.fingerprint, schedule_id=started.schedule_id
+    )
     setattr(article, started.column, started.after)
     if written is not None:
         article.content_hash = written.new_fingerprint
@@ -262,7 +301,11 @@ def _finish(session: Session, started: _Started, written: WriteResult | None) ->
     article.updated_at = utcnow()
     session.flush()
     return Outcome(
-        "done", views_of(session, [article])[0], state=state_of(article), path=started.path
+        "done",
+        views_of(session, [article])[0],
+        state=state_of(article),
+        path=started.path,
+        approvers=started.approvers,
     )
 
 
@@ -275,7 +318,7 @@ def _undo(
 ) -> Outcome:
     """The file was not written: the row goes back, and the pending record with it."""
     with session_factory.begin() as session:
-        article = _locked(session, started.article_id)
+        article = lock_article(session, started.article_id)
         assert article is not None
         decision = session.get(ReviewDecision, started.decision_id, populate_existing=True)
         if decision is not None and decision.status == PENDING:
@@ -325,7 +368,7 @@ def finish_interrupted(
         ).all()
     settled = []
     for decision_id, owner, decided_at in candidates:
-        if not _writer_gone(owner, decided_at, now=now, at_start=at_start):
+        if not writer_gone(owner, decided_at, now=now, at_start=at_start):
             continue
         with session_factory.begin() as session:
             result = _settle(session, decision_id, root)
@@ -338,13 +381,14 @@ def _settle(session: Session, decision_id: int, root: Path) -> Settled | None:
     article_id = session.scalar(
         select(ReviewDecision.article_id).where(ReviewDecision.id == decision_id)
     )
-    article = _locked(session, article_id) if article_id is not None else None
+    article = lock_article(session, article_id) if article_id is not None else None
     decision = session.get(ReviewDecision, decision_id, populate_existing=True)
     if article is None or decision is None or decision.status != PENDING:
         return None  # settled meanwhile, by its writer or another replica
     column, _requires, after, _touches = ACTIONS[decision.action]
     if _file_says(root / article.source_path, after, root):
         decision.status = DONE
+        editorial.after_decision(session, article, decision, fingerprint=article.content_hash)
         setattr(article, column, after)
     else:
         decision.status = ABANDONED
@@ -359,27 +403,6 @@ def _settle(session: Session, decision_id: int, root: Path) -> Settled | None:
     )
 
 
-def _writer_gone(owner: str | None, decided_at: datetime, *, now: datetime, at_start: bool) -> bool:
-    if now - decided_at >= LEASE:
-        return True
-    host, _, pid = (owner or "").rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    if int(pid) == os.getpid():
-        return at_start
-    return not _running(int(pid))
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process
-    return True
-
-
 def _file_says(path: Path, value: bool, root: Path) -> bool:
     """Whether the article file's `published` flag is `value` (False when unreadable)."""
     try:
@@ -388,14 +411,8 @@ def _file_says(path: Path, value: bool, root: Path) -> bool:
         return False
 
 
-def _locked(session: Session, article_id: int) -> Article | None:
-    # Every writer of a decision locks the article row first, so none deadlocks another.
-    return session.scalars(
-        select(Article)
-        .where(Article.id == article_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).first()
+def _approvers(view: ArticleView) -> tuple[tuple[str, str], ...]:
+    return tuple((a.reviewer_id, a.reviewer_name) for a in view.approvals)
 
 
 def _decision(row: ReviewDecision) -> Decision:

@@ -15,7 +15,7 @@ from bot.deps import Deps
 from bot.flows.cards import refresh_cards
 from storage.decisions import decide, review_queue
 from storage.gitcommit import GitCommitError, commit_file, is_git_work_tree
-from storage.types import ArticleView, Outcome
+from storage.types import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,8 @@ class Click:
     user_name: str
     channel_id: str | None
     message_ts: str | None
+    # A scheduled publication being run on behalf of the reviewer who scheduled it.
+    schedule_id: int | None = None
 
 
 def apply(deps: Deps, client: WebClient, click: Click) -> tuple[Outcome, set[tuple[str, str]]]:
@@ -53,7 +55,12 @@ def apply(deps: Deps, client: WebClient, click: Click) -> tuple[Outcome, set[tup
         root=settings.articles_dir,
         channel_id=click.channel_id,
         message_ts=click.message_ts,
+        two_reviewers=settings.two_reviewers,
+        schedule_id=click.schedule_id,
     )
+    if outcome.status == "approved" and outcome.article is not None:
+        # A first approval of an article that needs two: every card says so.
+        return outcome, refresh_cards(deps, client, outcome.article.id)
     if outcome.status != "done":
         return outcome, set()
     assert outcome.article is not None
@@ -61,11 +68,23 @@ def apply(deps: Deps, client: WebClient, click: Click) -> tuple[Outcome, set[tup
         "%s: %s by %s (%s)", click.action, outcome.article.web_url, click.user_name, click.user_id
     )
     if settings.git_commit and outcome.path is not None:
-        _commit(deps, click, outcome.article, outcome.path)
+        _commit(deps, click, outcome, outcome.path)
     return outcome, refresh_cards(deps, client, outcome.article.id)
 
 
-def _commit(deps: Deps, click: Click, article: ArticleView, path: Path) -> None:
+def trailers(click: Click, outcome: Outcome) -> list[tuple[str, str]]:
+    """The commit's trailers: `Approved-by` for each approver (two when two were needed),
+    and `Scheduled-by` when a scheduled publication ran it."""
+    approvers = outcome.approvers or ((click.user_id, click.user_name),)
+    found = [("Approved-by", f"{name} <{user}>") for user, name in approvers]
+    if click.schedule_id is not None:
+        found.append(("Scheduled-by", f"{click.user_name} <{click.user_id}>"))
+    return found
+
+
+def _commit(deps: Deps, click: Click, outcome: Outcome, path: Path) -> None:
+    assert outcome.article is not None
+    article = outcome.article
     root = deps.settings.articles_dir
     if not is_git_work_tree(root):
         log.warning("NEWSBOT_GIT_COMMIT is on but %s is not a git work tree", root)
@@ -75,7 +94,7 @@ def _commit(deps: Deps, click: Click, article: ArticleView, path: Path) -> None:
             root,
             path,
             message=f"{VERBS[click.action]}: {article.title}",
-            trailers={"Approved-by": f"{click.user_name} <{click.user_id}>"},
+            trailers=trailers(click, outcome),
             author=deps.settings.git_author,
         )
     except (GitCommitError, ValueError) as exc:  # ValueError: a name git cannot take

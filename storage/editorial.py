@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from storage.decision_state import DONE, LEASE, WAITING, lock_article, state_of
+from storage.decision_state import DONE, LEASE, PENDING, WAITING, lock_article, state_of
 from storage.models import (
     SCHEDULE_ACTIVE,
     Approval,
@@ -535,7 +535,12 @@ def settle_schedule(
 ) -> bool:
     """After its execution: "waiting" (for a second reviewer), "pending" (try again later),
     or "failed" (`reason` for the card, `code` for the audit trail; the scheduler is
-    to be told). Only while `holder` runs it; False otherwise."""
+    to be told). Only while `holder` runs it; False otherwise.
+
+    A failure while another decision on the article is being written is not one
+    yet: it goes back to pending, and that decision, once done, ends it (or the
+    next run publishes it, if that decision came to nothing).
+    """
     article_id = session.scalar(
         select(ScheduledPublication.article_id).where(ScheduledPublication.id == schedule_id)
     )
@@ -545,6 +550,8 @@ def settle_schedule(
         return False
     if schedule.status != "running" or schedule.claimed_by != holder:
         return False
+    if status == "failed" and _decision_pending(session, article.id):
+        status = "pending"
     schedule.status = status
     if status == "failed":
         schedule.finished_at, schedule.reason, schedule.notice = now, reason, "due"
@@ -563,12 +570,14 @@ def settle_schedule(
     return True
 
 
-def was_late(session: Session, schedule_id: int) -> bool:
-    """Whether the publication went out well after its time."""
-    return bool(
+def _decision_pending(session: Session, article_id: int) -> bool:
+    return (
         session.scalar(
-            select(ScheduledPublication.late).where(ScheduledPublication.id == schedule_id)
+            select(ReviewDecision.id)
+            .where(ReviewDecision.article_id == article_id, ReviewDecision.status == PENDING)
+            .limit(1)
         )
+        is not None
     )
 
 

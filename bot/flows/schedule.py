@@ -327,6 +327,7 @@ def _settle(
     elif outcome.status == "failed":
         reason, code = f"the file could not be written: {outcome.problem}", "write failed"
     elif outcome.status == "already" and outcome.state not in ("draft", None):
+        # Unless that state is a decision still being written (then it goes back to pending).
         reason, code = f"it was {outcome.state} already", f"{outcome.state} already"
     else:
         status = "pending"  # another decision is being written: the next run tries again

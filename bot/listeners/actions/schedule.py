@@ -16,15 +16,19 @@ from bot.render import actions
 
 
 def _reply(deps: Deps, client: WebClient, body: dict, respond: Respond) -> Callable[..., Any]:
-    if (body.get("container") or {}).get("type") == "view":
+    if _on_home(body):
         # App Home has no response_url: the answer is the home tab, published again.
         return answer.home_responder(deps, client, body["user"]["id"])
     return respond
 
 
+def _on_home(body: dict) -> bool:
+    return (body.get("container") or {}).get("type") == "view"
+
+
 def _place(body: dict) -> schedule.Place:
     container = body.get("container") or {}
-    if container.get("type") == "view":
+    if _on_home(body):
         return schedule.Place()
     return schedule.Place(
         channel_id=(body.get("channel") or {}).get("id") or container.get("channel_id"),
@@ -57,7 +61,8 @@ def publish_at_handler(deps: Deps) -> Callable[..., None]:
         )
         if said is not None and said.notice is not None:
             answer.say(reply, said.notice)
-        if said is not None and said.card is not None:
+        # On App Home the tab, published again with the notice, shows the card as it is.
+        if said is not None and said.card is not None and not _on_home(body):
             answer.show_card(body, reply, article_id, said.card)
 
     return publish_at
@@ -91,7 +96,7 @@ def cancel_handler(deps: Deps) -> Callable[..., None]:
         )
         answer.say(reply, render.cancel_reply(result))
         clicked = (place.channel_id, place.message_ts)
-        if result.article is not None and clicked not in updated:
+        if result.article is not None and clicked not in updated and not _on_home(body):
             card = render.article_card(
                 result.article, tz=deps.settings.timezone, review=True, reviewer=True
             )

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from storage.decision_state import DONE, LEASE, PENDING, WAITING, lock_article, state_of
+from storage.decision_state import DONE, PENDING, WAITING, lock_article, state_of
 from storage.models import (
     SCHEDULE_ACTIVE,
     Approval,
@@ -584,20 +584,15 @@ def _decision_pending(session: Session, article_id: int) -> bool:
 # --- telling the scheduler that it failed -------------------------------------------------
 
 
-def notices_due(session: Session, *, now: datetime) -> list[Notice]:
-    """Failed publications whose scheduler has not been told (or whose teller died)."""
+def notices_due(session: Session) -> list[Notice]:
+    """Failed publications whose scheduler is still to be told.
+
+    One whose teller died during the Slack call stays "sending": Slack may have
+    posted it, and telling once beats telling twice (the card says why anyway).
+    """
     rows = session.scalars(
         select(ScheduledPublication)
-        .where(
-            ScheduledPublication.status == "failed",
-            or_(
-                ScheduledPublication.notice == "due",
-                and_(
-                    ScheduledPublication.notice == "sending",
-                    ScheduledPublication.claimed_at < now - LEASE,
-                ),
-            ),
-        )
+        .where(ScheduledPublication.status == "failed", ScheduledPublication.notice == "due")
         .order_by(ScheduledPublication.id)
     )
     return [
@@ -618,10 +613,7 @@ def claim_notice(session: Session, notice_id: int, holder: str, *, now: datetime
     row = ScheduledPublication
     won = session.execute(
         update(row)
-        .where(
-            row.id == notice_id,
-            or_(row.notice == "due", and_(row.notice == "sending", row.claimed_at < now - LEASE)),
-        )
+        .where(row.id == notice_id, row.notice == "due")
         .values(notice="sending", claimed_by=holder, claimed_at=now)
         .returning(row.id)
     ).first()

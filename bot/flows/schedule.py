@@ -349,7 +349,7 @@ def tell_schedulers(deps: Deps, client: WebClient, *, now: datetime) -> None:
     article's card as it is now."""
     holder = writer_id()
     with deps.db.Session() as session:
-        notices = notices_due(session, now=now)
+        notices = notices_due(session)
     for notice in notices:
         with deps.db.WriteSession.begin() as session:
             if not claim_notice(session, notice.id, holder, now=now):

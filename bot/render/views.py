@@ -381,8 +381,11 @@ def review_queue_message(
     has_more: bool,
     tz: ZoneInfo,
     page_size: int = REVIEW_PAGE_SIZE,
+    reviewer: bool = True,
 ) -> Message:
     """Drafts waiting for review, each with Publish/Reject and how long it has waited; paged.
+
+    Publish at… is for a `reviewer` only.
 
     `page_size` is how many drafts the caller fetches per page; Previous steps back by it.
     """
@@ -399,7 +402,7 @@ def review_queue_message(
             a,
             tz=tz,
             review=True,
-            reviewer=True,
+            reviewer=reviewer,
             notes=waiting_note(a, now),
         )
         for a in drafts

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from slack_sdk import WebClient
 from sqlalchemy import update
 
 from bot.flows.schedule import run_due
@@ -414,3 +415,40 @@ def test_a_click_from_someone_else_at_the_same_moment_publishes_once(desk, slack
     assert b"published: true" in file_of(desk)
     (schedule,) = desk.schedules()
     assert schedule.status in ("published", "cancelled")
+
+
+def test_the_scheduler_is_told_once_even_when_slack_was_unreachable_first(desk, slack):
+    when = in_a_day()
+    desk.schedule(VOTER, when)
+    path = desk.settings.articles_dir / VOTER_FILE
+    path.write_bytes(path.read_bytes().replace(b"quality: 48", b"quality: 49"))
+    slack.reset()
+    unreachable = WebClient(token=BOT_TOKEN, base_url=closed_port_url())
+    run_due(desk.settings, desk.db, unreachable, now=when)
+    assert slack.calls_to("chat.postMessage") == []
+    publish_due(desk, when + timedelta(minutes=1))
+    (told,) = slack.calls_to("chat.postMessage")
+    assert told.args["channel"] == REVIEW_CHANNEL
+    publish_due(desk, when + timedelta(minutes=2))
+    assert len(slack.calls_to("chat.postMessage")) == 1
+
+
+def test_a_notice_dropped_after_sending_is_not_sent_again(desk, slack):
+    when = in_a_day()
+    desk.schedule(VOTER, when)
+    path = desk.settings.articles_dir / VOTER_FILE
+    path.write_bytes(path.read_bytes().replace(b"quality: 48", b"quality: 49"))
+    slack.reset()
+    slack.drop_next("chat.postMessage")
+    publish_due(desk, when)
+    publish_due(desk, when + timedelta(minutes=10))
+    # One attempt, dropped after sending: it may have been posted, so it is not sent again.
+    assert len(slack.calls_to("chat.postMessage", all_attempts=True)) == 1
+
+
+def closed_port_url() -> str:
+    """An API URL on a local port that refuses connections: nothing is ever sent."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/api/"

@@ -476,22 +476,27 @@ def _due(row: ScheduledPublication) -> Due:
 
 
 def due_schedules(session: Session, *, now: datetime) -> list[Due]:
-    """Pending publications whose time has come, oldest first, and those being run (whose
-    runner the caller may find gone)."""
+    """Pending publications whose time has come, oldest first; those waiting for a second
+    reviewer whose article changed since (its file, or gone), which can no longer go out;
+    and those being run (whose runner the caller may find gone)."""
+    row = ScheduledPublication
+    changed = and_(
+        row.status == "waiting",
+        or_(Article.missing.is_(True), Article.content_hash != row.fingerprint),
+    )
     rows = session.scalars(
-        select(ScheduledPublication)
+        select(row)
+        .join(Article, Article.id == row.article_id)
         .where(
             or_(
-                and_(
-                    ScheduledPublication.status == "pending",
-                    ScheduledPublication.due_at <= now,
-                ),
-                ScheduledPublication.status == "running",
+                and_(row.status == "pending", row.due_at <= now),
+                changed,
+                row.status == "running",
             )
         )
-        .order_by(ScheduledPublication.due_at, ScheduledPublication.id)
+        .order_by(row.due_at, row.id)
     )
-    return [_due(row) for row in rows]
+    return [_due(r) for r in rows]
 
 
 def claim_schedule(session: Session, due: Due, holder: str, *, now: datetime) -> bool:
@@ -507,6 +512,8 @@ def claim_schedule(session: Session, due: Due, holder: str, *, now: datetime) ->
         owned = and_(row.status == "running", row.claimed_by == due.claimed_by)
         if due.claimed_by is None:
             owned = and_(row.status == "running", row.claimed_by.is_(None))
+    elif due.status == "waiting":
+        owned = row.status == "waiting"
     else:
         owned = and_(row.status == "pending", row.due_at <= now)
     won = session.execute(

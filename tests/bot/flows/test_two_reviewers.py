@@ -310,3 +310,19 @@ def test_cancelling_withdraws_the_schedulers_approval(desk, slack):
     replies = desk.click(desk.queue(SECOND), actions.REVIEW_PUBLISH, VOTER, user=SECOND)
     assert any("needs a second reviewer" in r["text"] for r in replies)
     assert desk.decisions("publish") == []
+
+
+def test_one_waiting_for_a_second_reviewer_fails_when_its_file_changes(desk, slack):
+    when = in_a_day()
+    desk.schedule(VOTER, when)
+    assert [s for _i, s in run_due(desk.settings, desk.db, desk.client, now=when)] == ["waiting"]
+    path = desk.settings.articles_dir / VOTER_FILE
+    path.write_bytes(path.read_bytes().replace(b"quality: 48", b"quality: 49"))
+    sync(desk.db.WriteSession, desk.settings.articles_dir)
+    slack.reset()
+    later = when + timedelta(hours=2)
+    assert [s for _i, s in run_due(desk.settings, desk.db, desk.client, now=later)] == ["stale"]
+    (schedule,) = desk.schedules()
+    assert schedule.status == "failed"
+    (told,) = slack.calls_to("chat.postMessage")
+    assert f"<@{REVIEWER}> the publication you scheduled" in told.args["text"]

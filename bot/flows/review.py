@@ -101,10 +101,9 @@ def _commit(deps: Deps, click: Click, outcome: Outcome, path: Path) -> None:
         log.error("the decision stands, but it was not committed to git: %s", exc)
 
 
-def review_page(deps: Deps, *, offset: int, user: str | None = None) -> render.Message:
-    """A page of the drafts waiting for review, hottest first, as `user` may act on them."""
+def review_page(deps: Deps, *, offset: int) -> render.Message:
+    """A page of the drafts waiting for review, hottest first."""
     size = render.REVIEW_PAGE_SIZE
-    reviewer = user is None or deps.reviewers.is_reviewer(user)
     with deps.db.Session() as session:
         drafts, has_more = review_queue(session, offset=offset, limit=size)
     return render.review_queue_message(
@@ -114,5 +113,4 @@ def review_page(deps: Deps, *, offset: int, user: str | None = None) -> render.M
         has_more=has_more,
         tz=deps.settings.timezone,
         page_size=size,
-        reviewer=reviewer,
     )

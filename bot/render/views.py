@@ -381,11 +381,9 @@ def review_queue_message(
     has_more: bool,
     tz: ZoneInfo,
     page_size: int = REVIEW_PAGE_SIZE,
-    reviewer: bool = True,
 ) -> Message:
-    """Drafts waiting for review, each with Publish/Reject and how long it has waited; paged.
-
-    Publish at… is for a `reviewer` only.
+    """Drafts waiting for review, each with Publish/Publish at…/Reject and how long it has
+    waited; paged. The queue is for reviewers: anyone else's clicks are refused.
 
     `page_size` is how many drafts the caller fetches per page; Previous steps back by it.
     """
@@ -402,7 +400,7 @@ def review_queue_message(
             a,
             tz=tz,
             review=True,
-            reviewer=reviewer,
+            reviewer=True,
             notes=waiting_note(a, now),
         )
         for a in drafts

@@ -67,10 +67,10 @@ def decision_handler(deps: Deps) -> Callable[..., None]:
 
 
 def page_handler(deps: Deps) -> Callable[..., None]:
-    def page(ack: Ack, action: dict, body: dict, respond: Respond) -> None:
+    def page(ack: Ack, action: dict, respond: Respond) -> None:
         ack()
         offset = actions.value_int(actions.parse_value(action.get("value", "")), "o")
-        message = review_page(deps, offset=max(0, offset), user=body["user"]["id"])
+        message = review_page(deps, offset=max(0, offset))
         respond(text=message.text, blocks=message.blocks, replace_original=True)
 
     return page

@@ -30,9 +30,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "help": Subcommand(_help),
     "?": Subcommand(_help),
     "topics": Subcommand(lambda deps, command, text: [search.topics(deps)]),
-    "review": Subcommand(
-        lambda deps, command, text: [review.review_page(deps, offset=0, user=command["user_id"])]
-    ),
+    "review": Subcommand(lambda deps, command, text: [review.review_page(deps, offset=0)]),
     "digest": Subcommand(
         lambda deps, command, text: digest.preview(deps, channel=command["channel_id"])
     ),

@@ -272,9 +272,3 @@ def test_shared_channel_cards_show_cancel_but_not_publish_at(desk, slack):
     shared = desk.share(VOTER, SHARE_CHANNEL)
     voter = desk.article_id(VOTER)
     assert action_ids(shared, voter) == [actions.REVIEW_PUBLISH, actions.REVIEW_REJECT]
-
-
-def test_only_reviewers_get_publish_at_in_the_review_queue(desk):
-    voter = desk.article_id(VOTER)
-    assert actions.REVIEW_PUBLISH_AT in action_ids(desk.queue(REVIEWER), voter)
-    assert actions.REVIEW_PUBLISH_AT not in action_ids(desk.queue(OUTSIDER), voter)

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import Article
+from storage.models import Article, ReviewDecision
 
 PENDING, DONE, ABANDONED = "pending", "done", "abandoned"
 #: A decision pending this long has no live writer (far beyond WRITE_DEADLINE, and clock skew).
@@ -40,6 +40,16 @@ def lock_article(session: Session, article_id: int) -> Article | None:
         .where(Article.id == article_id)
         .with_for_update()
         .execution_options(populate_existing=True)
+    ).first()
+
+
+def pending_decision(session: Session, article_id: int) -> ReviewDecision | None:
+    """The decision on the article whose file is being written right now, if any."""
+    return session.scalars(
+        select(ReviewDecision)
+        .where(ReviewDecision.article_id == article_id, ReviewDecision.status == PENDING)
+        .order_by(ReviewDecision.id.desc())
+        .limit(1)
     ).first()
 
 

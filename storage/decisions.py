@@ -25,6 +25,7 @@ from storage.decision_state import (
     PENDING,
     WAITING,
     lock_article,
+    pending_decision,
     state_of,
     writer_gone,
 )
@@ -216,12 +217,7 @@ def _begin(
         return Outcome("missing", None)
     if article.missing:
         return Outcome("missing", views_of(session, [article])[0])
-    pending = session.scalars(
-        select(ReviewDecision)
-        .where(ReviewDecision.article_id == article_id, ReviewDecision.status == PENDING)
-        .order_by(ReviewDecision.id.desc())
-        .limit(1)
-    ).first()
+    pending = pending_decision(session, article_id)
     state = state_of(article)
     if pending is not None or state != requires:
         view = views_of(session, [article])[0]

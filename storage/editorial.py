@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from storage.decision_state import DONE, PENDING, WAITING, lock_article, state_of
+from storage.decision_state import DONE, WAITING, lock_article, pending_decision, state_of
 from storage.models import (
     SCHEDULE_ACTIVE,
     Approval,
@@ -557,7 +557,7 @@ def settle_schedule(
         return False
     if schedule.status != "running" or schedule.claimed_by != holder:
         return False
-    if status == "failed" and _decision_pending(session, article.id):
+    if status == "failed" and pending_decision(session, article.id) is not None:
         status = "pending"
     schedule.status = status
     if status == "failed":
@@ -575,17 +575,6 @@ def settle_schedule(
     if status != "pending":
         bump(article)
     return True
-
-
-def _decision_pending(session: Session, article_id: int) -> bool:
-    return (
-        session.scalar(
-            select(ReviewDecision.id)
-            .where(ReviewDecision.article_id == article_id, ReviewDecision.status == PENDING)
-            .limit(1)
-        )
-        is not None
-    )
 
 
 # --- telling the scheduler that it failed -------------------------------------------------

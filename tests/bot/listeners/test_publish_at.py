@@ -268,7 +268,7 @@ def test_the_view_submission_is_signed_like_everything_else(desk, slack):
     assert desk.schedules() == []
 
 
-def test_shared_channel_cards_show_cancel_but_not_publish_at(desk, slack):
+def test_shared_channel_cards_do_not_offer_publish_at(desk, slack):
     shared = desk.share(VOTER, SHARE_CHANNEL)
     voter = desk.article_id(VOTER)
     assert action_ids(shared, voter) == [actions.REVIEW_PUBLISH, actions.REVIEW_REJECT]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 
@@ -20,3 +21,32 @@ def wall_time(local_date: date, at: time, tz: ZoneInfo) -> datetime:
 def local_today(tz: ZoneInfo, now: datetime | None = None) -> date:
     """The calendar date in `tz` at `now` (default: now)."""
     return (now or datetime.now(UTC)).astimezone(tz).date()
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """A daily span of local wall-clock time, such as 20:00-08:00 (it may cross midnight)."""
+
+    start: time
+    end: time
+
+    def __contains__(self, moment: time) -> bool:
+        at = moment.replace(tzinfo=None, fold=0)
+        if self.start < self.end:
+            return self.start <= at < self.end
+        return at >= self.start or at < self.end
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+
+def next_full_hour(now: datetime, tz: ZoneInfo) -> datetime:
+    """The next moment after `now` at which the clock in `tz` shows a full hour (hh:00).
+
+    Counted in elapsed time from the last full hour, so the night clocks spring
+    forward it skips the missing hour and the night they fall back it takes the
+    repeated one; zones half an hour off UTC get their own full hours.
+    """
+    local = now.astimezone(tz)
+    floor = local.replace(minute=0, second=0, microsecond=0)
+    return (floor.astimezone(UTC) + timedelta(hours=1)).astimezone(tz)

@@ -20,6 +20,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.flows.cards import refresh_behind
 from bot.flows.digest import DigestError, DigestUnreachable, due_at, post_digest, today
 from bot.flows.gitsync import after_index, before_index
+from bot.flows.reminders import post_reminder
+from bot.flows.schedule import run_due
 from bot.settings import Settings
 from storage.db import Database, IndexBusy
 from storage.decisions import LEASE, finish_interrupted
@@ -192,6 +194,35 @@ def git_reindex_job(settings: Settings, db: Database, client: WebClient) -> None
     after_index(settings, db, exchanged, client)
 
 
+# --- editorial workflow (issue 12)
+REMINDER_JOB = "review-reminders"
+SCHEDULED_JOB = "scheduled-publications"
+SCHEDULED_START_JOB = "scheduled-publications-at-start"
+
+
+def reminder_job(
+    settings: Settings, db: Database, client: WebClient, now: datetime | None = None
+) -> None:
+    """Post this slot's reminder of drafts waiting, unless it is out (here, in a replica,
+    before a restart), nothing is due, or it is quiet hours."""
+    post_reminder(settings, db, client, now=now)
+
+
+def scheduled_publications_job(
+    settings: Settings,
+    db: Database,
+    client: WebClient,
+    now: datetime | None = None,
+    *,
+    at_start: bool = False,
+) -> None:
+    """Publish the scheduled publications that are due (at start: also those the app was down
+    for, marked late), and tell whoever scheduled one that failed."""
+    for schedule_id, status in run_due(settings, db, client, now=now, at_start=at_start):
+        if status not in ("done", "waiting"):
+            log.info("scheduled publication %d: %s", schedule_id, status)
+
+
 def create_scheduler(settings: Settings, db: Database, client: WebClient) -> BackgroundScheduler:
     """The digest (when a channel is set), the re-index (when not 0), and housekeeping.
 
@@ -257,6 +288,33 @@ def create_scheduler(settings: Settings, db: Database, client: WebClient) -> Bac
         )
     # --- follows (issue 11)
     # --- editorial workflow (issue 12)
+    # Every minute, and once as soon as the scheduler starts (what fell due while down).
+    scheduler.add_job(
+        scheduled_publications_job,
+        IntervalTrigger(minutes=1, timezone=settings.timezone),
+        args=(settings, db, client),
+        id=SCHEDULED_JOB,
+        name="publish scheduled publications",
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        scheduled_publications_job,
+        args=(settings, db, client),
+        kwargs={"at_start": True},
+        id=SCHEDULED_START_JOB,
+        name="scheduled publications missed while down",
+        replace_existing=True,
+    )
+    if settings.review_channel and settings.remind_hours:
+        scheduler.add_job(
+            reminder_job,
+            IntervalTrigger(minutes=5, timezone=settings.timezone),
+            args=(settings, db, client),
+            id=REMINDER_JOB,
+            name="remind reviewers of drafts waiting",
+            replace_existing=True,
+            next_run_time=datetime.now(settings.timezone),
+        )
     # --- several machines (issue 13)
     if settings.reindex_minutes and (settings.git_pull or settings.git_push):
         # Takes the plain re-index's place (same id): git first, the same interval.

@@ -12,7 +12,9 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.localtime import QuietHours
 from storage.errors import redacted
+from storage.text import name_key
 
 
 class ConfigError(ValueError):
@@ -100,6 +102,32 @@ def _boolean(value: str) -> bool:
     raise ValueError("expected true or false")
 
 
+def _quiet_hours(value: str) -> QuietHours | None:
+    if value.strip().lower() in ("off", "none"):
+        return None
+    start, sep, end = value.partition("-")
+    if not sep:
+        raise ValueError("expected a span of local time such as 20:00-08:00, or off")
+    try:
+        hours = QuietHours(_clock(start), _clock(end))
+    except ValueError:
+        raise ValueError("expected a span of local time such as 20:00-08:00, or off") from None
+    if hours.start == hours.end:
+        raise ValueError("the span starts and ends at the same time: give two times, or off")
+    return hours
+
+
+def _names(value: str) -> frozenset[str]:
+    """Topics and categories, compared case-insensitively; `*` stands for every article."""
+    names = frozenset(name_key(part) for part in value.split(","))
+    names -= {""}
+    if "*" in names:
+        if len(names) > 1:
+            raise ValueError("`*` already means every article: give it alone")
+        return frozenset({"*"})
+    return names
+
+
 @dataclass(frozen=True)
 class Setting:
     env: str
@@ -154,7 +182,11 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("NEWSBOT_DIGEST_TIME", "digest_time", "09:00", "local time of the digest", _clock),
     Setting(
-        "NEWSBOT_TIMEZONE", "timezone", "UTC", 'IANA zone for the digest time and "today"', _zone
+        "NEWSBOT_TIMEZONE",
+        "timezone",
+        "UTC",
+        'IANA zone for the digest time, quiet hours, Publish at… and "today"',
+        _zone,
     ),
     Setting("NEWSBOT_DIGEST_SIZE", "digest_size", "8", "most items in one digest", _whole(1, 20)),
     Setting(
@@ -191,8 +223,6 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "author of those commits, as `Name <email>`; unset = git's own configuration",
     ),
-    # --- follows (issue 11)
-    # --- editorial workflow (issue 12)
     # --- several machines (issue 13)
     Setting(
         "NEWSBOT_GIT_PULL",
@@ -209,6 +239,44 @@ SETTINGS: tuple[Setting, ...] = (
         "push each decision's commit to the upstream of the clone's branch; needs"
         " `NEWSBOT_GIT_COMMIT=true`",
         _boolean,
+    ),
+    # --- follows (issue 11)
+    # --- editorial workflow (issue 12)
+    Setting(
+        "NEWSBOT_REVIEW_CHANNEL",
+        "review_channel",
+        None,
+        "channel ID for reviewers: new drafts, reminders, scheduled publications that failed",
+        _channel,
+    ),
+    Setting(
+        "NEWSBOT_REVIEW_MIN_HEAT",
+        "review_min_heat",
+        "0",
+        "least heat for a draft to go to the review channel and its reminders",
+        _whole(0, 1_000_000),
+    ),
+    Setting(
+        "NEWSBOT_REMIND_HOURS",
+        "remind_hours",
+        "4",
+        "remind the review channel of drafts waiting longer than this; 0 = off",
+        _whole(0, 7 * 24),
+    ),
+    Setting(
+        "NEWSBOT_QUIET_HOURS",
+        "quiet_hours",
+        "20:00-08:00",
+        "no reminders in this span of local time; `off` = none",
+        _quiet_hours,
+    ),
+    Setting(
+        "NEWSBOT_TWO_REVIEWERS",
+        "two_reviewers",
+        None,
+        "topics and categories (any case, comma-separated) or `*` whose articles need Publish "
+        "from two reviewers",
+        _names,
     ),
     # --- insights (issue 14)
     Setting("PORT", "port", "3000", "HTTP port", _whole(1, 65535)),
@@ -240,6 +308,11 @@ class Settings:
     port: int
     # --- follows (issue 11)
     # --- editorial workflow (issue 12)
+    review_channel: str | None
+    review_min_heat: int
+    remind_hours: int
+    quiet_hours: QuietHours | None
+    two_reviewers: frozenset[str] | None
     # --- several machines (issue 13)
     git_pull: bool
     git_push: bool

@@ -9,17 +9,30 @@ across the write.
 
 from __future__ import annotations
 
-import os
-import socket
 import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage import editorial
+from storage.decision_state import (
+    ABANDONED,
+    DONE,
+    PENDING,
+    WAITING,
+    lock_article,
+    pending_decision,
+    state_of,
+    writer_gone,
+)
+
+# LEASE, state_of and writer_id are also imported from here, as before decision_state.
+from storage.decision_state import LEASE as LEASE
+from storage.decision_state import writer_id as writer_id
 from storage.models import Article, DecisionCommit, ReviewDecision, utcnow
 from storage.types import ArticleView, AuditEntry, Decision, Outcome
 from storage.views import views_of
@@ -32,21 +45,12 @@ from storage.writeback import (
     set_published,
 )
 
-PENDING, DONE, ABANDONED = "pending", "done", "abandoned"
 #: A decision that took effect and was undone (`revert_decision`).
 REVERTED = "reverted"
 #: Where a decision's git commit is (storage.models.DecisionCommit).
 LOCAL, PUSH_PENDING, PUSHED, DROPPED = "local", "pending", "pushed", "dropped"
 #: A writer gives up replacing the file this many seconds after its decision went pending.
 WRITE_DEADLINE = 60.0
-#: A decision pending this long has no live writer (far beyond WRITE_DEADLINE, and clock skew).
-LEASE = timedelta(minutes=5)
-
-_WAITING = (
-    Article.published.is_(False),
-    Article.rejected.is_(False),
-    Article.missing.is_(False),
-)
 
 
 def review_queue(
@@ -56,7 +60,7 @@ def review_queue(
     rows = list(
         session.scalars(
             select(Article)
-            .where(*_WAITING)
+            .where(*WAITING)
             .order_by(Article.heat.desc(), Article.published_at.desc(), Article.id.desc())
             .offset(offset)
             .limit(limit + 1)
@@ -67,12 +71,17 @@ def review_queue(
 
 def pending_count(session: Session) -> int:
     """How many drafts wait for a decision."""
-    return session.scalar(select(func.count()).select_from(Article).where(*_WAITING)) or 0
+    return session.scalar(select(func.count()).select_from(Article).where(*WAITING)) or 0
 
 
 def decisions_since(session: Session, since: datetime) -> list[AuditEntry]:
     """Review decisions that took effect since that moment, oldest first, with their article,
-    their git commit if any, and those undone since."""
+    their git commit if any, and those undone since.
+
+    The audit trail also holds the editorial workflow's steps (approve, schedule,
+    unschedule, schedule-failed). A Publish's `note` names its approvers when
+    two were needed, and who scheduled it when a schedule ran it.
+    """
     rows = session.execute(
         select(
             ReviewDecision,
@@ -85,7 +94,8 @@ def decisions_since(session: Session, since: datetime) -> list[AuditEntry]:
         .outerjoin(DecisionCommit, DecisionCommit.decision_id == ReviewDecision.id)
         .where(ReviewDecision.decided_at >= since, ReviewDecision.status.in_((DONE, REVERTED)))
         .order_by(ReviewDecision.decided_at, ReviewDecision.id)
-    )
+    ).all()
+    notes = editorial.decision_notes(session, [d.id for d, *_ in rows if d.action == "publish"])
     return [
         AuditEntry(
             d.decided_at,
@@ -98,6 +108,7 @@ def decisions_since(session: Session, since: datetime) -> list[AuditEntry]:
             d.new_value,
             d.channel_id,
             d.message_ts,
+            note=notes.get(d.id, ""),
             commit_sha=sha,
             push_state=state,
             status=d.status,
@@ -114,13 +125,6 @@ ACTIONS = {
 }
 
 
-def state_of(article: Article) -> str:
-    """ "draft", "published" or "rejected": what a review button may act on."""
-    if article.published:
-        return "published"
-    return "rejected" if article.rejected else "draft"
-
-
 @dataclass(frozen=True, slots=True)
 class _Started:
     """A pending decision, committed; its file is still to be written."""
@@ -132,11 +136,8 @@ class _Started:
     before: bool
     after: bool
     fingerprint: str
-
-
-def writer_id() -> str:
-    """Who is writing a pending decision: `host:pid`."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    schedule_id: int | None = None
+    approvers: tuple[tuple[str, str], ...] = ()
 
 
 def decide(
@@ -150,6 +151,8 @@ def decide(
     root: Path,
     channel_id: str | None = None,
     message_ts: str | None = None,
+    two_reviewers: Collection[str] | None = None,
+    schedule_id: int | None = None,
 ) -> Outcome:
     """Apply one review decision exactly once, in the database and in the article file.
 
@@ -162,6 +165,14 @@ def decide(
     is marked done. If the file cannot be written the row is put back and the
     pending record removed. A crash in between leaves the pending record,
     which `finish_interrupted` settles from the file.
+
+    A Publish of an article matching `two_reviewers` (NEWSBOT_TWO_REVIEWERS)
+    goes ahead only once two different reviewers approved it; until then it
+    records this reviewer's approval (see `storage.editorial.publish_gate`),
+    counted under the same lock. `schedule_id` is a scheduled publication
+    being run (claimed by the caller) on behalf of whoever scheduled it.
+    A decision that takes effect ends the article's open approvals and
+    schedules in its own transaction.
     """
     with session_factory.begin() as session:
         started = _begin(
@@ -174,6 +185,8 @@ def decide(
             root=root,
             channel_id=channel_id,
             message_ts=message_ts,
+            two_reviewers=two_reviewers,
+            schedule_id=schedule_id,
         )
     if isinstance(started, Outcome):
         return started
@@ -210,19 +223,16 @@ def _begin(
     root: Path,
     channel_id: str | None,
     message_ts: str | None,
+    two_reviewers: Collection[str] | None = None,
+    schedule_id: int | None = None,
 ) -> Outcome | _Started:
     column, requires, after, touches_file = ACTIONS[action]
-    article = _locked(session, article_id)
+    article = lock_article(session, article_id)
     if article is None:
         return Outcome("missing", None)
     if article.missing:
         return Outcome("missing", views_of(session, [article])[0])
-    pending = session.scalars(
-        select(ReviewDecision)
-        .where(ReviewDecision.article_id == article_id, ReviewDecision.status == PENDING)
-        .order_by(ReviewDecision.id.desc())
-        .limit(1)
-    ).first()
+    pending = pending_decision(session, article_id)
     state = state_of(article)
     if pending is not None or state != requires:
         view = views_of(session, [article])[0]
@@ -230,6 +240,23 @@ def _begin(
         return Outcome("already", view, previous=previous, state=state)
     if touches_file and fingerprint is not None and article.content_hash != fingerprint:
         return Outcome("stale", views_of(session, [article])[0], state=state)
+    approvers: tuple[tuple[str, str], ...] = ()
+    if action == "publish":
+        gate = editorial.publish_gate(
+            session,
+            article,
+            reviewer=(reviewer_id, reviewer_name),
+            rule=two_reviewers,
+            schedule_id=schedule_id,
+            channel_id=channel_id,
+            message_ts=message_ts,
+            now=utcnow(),
+        )
+        if isinstance(gate, str):
+            session.flush()
+            view = views_of(session, [article])[0]
+            return Outcome(gate, view, state=state, approvers=_approvers(view))
+        approvers = gate
     before = getattr(article, column)
     setattr(article, column, after)
     article.version = Article.version + 1
@@ -250,6 +277,8 @@ def _begin(
     session.add(decision)
     session.flush()
     if not touches_file:
+        editorial.after_decision(session, article, decision, fingerprint=article.content_hash)
+        session.flush()
         view = views_of(session, [article])[0]
         return Outcome("done", view, state=state_of(article), decision_id=decision.id)
     return _Started(
@@ -260,17 +289,22 @@ def _begin(
         before=before,
         after=after,
         fingerprint=article.content_hash,
+        schedule_id=schedule_id,
+        approvers=approvers,
     )
 
 
 def _finish(session: Session, started: _Started, written: WriteResult | None) -> Outcome:
-    article = _locked(session, started.article_id)
+    article = lock_article(session, started.article_id)
     assert article is not None  # articles are never deleted
     decision = session.get(ReviewDecision, started.decision_id, populate_existing=True)
     assert decision is not None
     # Even if a replica took this writer for dead and settled it, the file has
     # the new value now: the record and the row say so.
     decision.status, decision.owner = DONE, None
+    editorial.after_decision(
+        session, article, decision, fingerprint=started.fingerprint, schedule_id=started.schedule_id
+    )
     setattr(article, started.column, started.after)
     if written is not None:
         article.content_hash = written.new_fingerprint
@@ -284,6 +318,7 @@ def _finish(session: Session, started: _Started, written: WriteResult | None) ->
         state=state_of(article),
         path=started.path,
         decision_id=decision.id,
+        approvers=started.approvers,
     )
 
 
@@ -296,7 +331,7 @@ def _undo(
 ) -> Outcome:
     """The file was not written: the row goes back, and the pending record with it."""
     with session_factory.begin() as session:
-        article = _locked(session, started.article_id)
+        article = lock_article(session, started.article_id)
         assert article is not None
         decision = session.get(ReviewDecision, started.decision_id, populate_existing=True)
         if decision is not None and decision.status == PENDING:
@@ -346,7 +381,7 @@ def finish_interrupted(
         ).all()
     settled = []
     for decision_id, owner, decided_at in candidates:
-        if not _writer_gone(owner, decided_at, now=now, at_start=at_start):
+        if not writer_gone(owner, decided_at, now=now, at_start=at_start):
             continue
         with session_factory.begin() as session:
             result = _settle(session, decision_id, root)
@@ -359,13 +394,14 @@ def _settle(session: Session, decision_id: int, root: Path) -> Settled | None:
     article_id = session.scalar(
         select(ReviewDecision.article_id).where(ReviewDecision.id == decision_id)
     )
-    article = _locked(session, article_id) if article_id is not None else None
+    article = lock_article(session, article_id) if article_id is not None else None
     decision = session.get(ReviewDecision, decision_id, populate_existing=True)
     if article is None or decision is None or decision.status != PENDING:
         return None  # settled meanwhile, by its writer or another replica
     column, _requires, after, _touches = ACTIONS[decision.action]
     if _file_says(root / article.source_path, after, root):
         decision.status = DONE
+        editorial.after_decision(session, article, decision, fingerprint=article.content_hash)
         setattr(article, column, after)
     else:
         decision.status = ABANDONED
@@ -380,27 +416,6 @@ def _settle(session: Session, decision_id: int, root: Path) -> Settled | None:
     )
 
 
-def _writer_gone(owner: str | None, decided_at: datetime, *, now: datetime, at_start: bool) -> bool:
-    if now - decided_at >= LEASE:
-        return True
-    host, _, pid = (owner or "").rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    if int(pid) == os.getpid():
-        return at_start
-    return not _running(int(pid))
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process
-    return True
-
-
 def _file_says(path: Path, value: bool, root: Path) -> bool:
     """Whether the article file's `published` flag is `value` (False when unreadable)."""
     try:
@@ -409,14 +424,8 @@ def _file_says(path: Path, value: bool, root: Path) -> bool:
         return False
 
 
-def _locked(session: Session, article_id: int) -> Article | None:
-    # Every writer of a decision locks the article row first, so none deadlocks another.
-    return session.scalars(
-        select(Article)
-        .where(Article.id == article_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).first()
+def _approvers(view: ArticleView) -> tuple[tuple[str, str], ...]:
+    return tuple((a.reviewer_id, a.reviewer_name) for a in view.approvals)
 
 
 def _decision(row: ReviewDecision) -> Decision:
@@ -474,7 +483,7 @@ def record_pushes(
             article_id = session.scalar(
                 select(ReviewDecision.article_id).where(ReviewDecision.id == decision_id)
             )
-            article = _locked(session, article_id) if article_id is not None else None
+            article = lock_article(session, article_id) if article_id is not None else None
             if article is not None:
                 article.version = Article.version + 1
                 articles.append(article.id)
@@ -508,7 +517,7 @@ def revert_decision(session_factory: sessionmaker[Session], decision_id: int) ->
         article_id = session.scalar(
             select(ReviewDecision.article_id).where(ReviewDecision.id == decision_id)
         )
-        article = _locked(session, article_id) if article_id is not None else None
+        article = lock_article(session, article_id) if article_id is not None else None
         decision = session.get(ReviewDecision, decision_id, populate_existing=True)
         commit = session.get(DecisionCommit, decision_id, populate_existing=True)
         if article is None or decision is None or decision.status != DONE:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from storage.gitrun import NOT_IN_A_LINE as _NOT_IN_A_LINE
@@ -46,7 +46,7 @@ def commit_file(
     path: Path,
     *,
     message: str,
-    trailers: Mapping[str, str],
+    trailers: Mapping[str, str] | Sequence[tuple[str, str]],
     author: str | None = None,
 ) -> str | None:
     """Commit the current content of `path` alone and return the new commit's sha.
@@ -54,7 +54,8 @@ def commit_file(
     `message` is the commit's subject, e.g. "Publish: <title>": one line, so any
     line break or control character in it is folded to a space and a title can
     never add trailers of its own. `trailers` follow after a blank line
-    (`{"Approved-by": "Jane Doe <U123>"}`). `author` is "Name <email>"; without
+    (`{"Approved-by": "Jane Doe <U123>"}`, or pairs when a key repeats:
+    `[("Approved-by", …), ("Approved-by", …)]`). `author` is "Name <email>"; without
     it git's configured identity is used. Other staged or unstaged changes in
     the work tree are neither committed nor disturbed. A relative `path` is
     taken relative to `work_tree`; an untracked file is added first. Returns
@@ -67,7 +68,8 @@ def commit_file(
     subject = " ".join(_NOT_IN_A_LINE.sub(" ", message).split())
     if not subject:
         raise ValueError("commit message is empty")
-    for key, value in trailers.items():
+    pairs = list(trailers.items() if isinstance(trailers, Mapping) else trailers)
+    for key, value in pairs:
         if not _TRAILER_KEY.match(key):
             raise ValueError(f"trailer key {key!r} is not a valid git trailer name")
         if not value.strip() or _NOT_IN_A_LINE.search(value):
@@ -92,7 +94,7 @@ def commit_file(
     # trailers, so ours are the only ones.
     full_message = subject + "\n"
     if trailers:
-        full_message += "\n" + "".join(f"{k}: {v.strip()}\n" for k, v in trailers.items())
+        full_message += "\n" + "".join(f"{k}: {v.strip()}\n" for k, v in pairs)
     # `--cleanup=whitespace` keeps a subject such as "Publish: #1 story" that
     # the default clean-up would strip as a comment line.
     commit = ["commit", "--only", "--no-verify", "--cleanup=whitespace", "--file=-"]

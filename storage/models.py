@@ -284,6 +284,105 @@ class HandledRequest(Base):
 
 # --- editorial workflow (issue 12) ----------------------------------------------------
 
+#: The states of a scheduled publication that still wait for their moment (or a reviewer).
+SCHEDULE_ACTIVE = ("pending", "waiting", "running")
+_ACTIVE_SQL = text("status IN ('pending', 'waiting', 'running')")
+
+
+class ScheduledPublication(Base):
+    """A "Publish at…": who asked for which article, at what moment, for which file content.
+
+    status: pending (until its time), waiting (its time came, a second reviewer
+    has not approved), running (claimed by the job that publishes it), then
+    published, cancelled or failed (`reason` says why). An article has at most
+    one active (pending, waiting or running) schedule.
+    """
+
+    __tablename__ = "scheduled_publications"
+    __table_args__ = (
+        Index("ix_scheduled_publications_due", "status", "due_at"),
+        Index(
+            "uq_scheduled_publications_active",
+            "article_id",
+            unique=True,
+            sqlite_where=_ACTIVE_SQL,
+            postgresql_where=_ACTIVE_SQL,
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), index=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    due_at: Mapped[datetime]
+    scheduled_by_id: Mapped[str] = mapped_column(String(32))
+    scheduled_by_name: Mapped[str] = mapped_column(String(255))
+    scheduled_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The card "Publish at…" was clicked on; None on App Home.
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    claimed_by: Mapped[str | None] = mapped_column(String(255))
+    claimed_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("review_decisions.id"))
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    reason: Mapped[str | None]
+    closed_by_id: Mapped[str | None] = mapped_column(String(32))
+    closed_by_name: Mapped[str | None] = mapped_column(String(255))
+    # Telling the scheduler that it failed: None (nothing to tell), due, sending, sent.
+    notice: Mapped[str | None] = mapped_column(String(16))
+
+
+class Approval(Base):
+    """A reviewer's Publish on an article that needs two, for one version of its file.
+
+    Open until a decision ends it: the Publish it led to (`decision_id`), or a
+    Reject or Unpublish (`voided_at`). Only open approvals of the file as it is
+    now count.
+    """
+
+    __tablename__ = "approvals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), index=True)
+    reviewer_id: Mapped[str] = mapped_column(String(32))
+    reviewer_name: Mapped[str] = mapped_column(String(255))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    approved_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("review_decisions.id"))
+    voided_at: Mapped[datetime | None]
+    # The "Publish at…" that counted as this approval; cancelling it withdraws the approval.
+    schedule_id: Mapped[int | None] = mapped_column(ForeignKey("scheduled_publications.id"))
+
+
+class ReminderRun(Base):
+    """One reminder per review channel and slot: the row is claimed before posting."""
+
+    __tablename__ = "reminder_runs"
+    __table_args__ = (UniqueConstraint("channel", "slot", name="uq_reminder_runs_channel_slot"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    slot: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))  # claimed, posted
+    claimed_by: Mapped[str | None] = mapped_column(String(255))
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    posted_at: Mapped[datetime | None]
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    # The top-level reminder this one was threaded under; None for a top-level one.
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
+
+
+class ReminderItem(Base):
+    """A draft a reminder named: it is not named again within NEWSBOT_REMIND_HOURS."""
+
+    __tablename__ = "reminder_items"
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("reminder_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), primary_key=True, index=True)
+
 
 # --- several machines (issue 13) ------------------------------------------------------
 

@@ -14,3 +14,8 @@ def printable(text: str) -> str:
     if text.isprintable():
         return text
     return _UNPRINTABLE.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), text)
+
+
+def name_key(name: str) -> str:
+    """A topic or category name as NEWSBOT_TWO_REVIEWERS compares it: any case, any spacing."""
+    return " ".join(name.split()).casefold()

@@ -38,6 +38,32 @@ class Decision:
 
 
 @dataclass(frozen=True, slots=True)
+class Approval:
+    """A reviewer's approval of an article that needs two reviewers."""
+
+    reviewer_id: str
+    reviewer_name: str
+    approved_at: datetime  # aware, UTC
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """A scheduled publication, as a card shows it.
+
+    status: "pending", "waiting" (for a second reviewer), "running", "published"
+    (`late` when it went out well after its time), "failed" (`reason` says why).
+    """
+
+    id: int
+    due_at: datetime  # aware, UTC
+    by_id: str
+    by_name: str
+    status: str
+    late: bool = False
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ArticleView:
     """One indexed article, everything a card or a search result line needs.
 
@@ -64,6 +90,11 @@ class ArticleView:
     fingerprint: str = ""
     decision: Decision | None = None
     extra: dict = field(default_factory=dict, compare=False, hash=False)
+    # Since when a draft has waited for a decision (first indexed, or unpublished).
+    waiting_since: datetime | None = None
+    # Open approvals of the file as it is now, oldest first (two-reviewer articles).
+    approvals: tuple[Approval, ...] = ()
+    schedule: Schedule | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,13 +215,20 @@ class AuditEntry:
     commit_sha: str | None = None
     push_state: str | None = None
     status: str = "done"
+    # Who else the decision names: the approvers of a two-reviewer Publish, who
+    # scheduled a scheduled one.
+    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """What a review click did.
 
-    status: "done" (this click decided), "already" (the article is not in the
+    status: "done" (this click decided), "approved" (a first approval was
+    recorded: the article needs a second reviewer), "approved-already" (this
+    reviewer approved it before; another must), "waiting" (a scheduled
+    publication lacks its second approval), "cancelled" (the scheduled
+    publication was ended meanwhile), "already" (the article is not in the
     state the action needs: `previous` is the decision that put it there, a
     pending one included, and `state` what it is now), "stale" (the file
     changed since the card was shown), "missing" (no such article, or its
@@ -207,6 +245,9 @@ class Outcome:
     problem: str | None = None
     path: Path | None = None  # the article file, when this decision rewrote it
     decision_id: int | None = None  # the audit record, when this click decided
+    # Who approved a Publish, as (user id, name), in order: one reviewer, or two or
+    # more for an article that needs two.
+    approvers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,3 +259,38 @@ class DigestPlan:
     related_counts: dict[int, int] = field(default_factory=dict)
     # {article id: row version} as read with the articles, for the posted cards.
     versions: dict[int, int] = field(default_factory=dict)
+
+
+# --- the editorial workflow (issue 12) ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Scheduling:
+    """What "Publish at…" (or its Cancel) did, or why it did nothing.
+
+    status: "scheduled", "cancelled"; or a refusal: "missing" (no such article,
+    or its file is gone), "not-draft", "stale" (the file changed since the card
+    was shown), "already-scheduled", "past", "too-far"; for a cancel, "running"
+    (it is being published right now) and "over" (it ended before: published,
+    cancelled or failed, as `article.schedule` and `closed_by` say).
+    """
+
+    status: str
+    article: ArticleView | None
+    schedule_id: int | None = None
+    due_at: datetime | None = None
+    by: tuple[str, str] | None = None
+    closed_by: tuple[str, str] | None = None
+    ended: str | None = None  # the status a schedule that is over ended in
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A failed scheduled publication whose scheduler is to be told."""
+
+    id: int
+    article_id: int
+    due_at: datetime
+    by: tuple[str, str]
+    channel_id: str | None
+    reason: str

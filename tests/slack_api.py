@@ -506,6 +506,71 @@ def conversations_info(fake: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# --- editorial workflow (issue 12): modals ------------------------------------------------
+
+# Slack's limits for a modal's own fields (the blocks are checked like a message's).
+VIEW_TITLE = 24
+VIEW_BUTTON = 24
+VIEW_PRIVATE_METADATA = 3000
+VIEW_CALLBACK_ID = 255
+
+
+def _view_problems(view: Any) -> list[str]:
+    if not isinstance(view, dict):
+        return ["view: expected an object"]
+    problems = []
+    if view.get("type") != "modal":
+        problems.append(f"view.type: {view.get('type')!r}, expected 'modal'")
+    for key, limit, required in (
+        ("title", VIEW_TITLE, True),
+        ("submit", VIEW_BUTTON, False),
+        ("close", VIEW_BUTTON, False),
+    ):
+        text = view.get(key)
+        if text is None:
+            if required:
+                problems.append(f"view.{key}: missing")
+            continue
+        if not isinstance(text, dict) or text.get("type") != "plain_text":
+            problems.append(f"view.{key}: must be a plain_text object")
+        elif not text.get("text") or len(text["text"]) > limit:
+            problems.append(f"view.{key}.text: 1 to {limit} characters")
+    if len(str(view.get("private_metadata") or "")) > VIEW_PRIVATE_METADATA:
+        problems.append(f"view.private_metadata: more than {VIEW_PRIVATE_METADATA} characters")
+    if len(str(view.get("callback_id") or "")) > VIEW_CALLBACK_ID:
+        problems.append(f"view.callback_id: more than {VIEW_CALLBACK_ID} characters")
+    has_input = any(
+        isinstance(b, dict) and b.get("type") == "input" for b in view.get("blocks") or []
+    )
+    if has_input and view.get("submit") is None:
+        problems.append("view.submit: a modal with inputs needs a submit button")
+    return problems
+
+
+def views_open(fake: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
+    """Opens a modal: the view is checked as Slack does (blocks for the "modal" surface)."""
+    _require(args, "trigger_id", "view")
+    view = args["view"]
+    problems = _view_problems(view)
+    if problems:
+        with fake._changed:
+            fake.block_kit_violations.extend(f"views.open: {p}" for p in problems)
+        raise SlackApiFailure("invalid_arguments", errors=problems)
+    fake.check_blocks("views.open", view, surface="modal")
+    return {
+        "view": {
+            "id": f"V{next(fake._ids):08d}",
+            "team_id": fake.team_id,
+            "app_id": APP_ID,
+            "bot_id": BOT_ID,
+            "state": {"values": {}},
+            "hash": f"{time.time():.6f}.modal",
+            "previous_view_id": None,
+            **view,
+        }
+    }
+
+
 HANDLERS: dict[str, Handler] = {
     "auth.test": auth_test,
     "chat.postMessage": chat_post_message,
@@ -518,4 +583,5 @@ HANDLERS: dict[str, Handler] = {
     "users.info": users_info,
     "usergroups.users.list": usergroups_users_list,
     "conversations.info": conversations_info,
+    "views.open": views_open,
 }

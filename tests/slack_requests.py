@@ -365,3 +365,68 @@ def url_verification(
     """The handshake Slack sends when the Request URL is saved."""
     payload = {"token": VERIFICATION_TOKEN, "challenge": challenge, "type": "url_verification"}
     return _signed(json.dumps(payload), payload, JSON, secret, timestamp, retry_num)
+
+
+# -- modals (editorial workflow, issue 12) ------------------------------------------------
+
+
+def picked_datetime(seconds: int) -> dict[str, Any]:
+    """A datetimepicker's state in a submitted view: the moment chosen, as a UNIX time."""
+    return {"type": "datetimepicker", "selected_date_time": seconds}
+
+
+def view_submission(
+    view: dict[str, Any],
+    values: dict[str, dict[str, dict[str, Any]]] | None = None,
+    *,
+    view_id: str | None = None,
+    user_id: str = "U111",
+    user_name: str = "jane",
+    team_id: str = TEAM_ID,
+    secret: str = SIGNING_SECRET,
+    timestamp: int | None = None,
+    retry_num: int | None = None,
+) -> SlackRequest:
+    """A modal submitted, as a `view_submission` payload.
+
+    `view` is the view as the app opened it (what `views.open` received);
+    `values` is its state, `{block_id: {action_id: value}}`, e.g.
+    `{"when_block": {"when": picked_datetime(1764158400)}}`. Bolt answers with
+    the ack's JSON: `{"response_action": "errors", "errors": {...}}` or empty.
+    """
+    view_id = view_id or f"V{next(_ids):08d}"
+    submitted = {
+        "id": view_id,
+        "team_id": team_id,
+        "type": "modal",
+        "blocks": view.get("blocks", []),
+        "private_metadata": view.get("private_metadata", ""),
+        "callback_id": view.get("callback_id", ""),
+        "state": {"values": values or {}},
+        "hash": f"{_now_ts()}.modal",
+        "title": view.get("title"),
+        "clear_on_close": False,
+        "notify_on_close": False,
+        "close": view.get("close"),
+        "submit": view.get("submit"),
+        "previous_view_id": None,
+        "root_view_id": view_id,
+        "app_id": API_APP_ID,
+        "external_id": "",
+        "app_installed_team_id": team_id,
+        "bot_id": "BBOT",
+    }
+    payload: dict[str, Any] = {
+        "type": "view_submission",
+        "team": {"id": team_id, "domain": TEAM_DOMAIN},
+        "user": {"id": user_id, "username": user_name, "name": user_name, "team_id": team_id},
+        "api_app_id": API_APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "trigger_id": _trigger_id(),
+        "view": submitted,
+        "response_urls": [],
+        "is_enterprise_install": False,
+        "enterprise": None,
+    }
+    body = urlencode({"payload": json.dumps(payload)})
+    return _signed(body, payload, FORM, secret, timestamp, retry_num)

@@ -106,15 +106,17 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
         print(f"no review decisions since {since.astimezone(settings.timezone):%Y-%m-%d %H:%M}")
         return 0
     table(
-        ["when", "who", "what", "article", "change", "where", "commit", "pushed"],
+        ["when", "who", "what", "article", "change", "where", "note", "commit", "pushed"],
         [
             [
                 r.decided_at.astimezone(settings.timezone).strftime("%Y-%m-%d %H:%M"),
                 f"{r.reviewer_name} ({r.reviewer_id})",
                 r.action if r.status != "reverted" else f"{r.action}, undone",
                 r.title,
-                f"{r.old_value} -> {r.new_value}",
+                # The workflow's steps (schedule, approve, ...) have a value, not a change.
+                f"{r.old_value} -> {r.new_value}" if r.old_value is not None else r.new_value or "",
                 f"{r.channel_id or '-'} {r.message_ts or ''}".strip(),
+                r.note,
                 r.commit_sha[:10] if r.commit_sha else "-",
                 PUSHED.get(r.push_state or "", "-"),
             ]

@@ -8,6 +8,8 @@
 - `digest`: the daily digest, when it is due and what it holds
 - `cards`: keeping posted cards up to date after decisions
 - `answer`: how a listener answers where the click happened
+- `schedule`: Publish at… (the modal), Cancel, `/news scheduled`, publishing what is due
+- `reminders`: reminding the review channel of drafts that waited too long
 
 Listeners parse the payload, call one flow and reply; flows take `Deps`.
 """

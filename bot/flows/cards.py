@@ -44,6 +44,9 @@ CALL_FAILED = (SlackApiError, SlackClientError, OSError, HTTPException)
 _MAX_ROUNDS = 5
 # Slack's answers for a message that can never be edited again: stop keeping it up to date.
 _GONE = {"message_not_found", "channel_not_found", "cant_update_message", "is_archived"}
+#: Kinds of posted message meant for reviewers (the review channel's): their cards keep
+#: the buttons only reviewers get, such as Publish at….
+REVIEWER_KINDS = frozenset({"reminder", "schedule-notice"})
 
 
 def never_sent(exc: BaseException) -> bool:
@@ -109,6 +112,7 @@ def refresh_message(db: Database, client: WebClient, message_id: int, *, tz: Zon
                     message.text,
                     message.blocks,
                 )
+                reviewer = message.kind in REVIEWER_KINDS
             if not behind:
                 with db.WriteSession.begin() as session:
                     done = release_update(session, message_id, holder, unless_behind=True)
@@ -116,7 +120,8 @@ def refresh_message(db: Database, client: WebClient, message_id: int, *, tz: Zon
                     return
                 continue
             for view in views:
-                blocks = replace_card(blocks, view.id, _card(view, blocks, tz)) or blocks
+                card = _card(view, blocks, tz, reviewer=reviewer)
+                blocks = replace_card(blocks, view.id, card) or blocks
             try:
                 client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
             except CALL_FAILED as exc:
@@ -137,9 +142,9 @@ def refresh_message(db: Database, client: WebClient, message_id: int, *, tz: Zon
                 release_update(session, message_id, holder, unless_behind=False)
 
 
-def _card(view: ArticleView, blocks: list[dict], tz: ZoneInfo) -> list[dict]:
+def _card(view: ArticleView, blocks: list[dict], tz: ZoneInfo, *, reviewer: bool) -> list[dict]:
     """The card as it is now: decided, or a draft with its buttons (if the message has room)."""
-    card = render.article_card(view, tz=tz, review=True)
+    card = render.article_card(view, tz=tz, review=True, reviewer=reviewer)
     rest = replace_card(blocks, view.id, []) or blocks
     if len(rest) + len(card) > limits.MESSAGE_BLOCKS:
         return render.decided_card(view, tz=tz)

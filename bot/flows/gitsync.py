@@ -64,7 +64,12 @@ class Exchanged:
 
 
 def commit_decision(
-    deps: Deps, client: WebClient, *, action: str, user_id: str, user_name: str, outcome: Outcome
+    deps: Deps,
+    client: WebClient,
+    *,
+    action: str,
+    trailers: list[tuple[str, str]],
+    outcome: Outcome,
 ) -> Outcome:
     """Commit a decision that rewrote its file, and push it with NEWSBOT_GIT_PUSH.
 
@@ -80,9 +85,8 @@ def commit_decision(
     if not is_git_work_tree(root):
         log.warning("NEWSBOT_GIT_COMMIT is on but %s is not a git work tree", root)
         return outcome
-    trailers = {"Approved-by": f"{user_name} <{user_id}>"}
     if outcome.decision_id is not None:
-        trailers[TRAILER] = str(outcome.decision_id)
+        trailers = [*trailers, (TRAILER, str(outcome.decision_id))]
     try:
         with clone_lock(root):
             sha = commit_file(

@@ -30,6 +30,8 @@ class Click:
     user_name: str
     channel_id: str | None
     message_ts: str | None
+    # A scheduled publication being run on behalf of the reviewer who scheduled it.
+    schedule_id: int | None = None
 
 
 def apply(deps: Deps, client: WebClient, click: Click) -> tuple[Outcome, set[tuple[str, str]]]:
@@ -43,6 +45,9 @@ def apply(deps: Deps, client: WebClient, click: Click) -> tuple[Outcome, set[tup
     if outcome.status == "stale" and pull_for(deps, client, outcome, click.fingerprint):
         # This replica's clone was behind the card: it has the card's version now.
         outcome = _decide(deps, click)
+    if outcome.status == "approved" and outcome.article is not None:
+        # A first approval of an article that needs two: every card says so.
+        return outcome, refresh_cards(deps, client, outcome.article.id)
     if outcome.status != "done":
         return outcome, set()
     assert outcome.article is not None
@@ -51,12 +56,7 @@ def apply(deps: Deps, client: WebClient, click: Click) -> tuple[Outcome, set[tup
     )
     if deps.settings.git_commit and outcome.path is not None:
         outcome = commit_decision(
-            deps,
-            client,
-            action=click.action,
-            user_id=click.user_id,
-            user_name=click.user_name,
-            outcome=outcome,
+            deps, client, action=click.action, trailers=trailers(click, outcome), outcome=outcome
         )
     assert outcome.article is not None
     return outcome, refresh_cards(deps, client, outcome.article.id)
@@ -73,7 +73,19 @@ def _decide(deps: Deps, click: Click) -> Outcome:
         root=deps.settings.articles_dir,
         channel_id=click.channel_id,
         message_ts=click.message_ts,
+        two_reviewers=deps.settings.two_reviewers,
+        schedule_id=click.schedule_id,
     )
+
+
+def trailers(click: Click, outcome: Outcome) -> list[tuple[str, str]]:
+    """The commit's trailers: `Approved-by` for each approver (two when two were needed),
+    and `Scheduled-by` when a scheduled publication ran it."""
+    approvers = outcome.approvers or ((click.user_id, click.user_name),)
+    found = [("Approved-by", f"{name} <{user}>") for user, name in approvers]
+    if click.schedule_id is not None:
+        found.append(("Scheduled-by", f"{click.user_name} <{click.user_id}>"))
+    return found
 
 
 def review_page(deps: Deps, *, offset: int) -> render.Message:

@@ -8,6 +8,7 @@ from bot.render import actions
 from bot.render.card import article_card, decided_card
 from bot.render.message import Message
 from bot.render.mrkdwn import escape, link, truncate
+from bot.render.reminder import reminder_message
 from bot.render.replace import replace_card
 from bot.render.replies import (
     BROKEN_BUTTON,
@@ -20,9 +21,18 @@ from bot.render.replies import (
     not_a_reviewer,
     undone_later,
 )
+from bot.render.schedule import (
+    cancel_reply,
+    failure_notice,
+    publish_at_error,
+    publish_at_modal,
+    scheduled_message,
+    scheduled_reply,
+)
 from bot.render.views import (
     HOME_TOPICS,
     REVIEW_PAGE_SIZE,
+    HomeQueue,
     app_home,
     digest_messages,
     ephemeral_text,
@@ -40,11 +50,13 @@ __all__ = [
     "NOT_INDEXED",
     "REVIEW_PAGE_SIZE",
     "DecisionReply",
+    "HomeQueue",
     "Message",
     "actions",
     "already_decided",
     "app_home",
     "article_card",
+    "cancel_reply",
     "cannot_post",
     "changed_upstream",
     "decided_card",
@@ -52,12 +64,18 @@ __all__ = [
     "digest_messages",
     "ephemeral_text",
     "escape",
+    "failure_notice",
     "help_message",
     "link",
     "not_a_reviewer",
+    "publish_at_error",
+    "publish_at_modal",
+    "reminder_message",
     "replace_card",
     "results_message",
     "review_queue_message",
+    "scheduled_message",
+    "scheduled_reply",
     "shared_message",
     "topics_message",
     "truncate",

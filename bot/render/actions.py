@@ -6,6 +6,12 @@ Every value is a compact JSON object of at most 2000 characters (Slack's limit):
 - `news_page`: `{"q": query, "o": offset}` (the query is shortened if it must be)
 - `review_publish`, `review_reject`, `review_unpublish`: `{"a": article_id, "f": fingerprint}`
 - `review_page`: `{"o": offset}`
+- `review_publish_at`: `{"a": article_id, "f": fingerprint}` (opens the "Publish at…" modal)
+- `review_cancel_schedule`: `{"a": article_id, "s": schedule_id}`
+
+The "Publish at…" modal (callback id `publish_at`) carries in its private_metadata
+`{"a": article_id, "f": fingerprint, "c": channel, "t": message ts, "r": response_url}`
+(the last three of the card it was opened from, when there is one).
 """
 
 from __future__ import annotations
@@ -23,7 +29,14 @@ REVIEW_REJECT = "review_reject"
 REVIEW_UNPUBLISH = "review_unpublish"
 REVIEW_PAGE = "review_page"
 
-ALL = (NEWS_SHARE, NEWS_PAGE, REVIEW_PUBLISH, REVIEW_REJECT, REVIEW_UNPUBLISH, REVIEW_PAGE)
+ALL: tuple[str, ...] = (
+    NEWS_SHARE,
+    NEWS_PAGE,
+    REVIEW_PUBLISH,
+    REVIEW_REJECT,
+    REVIEW_UNPUBLISH,
+    REVIEW_PAGE,
+)
 
 
 def _dumps(obj: dict[str, Any]) -> str:
@@ -75,3 +88,35 @@ def parse_value(value: str) -> dict[str, Any]:
     except (TypeError, ValueError):
         return {}
     return decoded if isinstance(decoded, dict) else {}
+
+
+# --- editorial workflow (issue 12)
+REVIEW_PUBLISH_AT = "review_publish_at"
+REVIEW_CANCEL_SCHEDULE = "review_cancel_schedule"
+#: The "Publish at…" modal: its callback id, and the input block and element of its time.
+PUBLISH_AT_VIEW = "publish_at"
+PUBLISH_AT_BLOCK = "publish_at_when"
+PUBLISH_AT_ELEMENT = "when"
+
+ALL += (REVIEW_PUBLISH_AT, REVIEW_CANCEL_SCHEDULE)
+
+
+def cancel_schedule_value(article_id: int, schedule_id: int) -> str:
+    """The value of a `review_cancel_schedule` button."""
+    return _dumps({"a": article_id, "s": schedule_id})
+
+
+def publish_at_metadata(
+    article_id: int,
+    fingerprint: str,
+    *,
+    channel: str | None,
+    message_ts: str | None,
+    response_url: str | None,
+) -> str:
+    """The "Publish at…" modal's private_metadata (at most 3000 characters)."""
+    found: dict[str, Any] = {"a": article_id, "f": fingerprint}
+    for key, value in (("c", channel), ("t", message_ts), ("r", response_url)):
+        if value and slack_len(value) <= 500:
+            found[key] = value
+    return _dumps(found)

@@ -30,7 +30,7 @@ from bot.render.mrkdwn import (
     slack_len,
     user_mention,
 )
-from storage.types import ArticleView, Decision
+from storage.types import Approval, ArticleView, Decision, Schedule
 
 # Editorial caps, well inside Slack's limits: a card is a teaser, and ten of them
 # share one ephemeral message.
@@ -60,7 +60,8 @@ def title_text(article: ArticleView) -> str:
     return one_line(article.title) or one_line(article.web_url) or "Untitled article"
 
 
-def _headline(article: ArticleView) -> str:
+def headline(article: ArticleView) -> str:
+    """The linked, escaped, bold title of a card."""
     label = escape_truncate(title_text(article), TITLE_LIMIT)
     url = http_url(article.web_url)
     # Measured after escaping: every "&" costs five characters of the section's 3000.
@@ -70,10 +71,10 @@ def _headline(article: ArticleView) -> str:
 
 
 def _section_text(article: ArticleView) -> str:
-    headline = _headline(article)
-    room = min(EXCERPT_LIMIT, limits.SECTION_TEXT - slack_len(headline) - 1)
+    title = headline(article)
+    room = min(EXCERPT_LIMIT, limits.SECTION_TEXT - slack_len(title) - 1)
     excerpt = escape_truncate(one_line(article.excerpt), room)
-    return f"{headline}\n{excerpt}" if excerpt else headline
+    return f"{title}\n{excerpt}" if excerpt else title
 
 
 def _image(article: ArticleView) -> ImageElement | None:
@@ -118,6 +119,31 @@ def decision_line(decision: Decision) -> str:
     return f"{line} · pushing…" if decision.pushing else line
 
 
+def schedule_line(schedule: Schedule) -> str:
+    """ "Scheduled for <!date^…> by <@U…>", and what became of it."""
+    when = date_token(schedule.due_at)
+    who = user_mention(schedule.by_id, schedule.by_name)
+    if schedule.status == "waiting":
+        return f"Scheduled for {when} by {who} · waiting for a second reviewer"
+    if schedule.status == "running":
+        return f"Publishing now, as scheduled for {when} by {who}"
+    if schedule.status == "published":
+        late = " · published late" if schedule.late else ""
+        return f"Scheduled for {when} by {who}{late}"
+    if schedule.status == "failed":
+        reason = escape_truncate(one_line(schedule.reason), 300) or "it could not be published"
+        return f"Not published as scheduled for {when} by {who}: {reason}"
+    return f"Scheduled for {when} by {who}"
+
+
+def approvals_line(approvals: Sequence[Approval]) -> str:
+    """ "Approved by <@U…> · needs one more reviewer" (or both names, once there are two)."""
+    names = [user_mention(a.reviewer_id, a.reviewer_name) for a in approvals]
+    if len(names) == 1:
+        return f"Approved by {names[0]} · needs one more reviewer"
+    return f"Approved by {', '.join(names[:-1])} and {names[-1]}"
+
+
 def _meta(article: ArticleView, tz: ZoneInfo, notes: Sequence[str]) -> str:
     parts: list[str] = []
     provider = one_line(article.provider_name) or one_line(article.provider_domain)
@@ -136,6 +162,10 @@ def _meta(article: ArticleView, tz: ZoneInfo, notes: Sequence[str]) -> str:
     text = " · ".join(parts)
     if article.decision is not None:
         text += "\n" + decision_line(article.decision)
+    if article.schedule is not None:
+        text += "\n" + schedule_line(article.schedule)
+    if article.approvals and not article.published:
+        text += "\n" + approvals_line(article.approvals)
     return text
 
 
@@ -169,15 +199,39 @@ def _reviewable(article: ArticleView) -> bool:
     )
 
 
+def _scheduled(article: ArticleView) -> Schedule | None:
+    """The publication still to come that a reviewer may cancel, if any."""
+    schedule = article.schedule
+    if schedule is not None and schedule.status in ("pending", "waiting"):
+        return schedule
+    return None
+
+
 def _buttons(article: ArticleView, *, share: bool, review: bool, reviewer: bool) -> list[Any]:
     buttons: list[ButtonElement] = []
     if share:
         buttons.append(_button("Share", actions.NEWS_SHARE, actions.share_value(article.id)))
     review_value = actions.review_value(article.id, article.fingerprint)
     if review and _reviewable(article):
+        scheduled = _scheduled(article)
         buttons.append(
             _button("Publish", actions.REVIEW_PUBLISH, review_value, style="primary"),
         )
+        # On cards shown to reviewers only: anyone sees a channel's buttons.
+        if (
+            reviewer
+            and scheduled is None
+            and (article.schedule is None or article.schedule.status != "running")
+        ):
+            buttons.append(_button("Publish at…", actions.REVIEW_PUBLISH_AT, review_value))
+        if scheduled is not None:
+            buttons.append(
+                _button(
+                    "Cancel",
+                    actions.REVIEW_CANCEL_SCHEDULE,
+                    actions.cancel_schedule_value(article.id, scheduled.id),
+                )
+            )
         buttons.append(
             _button(
                 "Reject",
@@ -251,8 +305,9 @@ def card_blocks(
 def article_card(
     article: ArticleView, *, tz: ZoneInfo, **buttons: Unpack[Buttons]
 ) -> list[dict[str, Any]]:
-    """The card as dicts: Share if `share`, Publish/Reject on drafts if `review`, Unpublish if
-    `reviewer` (the keywords of `card_blocks`)."""
+    """The card as dicts: Share if `share`; on drafts, Publish/Reject (and Cancel when a
+    publication is scheduled) if `review`; for a viewer known to be a reviewer (`reviewer`),
+    Publish at… on drafts and Unpublish on published articles."""
     return to_dicts(card_blocks(article, tz=tz, **buttons))
 
 

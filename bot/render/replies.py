@@ -76,6 +76,22 @@ def decision_reply(
     if outcome.status == "changed_upstream" and article is not None:
         fresh = article_card(article, tz=tz, review=True, reviewer=True)
         return DecisionReply(fresh, ephemeral_text(changed_upstream(verb)))
+    if outcome.status in ("approved", "approved-already") and article is not None:
+        card = (
+            None
+            if clicked_card_updated
+            else article_card(article, tz=tz, review=True, reviewer=True)
+        )
+        if outcome.status == "approved":
+            notice = (
+                "Approved. This article needs a second reviewer: it is published when another"
+                " reviewer clicks Publish."
+            )
+        else:
+            notice = (
+                "You approved it already: another reviewer must approve it before it is published."
+            )
+        return DecisionReply(card, ephemeral_text(notice))
     if outcome.status == "missing":
         notice = "The article file is gone from the articles folder: nothing changed."
         return DecisionReply(None, ephemeral_text(notice))

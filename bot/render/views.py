@@ -4,6 +4,7 @@ the review queue and the daily digest."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,6 +25,7 @@ from bot.render.card import card_blocks, md, plain, title_text
 from bot.render.dates import long_day, waiting
 from bot.render.message import Message, to_dicts
 from bot.render.mrkdwn import clean, escape, escape_truncate, one_line, slack_len, user_mention
+from bot.render.schedule import scheduled_item
 from storage.types import ArticleView, SearchPage, TopicCount
 
 QUERY_LIMIT = 200
@@ -52,7 +54,7 @@ def _unique(articles: Iterable[ArticleView]) -> list[ArticleView]:
     return out
 
 
-def _fill(
+def fill_cards(
     blocks: list[Block], cards: Sequence[list[Block]], *, max_blocks: int, reserve: int = 0
 ) -> int:
     """Append divider-separated cards while `reserve` blocks stay free; return how many fit."""
@@ -81,6 +83,13 @@ def _nav(
         button = ButtonElement(text=plain("Next →"), action_id=action_id, value=next_value)
         blocks.append(ActionsBlock(block_id=f"{prefix}-next", elements=[button]))
     return blocks
+
+
+def waiting_note(article: ArticleView, now: datetime) -> list[str]:
+    """ "waiting 3 h" for a card's context line: since the draft was first indexed (or
+    unpublished); for a view that does not know, since its publishedDateTime."""
+    since = article.waiting_since or article.published_at
+    return [waiting(since, now)] if since is not None else []
 
 
 def ephemeral_text(text: str) -> Message:
@@ -118,6 +127,7 @@ def help_message() -> Message:
             "• `/news digest` — a preview of today's digest, only to you",
             # --- follows (issue 11)
             # --- editorial workflow (issue 12)
+            "• `/news scheduled` — publications scheduled with Publish at…, for reviewers",
             # --- insights (issue 14)
             "• `/news help` — this message",
         ]
@@ -174,7 +184,7 @@ def results_message(page: SearchPage, *, tz: ZoneInfo, reviewer: bool) -> Messag
     blocks = [SectionBlock(block_id="results-summary", text=md("…"))]
     # Reserve room for both paging buttons; a page too big for 50 blocks just ends early
     # and Next carries on from the first card not shown.
-    shown = _fill(blocks, cards, max_blocks=limits.MESSAGE_BLOCKS, reserve=2)
+    shown = fill_cards(blocks, cards, max_blocks=limits.MESSAGE_BLOCKS, reserve=2)
     has_more = page.has_more or shown < len(articles)
     first, last = page.offset + 1, page.offset + shown
     if page.offset == 0 and not has_more:
@@ -262,6 +272,47 @@ def unfurl_blocks(article: ArticleView, *, tz: ZoneInfo) -> list[dict[str, Any]]
     return to_dicts(card_blocks(article, tz=tz, review=True))
 
 
+@dataclass(frozen=True)
+class HomeQueue:
+    """A reviewer's queue on App Home: drafts waiting (hottest first) and publications to come
+    (soonest first), with how many there are of each in all."""
+
+    drafts: Sequence[ArticleView]
+    drafts_total: int
+    scheduled: Sequence[ArticleView]
+    scheduled_total: int
+    now: datetime
+
+
+HOME_QUEUE_CARDS = 6
+HOME_SCHEDULED = 10
+
+
+def _home_queue(queue: HomeQueue, *, tz: ZoneInfo) -> list[Block]:
+    blocks: list[Block] = []
+    if queue.drafts:
+        blocks.append(HeaderBlock(block_id="home-queue", text=plain("🕒 Waiting for review")))
+        cards = [
+            card_blocks(a, tz=tz, review=True, reviewer=True, notes=waiting_note(a, queue.now))
+            for a in _unique(queue.drafts)[:HOME_QUEUE_CARDS]
+        ]
+        shown = fill_cards(blocks, cards, max_blocks=limits.HOME_BLOCKS)
+        if queue.drafts_total > shown:
+            more = f"…and {queue.drafts_total - shown} more: type `/news review` to see them all."
+            blocks.append(ContextBlock(block_id="home-queue-more", elements=[md(more)]))
+    listed = [a for a in _unique(queue.scheduled) if a.schedule is not None][:HOME_SCHEDULED]
+    if listed:
+        blocks.append(HeaderBlock(block_id="home-scheduled", text=plain("📅 Scheduled")))
+        blocks += [scheduled_item(a) for a in listed]
+        if queue.scheduled_total > len(listed):
+            more = (
+                f"…and {queue.scheduled_total - len(listed)} more: type `/news scheduled`"
+                " to see them."
+            )
+            blocks.append(ContextBlock(block_id="home-scheduled-more", elements=[md(more)]))
+    return blocks
+
+
 def app_home(
     *,
     hottest: Sequence[ArticleView],
@@ -269,11 +320,15 @@ def app_home(
     pending_reviews: int | None,
     tz: ZoneInfo,
     notice: str | None = None,
+    queue: HomeQueue | None = None,
 ) -> dict[str, Any]:
-    """The App Home tab: today's hottest cards, top topics, and for reviewers the queue size.
+    """The App Home tab: today's hottest cards, top topics, and for reviewers the queue.
 
-    Drafts carry Publish / Reject (for reviewers, `pending_reviews` is not None);
-    `notice` is a line of our own for the top, such as the outcome of a click there.
+    Reviewers (`pending_reviews` is not None) get the queue size and, given a
+    `queue`, the drafts waiting and the publications scheduled, each with its
+    buttons; their cards carry Publish, Publish at… and Reject. Everyone else
+    sees the cards without buttons. `notice` is a line of our own for the top,
+    such as the outcome of a click there.
     """
     reviewer = pending_reviews is not None
     blocks: list[Block] = [HeaderBlock(block_id="home-header", text=plain("📰 Newsbot"))]
@@ -289,14 +344,21 @@ def app_home(
             waiting_text = "No drafts waiting for review."
         blocks.append(SectionBlock(block_id="home-reviews", text=md(waiting_text)))
 
+    queued: set[int] = set()
+    if reviewer and queue is not None:
+        blocks += _home_queue(queue, tz=tz)
+        queued = {a.id for a in queue.drafts[:HOME_QUEUE_CARDS]}
+
     blocks.append(HeaderBlock(block_id="home-hottest", text=plain("🔥 Today's hottest")))
+    # A card's block ids carry the article id: one already in the queue is not repeated.
     cards = [
-        card_blocks(a, tz=tz, review=True, reviewer=reviewer) for a in _unique(hottest)[:HOME_CARDS]
+        card_blocks(a, tz=tz, review=reviewer, reviewer=reviewer)
+        for a in [a for a in _unique(hottest) if a.id not in queued][:HOME_CARDS]
     ]
     if not cards:
         blocks.append(ContextBlock(block_id="home-cold", elements=[md("Nothing hot yet today.")]))
     # Topics and the footer take at most four blocks after the cards.
-    _fill(blocks, cards, max_blocks=limits.HOME_BLOCKS, reserve=4)
+    fill_cards(blocks, cards, max_blocks=limits.HOME_BLOCKS, reserve=4)
 
     lines = _topic_lines(topics)[:HOME_TOPICS]
     blocks.append(HeaderBlock(block_id="home-topics-header", text=plain("Top topics")))
@@ -320,7 +382,8 @@ def review_queue_message(
     tz: ZoneInfo,
     page_size: int = REVIEW_PAGE_SIZE,
 ) -> Message:
-    """Drafts waiting for review, each with Publish/Reject and how long it has waited; paged.
+    """Drafts waiting for review, each with Publish/Publish at…/Reject and how long it has
+    waited; paged. The queue is for reviewers: anyone else's clicks are refused.
 
     `page_size` is how many drafts the caller fetches per page; Previous steps back by it.
     """
@@ -338,12 +401,12 @@ def review_queue_message(
             tz=tz,
             review=True,
             reviewer=True,
-            notes=[waiting(a.published_at, now)] if a.published_at is not None else [],
+            notes=waiting_note(a, now),
         )
         for a in drafts
     ]
     blocks = [SectionBlock(block_id="review-summary", text=md("…"))]
-    shown = _fill(blocks, cards, max_blocks=limits.MESSAGE_BLOCKS, reserve=2)
+    shown = fill_cards(blocks, cards, max_blocks=limits.MESSAGE_BLOCKS, reserve=2)
     has_more = has_more or shown < len(drafts)
     if offset == 0 and not has_more:
         summary = f"{_plural(shown, 'draft')} waiting for review, hottest first"
@@ -396,7 +459,7 @@ def digest_messages(
     ]
     head.append(DividerBlock())
     # One block stays free for the "continued in the thread" pointer.
-    shown = _fill(head, cards, max_blocks=limits.MESSAGE_BLOCKS, reserve=1)
+    shown = fill_cards(head, cards, max_blocks=limits.MESSAGE_BLOCKS, reserve=1)
     if shown < len(cards):
         rest = len(cards) - shown
         pointer = f"{_plural(rest, 'more story', 'more stories')} in the thread ↓"
@@ -411,7 +474,7 @@ def digest_messages(
     while shown < len(cards):
         first = shown + 1
         blocks: list[Block] = [ContextBlock(block_id="digest-continued", elements=[md("…")])]
-        count = _fill(blocks, cards[shown:], max_blocks=limits.MESSAGE_BLOCKS)
+        count = fill_cards(blocks, cards[shown:], max_blocks=limits.MESSAGE_BLOCKS)
         if count == 0:  # cannot happen with cards of at most three blocks; never loop forever
             break
         shown += count

@@ -23,6 +23,8 @@ from bot.scheduler import (
     FORGET_JOB,
     REFRESH_CARDS_JOB,
     REINDEX_JOB,
+    SCHEDULED_JOB,
+    SCHEDULED_START_JOB,
     catch_up_job,
     create_scheduler,
     digest_job,
@@ -30,6 +32,7 @@ from bot.scheduler import (
     forget_job,
     refresh_cards_job,
     reindex_job,
+    scheduled_publications_job,
 )
 from storage.models import Article
 from tests.builders import (
@@ -70,6 +73,8 @@ def test_every_job_runs_one_at_a_time_and_a_missed_run_once(digest):
             FORGET_JOB: forget_job,
             FINISH_DECISIONS_JOB: finish_decisions_job,
             REFRESH_CARDS_JOB: refresh_cards_job,
+            SCHEDULED_JOB: scheduled_publications_job,
+            SCHEDULED_START_JOB: scheduled_publications_job,
         }
         for job in jobs.values():
             assert (job.max_instances, job.coalesce, job.misfire_grace_time) == (1, True, 15 * 60)
@@ -87,7 +92,13 @@ def test_the_settings_leave_out_the_digest_and_the_reindex(slack, tmp_path, sqli
     with indexed(sqlite_url, tmp_path) as db:
         scheduler = create_scheduler(settings, db, make_client(settings))
         with jobs_of(scheduler) as jobs:
-            assert set(jobs) == {FORGET_JOB, FINISH_DECISIONS_JOB, REFRESH_CARDS_JOB}
+            assert set(jobs) == {
+                FORGET_JOB,
+                FINISH_DECISIONS_JOB,
+                REFRESH_CARDS_JOB,
+                SCHEDULED_JOB,
+                SCHEDULED_START_JOB,
+            }
 
 
 def test_the_digest_keeps_its_wall_time_across_daylight_saving(digest):

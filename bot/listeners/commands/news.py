@@ -9,7 +9,7 @@ from slack_bolt import Ack, Respond
 
 from bot import render
 from bot.deps import Deps
-from bot.flows import digest, review, search
+from bot.flows import digest, review, schedule, search
 
 Answer = Callable[[Deps, dict, str], list[render.Message]]
 
@@ -36,6 +36,9 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     ),
     # --- follows (issue 11)
     # --- editorial workflow (issue 12)
+    "scheduled": Subcommand(
+        lambda deps, command, text: [schedule.scheduled_page(deps, user=command["user_id"])]
+    ),
     # --- insights (issue 14)
 }
 

@@ -47,12 +47,96 @@ def _follows_down() -> None:
 # --- editorial workflow (issue 12) ----------------------------------------------------
 
 
+# New tables only: nothing existing is rebuilt. The partial unique index (one
+# active schedule per article) is written the same way on SQLite and PostgreSQL.
+_ACTIVE = "status IN ('pending', 'waiting', 'running')"
+
+
 def _editorial_up() -> None:
-    pass
+    op.create_table(
+        "scheduled_publications",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("article_id", sa.Integer(), nullable=False),
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
+        sa.Column("due_at", sa.DateTime(), nullable=False),
+        sa.Column("scheduled_by_id", sa.String(length=32), nullable=False),
+        sa.Column("scheduled_by_name", sa.String(length=255), nullable=False),
+        sa.Column("scheduled_at", sa.DateTime(), nullable=False),
+        sa.Column("channel_id", sa.String(length=32), nullable=True),
+        sa.Column("message_ts", sa.String(length=32), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("claimed_by", sa.String(length=255), nullable=True),
+        sa.Column("claimed_at", sa.DateTime(), nullable=True),
+        sa.Column("finished_at", sa.DateTime(), nullable=True),
+        sa.Column("decision_id", sa.Integer(), nullable=True),
+        sa.Column("late", sa.Boolean(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("closed_by_id", sa.String(length=32), nullable=True),
+        sa.Column("closed_by_name", sa.String(length=255), nullable=True),
+        sa.Column("notice", sa.String(length=16), nullable=True),
+        sa.ForeignKeyConstraint(["article_id"], ["articles.id"]),
+        sa.ForeignKeyConstraint(["decision_id"], ["review_decisions.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index(
+        "ix_scheduled_publications_article_id", "scheduled_publications", ["article_id"]
+    )
+    op.create_index("ix_scheduled_publications_due", "scheduled_publications", ["status", "due_at"])
+    op.create_index(
+        "uq_scheduled_publications_active",
+        "scheduled_publications",
+        ["article_id"],
+        unique=True,
+        sqlite_where=sa.text(_ACTIVE),
+        postgresql_where=sa.text(_ACTIVE),
+    )
+    op.create_table(
+        "approvals",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("article_id", sa.Integer(), nullable=False),
+        sa.Column("reviewer_id", sa.String(length=32), nullable=False),
+        sa.Column("reviewer_name", sa.String(length=255), nullable=False),
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
+        sa.Column("approved_at", sa.DateTime(), nullable=False),
+        sa.Column("decision_id", sa.Integer(), nullable=True),
+        sa.Column("voided_at", sa.DateTime(), nullable=True),
+        sa.Column("schedule_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(["article_id"], ["articles.id"]),
+        sa.ForeignKeyConstraint(["decision_id"], ["review_decisions.id"]),
+        sa.ForeignKeyConstraint(["schedule_id"], ["scheduled_publications.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_approvals_article_id", "approvals", ["article_id"])
+    op.create_table(
+        "reminder_runs",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("channel", sa.String(length=32), nullable=False),
+        sa.Column("slot", sa.DateTime(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("claimed_by", sa.String(length=255), nullable=True),
+        sa.Column("claimed_at", sa.DateTime(), nullable=False),
+        sa.Column("posted_at", sa.DateTime(), nullable=True),
+        sa.Column("message_ts", sa.String(length=32), nullable=True),
+        sa.Column("thread_ts", sa.String(length=32), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("channel", "slot", name="uq_reminder_runs_channel_slot"),
+    )
+    op.create_table(
+        "reminder_items",
+        sa.Column("run_id", sa.Integer(), nullable=False),
+        sa.Column("article_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["run_id"], ["reminder_runs.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["article_id"], ["articles.id"]),
+        sa.PrimaryKeyConstraint("run_id", "article_id"),
+    )
+    op.create_index("ix_reminder_items_article_id", "reminder_items", ["article_id"])
 
 
 def _editorial_down() -> None:
-    pass
+    op.drop_table("reminder_items")
+    op.drop_table("reminder_runs")
+    op.drop_table("approvals")
+    op.drop_table("scheduled_publications")
 
 
 # --- several machines (issue 13) ------------------------------------------------------

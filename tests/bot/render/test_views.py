@@ -231,7 +231,11 @@ def test_review_queue_cards_say_how_long_they_waited() -> None:
     assert metas[2].endswith("*Draft* · waiting 12 min")
     assert metas[3].endswith("*Draft*")
     for block in blocks_with(message, "card-actions:"):
-        assert [el["action_id"] for el in block["elements"]] == ["review_publish", "review_reject"]
+        assert [el["action_id"] for el in block["elements"]] == [
+            "review_publish",
+            "review_publish_at",
+            "review_reject",
+        ]
     assert nav(message, "review-") == {}
 
 

@@ -1,0 +1,105 @@
+"""Publish at… (opens the modal) and Cancel (a scheduled publication) on cards."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, Respond
+from slack_sdk import WebClient
+
+from bot import render
+from bot.deps import Deps
+from bot.flows import answer, schedule
+from bot.middleware import first_delivery
+from bot.render import actions
+
+
+def _reply(deps: Deps, client: WebClient, body: dict, respond: Respond) -> Callable[..., Any]:
+    if _on_home(body):
+        # App Home has no response_url: the answer is the home tab, published again.
+        return answer.home_responder(deps, client, body["user"]["id"])
+    return respond
+
+
+def _on_home(body: dict) -> bool:
+    return (body.get("container") or {}).get("type") == "view"
+
+
+def _place(body: dict) -> schedule.Place:
+    container = body.get("container") or {}
+    if _on_home(body):
+        return schedule.Place()
+    return schedule.Place(
+        channel_id=(body.get("channel") or {}).get("id") or container.get("channel_id"),
+        message_ts=container.get("message_ts"),
+        response_url=body.get("response_url"),
+    )
+
+
+def publish_at_handler(deps: Deps) -> Callable[..., None]:
+    # Opening a modal changes nothing, so a retry needs no claim: the trigger_id
+    # lives three seconds, and every write before views.open would eat into them.
+    def publish_at(ack: Ack, action: dict, body: dict, client: WebClient, respond: Respond) -> None:
+        ack()
+        reply = _reply(deps, client, body, respond)
+        if not deps.reviewers.is_reviewer(body["user"]["id"]):
+            answer.say(reply, render.not_a_reviewer("schedule"))
+            return
+        value = actions.parse_value(action.get("value", ""))
+        article_id = actions.value_int(value, "a", default=-1)
+        if article_id < 0:
+            answer.tell(reply, render.BROKEN_BUTTON)
+            return
+        said = schedule.open_modal(
+            deps,
+            client,
+            trigger_id=body["trigger_id"],
+            article_id=article_id,
+            fingerprint=actions.value_str(value, "f"),
+            place=_place(body),
+        )
+        if said is not None and said.notice is not None:
+            answer.say(reply, said.notice)
+        # On App Home the tab, published again with the notice, shows the card as it is.
+        if said is not None and said.card is not None and not _on_home(body):
+            answer.show_card(body, reply, article_id, said.card)
+
+    return publish_at
+
+
+def cancel_handler(deps: Deps) -> Callable[..., None]:
+    def cancel(ack: Ack, action: dict, body: dict, client: WebClient, respond: Respond) -> None:
+        ack()
+        if not first_delivery(deps.db, body):
+            return
+        reply = _reply(deps, client, body, respond)
+        user = body["user"]
+        if not deps.reviewers.is_reviewer(user["id"]):
+            answer.say(reply, render.not_a_reviewer("cancel scheduled publications of"))
+            return
+        value = actions.parse_value(action.get("value", ""))
+        article_id = actions.value_int(value, "a", default=-1)
+        schedule_id = actions.value_int(value, "s", default=-1)
+        if article_id < 0 or schedule_id < 0:
+            answer.tell(reply, render.BROKEN_BUTTON)
+            return
+        place = _place(body)
+        result, updated = schedule.cancel(
+            deps,
+            client,
+            article_id=article_id,
+            schedule_id=schedule_id,
+            user_id=user["id"],
+            user_name=user.get("name") or user.get("username") or user["id"],
+            place=place,
+        )
+        answer.say(reply, render.cancel_reply(result))
+        clicked = (place.channel_id, place.message_ts)
+        if result.article is not None and clicked not in updated and not _on_home(body):
+            card = render.article_card(
+                result.article, tz=deps.settings.timezone, review=True, reviewer=True
+            )
+            answer.show_card(body, reply, article_id, card)
+
+    return cancel

@@ -7,8 +7,10 @@ APScheduler holds no closures over live objects.
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import UTC, datetime, timedelta
 
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -19,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.flows.cards import refresh_behind
 from bot.flows.digest import DigestError, DigestUnreachable, due_at, post_digest, today
+from bot.flows.follows import post_pending
 from bot.settings import Settings
 from storage.db import Database, IndexBusy
 from storage.decisions import LEASE, finish_interrupted
@@ -183,6 +186,35 @@ def start_up(settings: Settings, db: Database) -> None:
             log.info("removed %s, left by an interrupted write-back", name)
 
 
+# --- follows (issue 11)
+FOLLOWS_JOB = "follow-cards"
+#: How often serve looks for follow cards to post (found by any process's index run).
+FOLLOWS_EVERY = timedelta(seconds=5)
+# Its own executor, whose two log lines per run (every few seconds) are left out.
+FOLLOWS_EXECUTOR = "follows"
+_posting = threading.Lock()
+
+
+def follows_job(settings: Settings, db: Database, client: WebClient) -> None:
+    """Post the follow cards and summaries that index runs found (one query when none wait)."""
+    # A run still posting (a 429 being waited out) makes the next return at once,
+    # rather than have the scheduler warn that it skipped one.
+    if not _posting.acquire(blocking=False):
+        return
+    try:
+        post_pending(settings, db, client)
+    except SQLAlchemyError as exc:
+        log.error("follow cards not posted: the database failed (%s)", _kind(exc))
+    finally:
+        _posting.release()
+
+
+def reindex_and_post_job(settings: Settings, db: Database, client: WebClient) -> None:
+    """The periodic re-index, then at once the follow cards it found."""
+    reindex_job(settings, db)
+    follows_job(settings, db, client)
+
+
 def create_scheduler(settings: Settings, db: Database, client: WebClient) -> BackgroundScheduler:
     """The digest (when a channel is set), the re-index (when not 0), and housekeeping.
 
@@ -247,6 +279,28 @@ def create_scheduler(settings: Settings, db: Database, client: WebClient) -> Bac
             replace_existing=True,
         )
     # --- follows (issue 11)
+    scheduler.add_executor(ThreadPoolExecutor(max_workers=1), alias=FOLLOWS_EXECUTOR)
+    logging.getLogger(f"apscheduler.executors.{FOLLOWS_EXECUTOR}").setLevel(logging.WARNING)
+    scheduler.add_job(
+        follows_job,
+        IntervalTrigger(seconds=FOLLOWS_EVERY.total_seconds(), timezone=settings.timezone),
+        args=(settings, db, client),
+        id=FOLLOWS_JOB,
+        name="post follow cards",
+        executor=FOLLOWS_EXECUTOR,
+        max_instances=2,  # see follows_job
+        replace_existing=True,
+    )
+    if settings.reindex_minutes:
+        scheduler.remove_job(REINDEX_JOB)  # the same run, posting what it found at once
+        scheduler.add_job(
+            reindex_and_post_job,
+            IntervalTrigger(minutes=settings.reindex_minutes, timezone=settings.timezone),
+            args=(settings, db, client),
+            id=REINDEX_JOB,
+            name="re-index the articles folder, then post follow cards",
+            replace_existing=True,
+        )
     # --- editorial workflow (issue 12)
     # --- several machines (issue 13)
     # --- insights (issue 14)

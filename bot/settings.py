@@ -193,6 +193,20 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("PORT", "port", "3000", "HTTP port", _whole(1, 65535)),
     # --- follows (issue 11)
+    Setting(
+        "NEWSBOT_FOLLOW_BURST",
+        "follow_burst",
+        "5",
+        "most follow cards per channel in any 10 minutes; more go into one summary",
+        _whole(1, 50),
+    ),
+    Setting(
+        "NEWSBOT_WATCH",
+        "watch",
+        "false",
+        "serve watches the articles folder and indexes a new file within seconds",
+        _boolean,
+    ),
     # --- editorial workflow (issue 12)
     # --- several machines (issue 13)
     # --- insights (issue 14)
@@ -223,6 +237,8 @@ class Settings:
     git_author: str | None
     port: int
     # --- follows (issue 11)
+    follow_burst: int
+    watch: bool
     # --- editorial workflow (issue 12)
     # --- several machines (issue 13)
     # --- insights (issue 14)

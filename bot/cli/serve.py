@@ -30,6 +30,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from slack_sdk.errors import SlackApiError
 
     from bot.app import create_app, make_client
+    from bot.flows.follows import start_watch
     from bot.scheduler import create_scheduler, start_up
     from bot.server import HttpServer, listener_pool, serve_until_signalled, socket_mode
 
@@ -38,6 +39,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     db = open_db(settings)
     pool = listener_pool()
     scheduler = create_scheduler(settings, db, make_client(settings, retry_connections=False))
+    stop_watch = None
     try:
         # Before the index reads the files: a decision a crash interrupted is settled first.
         start_up(settings, db)
@@ -48,6 +50,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         except BoltError as exc:
             raise UserError(f"Slack refused SLACK_BOT_TOKEN: {exc}") from None
         scheduler.start()
+        if settings.watch:
+            stop_watch = start_watch(settings, db, make_client(settings, retry_connections=False))
         if settings.socket_mode:
             assert settings.app_token is not None
             handler = socket_mode(app, settings.app_token)
@@ -64,6 +68,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             log.info("listening on port %d: POST /slack/events, GET /healthz", settings.port)
             serve_until_signalled(server.start, server.stop)
     finally:
+        if stop_watch is not None:
+            stop_watch()
         if scheduler.running:
             scheduler.shutdown(wait=True)
         pool.shutdown(wait=True)

@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 from bot import render
 from bot.deps import Deps
 from bot.flows.cards import refresh_cards
+from bot.flows.follows import decision_taken
 from storage.decisions import decide, review_queue
 from storage.gitcommit import GitCommitError, commit_file, is_git_work_tree
 from storage.types import ArticleView, Outcome
@@ -62,6 +63,7 @@ def apply(deps: Deps, client: WebClient, click: Click) -> tuple[Outcome, set[tup
     )
     if settings.git_commit and outcome.path is not None:
         _commit(deps, click, outcome.article, outcome.path)
+    decision_taken(deps.db, outcome.article.id, click.action)  # a `published` follow posts it
     return outcome, refresh_cards(deps, client, outcome.article.id)
 
 

@@ -6,6 +6,14 @@ Everything here builds `slack_sdk.models.blocks` objects and serializes them wit
 
 from bot.render import actions
 from bot.render.card import article_card, decided_card
+from bot.render.follows import (
+    BROKEN_FOLLOW_BUTTON,
+    cannot_follow,
+    follow_added,
+    follow_card,
+    follow_summary,
+    follows_list,
+)
 from bot.render.message import Message
 from bot.render.mrkdwn import escape, link, truncate
 from bot.render.replace import replace_card
@@ -34,6 +42,7 @@ from bot.render.views import (
 
 __all__ = [
     "BROKEN_BUTTON",
+    "BROKEN_FOLLOW_BUTTON",
     "HOME_TOPICS",
     "NOT_INDEXED",
     "REVIEW_PAGE_SIZE",
@@ -43,12 +52,17 @@ __all__ = [
     "already_decided",
     "app_home",
     "article_card",
+    "cannot_follow",
     "cannot_post",
     "decided_card",
     "decision_reply",
     "digest_messages",
     "ephemeral_text",
     "escape",
+    "follow_added",
+    "follow_card",
+    "follow_summary",
+    "follows_list",
     "help_message",
     "link",
     "not_a_reviewer",

@@ -6,6 +6,7 @@ Every value is a compact JSON object of at most 2000 characters (Slack's limit):
 - `news_page`: `{"q": query, "o": offset}` (the query is shortened if it must be)
 - `review_publish`, `review_reject`, `review_unpublish`: `{"a": article_id, "f": fingerprint}`
 - `review_page`: `{"o": offset}`
+- `follow_unfollow`: `{"c": channel, "n": follow number}`
 """
 
 from __future__ import annotations
@@ -22,8 +23,17 @@ REVIEW_PUBLISH = "review_publish"
 REVIEW_REJECT = "review_reject"
 REVIEW_UNPUBLISH = "review_unpublish"
 REVIEW_PAGE = "review_page"
+FOLLOW_UNFOLLOW = "follow_unfollow"
 
-ALL = (NEWS_SHARE, NEWS_PAGE, REVIEW_PUBLISH, REVIEW_REJECT, REVIEW_UNPUBLISH, REVIEW_PAGE)
+ALL = (
+    NEWS_SHARE,
+    NEWS_PAGE,
+    REVIEW_PUBLISH,
+    REVIEW_REJECT,
+    REVIEW_UNPUBLISH,
+    REVIEW_PAGE,
+    FOLLOW_UNFOLLOW,
+)
 
 
 def _dumps(obj: dict[str, Any]) -> str:
@@ -75,3 +85,11 @@ def parse_value(value: str) -> dict[str, Any]:
     except (TypeError, ValueError):
         return {}
     return decoded if isinstance(decoded, dict) else {}
+
+
+# --- follows (issue 11)
+
+
+def unfollow_value(channel: str, number: int) -> str:
+    """The value of a `follow_unfollow` button."""
+    return _dumps({"c": channel, "n": number})

@@ -5,7 +5,7 @@ from collections.abc import Callable
 from slack_bolt import App
 
 from bot.deps import Deps
-from bot.listeners.actions import page, review, share
+from bot.listeners.actions import follows, page, review, share
 from bot.render import actions
 
 ROUTES: dict[str, Callable[[Deps], Callable[..., None]]] = {
@@ -15,6 +15,7 @@ ROUTES: dict[str, Callable[[Deps], Callable[..., None]]] = {
     actions.REVIEW_REJECT: review.decision_handler,
     actions.REVIEW_UNPUBLISH: review.decision_handler,
     actions.REVIEW_PAGE: review.page_handler,
+    actions.FOLLOW_UNFOLLOW: follows.unfollow_handler,
 }
 
 

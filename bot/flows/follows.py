@@ -490,8 +490,13 @@ def _watch(
 ) -> None:
     from bot.watcher import article_changes
 
+    def ready() -> None:
+        log.info("watching %s: new and changed files are indexed at once", settings.articles_dir)
+        if on_ready is not None:
+            on_ready()
+
     try:
-        for _batch in article_changes(settings.articles_dir, stop=stop, on_ready=on_ready):
+        for _batch in article_changes(settings.articles_dir, stop=stop, on_ready=ready):
             index_and_post(settings, db, client)
     except OSError as exc:
         log.error("not watching %s: %s", settings.articles_dir, exc)

@@ -9,15 +9,14 @@ from zoneinfo import ZoneInfo
 from slack_sdk.models.blocks import Block, ButtonElement, ContextBlock, DividerBlock, SectionBlock
 
 from bot.render import actions, limits
-from bot.render.card import card_blocks, md, plain, title_text
+from bot.render.card import _headline, card_blocks, md, plain, title_text
 from bot.render.message import Message, to_dicts
-from bot.render.mrkdwn import date_token, escape_truncate, link, one_line, user_mention
+from bot.render.mrkdwn import date_token, escape_truncate, one_line, user_mention
 from bot.render.views import TITLE_FALLBACK_LIMIT, _pack
 from storage.types import ArticleView, FollowRecord
 
 # A query is at most 500 characters; lists and lines show this much of it.
 QUERY_SHOWN = 200
-SUMMARY_TITLE_LIMIT = 150
 PREVIEWS = 3
 
 
@@ -57,10 +56,7 @@ def follow_summary(
     said = f"{_plural(total, 'more article')} {'matches' if total == 1 else 'match'}"
     names = _names(queries, " or ", 2000) or "this channel's follows"
     blocks: list[Block] = [SectionBlock(block_id="follow-summary", text=md(f"*{said}* {names}"))]
-    lines = [
-        f"• {link(a.web_url, escape_truncate(title_text(a), SUMMARY_TITLE_LIMIT))} · 🔥 {a.heat}"
-        for a in articles
-    ]
+    lines = [f"• {_headline(a)} · 🔥 {a.heat}" for a in articles]
     for i, section in enumerate(_pack(lines, limits.SECTION_TEXT)):
         blocks.append(SectionBlock(block_id=f"follow-summary-{i}", text=md(section)))
     if more:
@@ -101,13 +97,13 @@ def follows_list(
 ) -> Message:
     """`/news follows`: each follow's query, who made it and when, its cards, and Unfollow."""
     blocks: list[Block] = []
+    notice = escape_truncate(one_line(notice), 1000) if notice else ""
     if notice:
-        said = escape_truncate(one_line(notice), 1000)
-        blocks.append(SectionBlock(block_id="follows-notice", text=md(said)))
+        blocks.append(SectionBlock(block_id="follows-notice", text=md(notice)))
     if not follows:
         text = "This channel follows nothing yet: /news follow QUERY posts new articles that match."
         blocks.append(SectionBlock(block_id="follows-none", text=md(text)))
-        return Message(text=text, blocks=to_dicts(blocks))
+        return Message(text=f"{notice} {text}".strip(), blocks=to_dicts(blocks))
     counted = f"This channel follows {_plural(len(follows), 'query', 'queries')}"
     blocks.append(SectionBlock(block_id="follows-header", text=md(f"*{counted}*")))
     for follow in follows:
@@ -132,7 +128,7 @@ def follows_list(
         )
     hint = f"`/news follow QUERY` adds one ({limit} at most) · `/news unfollow N` removes one"
     blocks.append(ContextBlock(block_id="follows-hint", elements=[md(hint)]))
-    text = f"{counted}." if not notice else f"{escape_truncate(one_line(notice), 1000)} {counted}."
+    text = f"{notice} {counted}." if notice else f"{counted}."
     return Message(text=text, blocks=to_dicts(blocks))
 
 

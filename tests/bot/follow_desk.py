@@ -23,6 +23,11 @@ from tests.slack_requests import block_action, slash_command
 CHANNEL = "C0FOLLOW"
 
 
+def _quoted(value: str) -> str:
+    """A YAML double-quoted string (JSON's, with every character as itself)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
 def write_article(
     folder: Path,
     name: str,
@@ -40,8 +45,8 @@ def write_article(
     when = when or datetime.now(UTC)
     lines = [
         "---",
-        f"title: {json.dumps(title or f'Story {name}')}",
-        f"excerpt: {json.dumps(excerpt)}",
+        f"title: {_quoted(title or f'Story {name}')}",
+        f"excerpt: {_quoted(excerpt)}",
         f"publishedDateTime: {when:%Y-%m-%dT%H:%M:%SZ}",
         f'webUrl: "https://news.example/{name}"',
         f"heat: {heat}",
@@ -53,7 +58,7 @@ def write_article(
     ]
     if topics:
         lines.append("topics:")
-        lines += [f"  - {json.dumps(t)}" for t in topics]
+        lines += [f"  - {_quoted(t)}" for t in topics]
     if image:
         lines += ["images:", f'  - url: "https://img.example/{name}.jpg"', '    title: "pic"']
     path = folder / f"{name}.md"

@@ -29,7 +29,15 @@ from sqlalchemy.orm import Session
 
 from storage.db import insert_if_absent
 from storage.matching import ArticleState, FollowQuery, Matcher, build_matcher, sort_key
-from storage.models import Article, Follow, FollowChannel, FollowClaim, FollowExtra, utcnow
+from storage.models import (
+    Article,
+    Base,
+    Follow,
+    FollowChannel,
+    FollowClaim,
+    FollowExtra,
+    utcnow,
+)
 from storage.search import Query, QueryError, parse_query
 from storage.types import FollowEvent, FollowRecord
 
@@ -263,10 +271,10 @@ def follow_events_since(session: Session, since: datetime) -> list[FollowEvent]:
 
 def load_matcher(session: Session, channel: str | None = None) -> Matcher:
     """A matcher for the active follows (of one channel, or all)."""
-    follows = [
-        FollowQuery(f.id, f.channel, f.query, parse_query(f.query))
-        for f in active_follows(session, channel)
-    ]
+    stmt = select(Follow.id, Follow.channel, Follow.query).where(Follow.removed_at.is_(None))
+    if channel is not None:
+        stmt = stmt.where(Follow.channel == channel)
+    follows = [FollowQuery(i, c, q) for i, c, q in session.execute(stmt)]
     return build_matcher(session, follows)
 
 
@@ -279,8 +287,8 @@ class _Kept:
 
     heap: list[tuple[Any, ...]]  # (sort key, article id); the coldest on top
     follows: dict[int, set[int]]  # article id -> ids of the follows that matched
-    extra: int = 0
-    extra_follows: set[int] | None = None
+    extra: int  # finds beyond the heap, counted only
+    extra_follows: set[int]  # and the follows they matched
 
 
 class RunFinds:
@@ -310,58 +318,59 @@ class RunFinds:
         updated: Sequence[ArticleState],
         old: dict[int, ArticleState],
         topics: Collection[str],
-    ) -> list[tuple[str, ArticleState, list[int]]]:
-        """This batch's finds: each article that now matches, per channel, with the follows."""
+    ) -> list[tuple[ArticleState, dict[str, list[int]]]]:
+        """This batch's finds: each article that now matches, with its follows per channel."""
         from storage.matching import search_vectors
 
-        self.matcher.set_topics(topics)
-        if self.postgres and self.matcher.needs_words:
+        matcher = self.matcher
+        matcher.set_topics(topics)
+        if self.postgres and matcher.needs_words:
             words = search_vectors(session, [s.id for s in (*added, *updated)])
             for state in (*added, *updated):
                 state.words = words.get(state.id, frozenset())
-        finds: list[tuple[str, ArticleState, list[int]]] = []
+        finds: list[tuple[ArticleState, dict[str, list[int]]]] = []
         for state in added:
-            finds.extend(self._grouped(state, self.matcher.matches(state), ()))
-        changed: list[tuple[str, ArticleState, list[int]]] = []
+            matched = matcher.matches(state)
+            if matched:
+                finds.append((state, _by_channel(matched, ())))
+        changed: list[tuple[ArticleState, dict[str, list[int]]]] = []
         for state in updated:
-            now = self.matcher.matches(state)
+            now = matcher.matches(state)
             if not now:
                 continue
             before = old.get(state.id)
-            was = {f.id for f in self.matcher.matches(before)} if before is not None else set()
-            changed.extend(self._grouped(state, now, was))
+            was = {f.id for f in matcher.matches(before)} if before is not None else set()
+            if channels := _by_channel(now, was):
+                changed.append((state, channels))
         if changed:
-            posted = _claimed_pairs(session, {state.id for _c, state, _f in changed})
-            finds.extend(f for f in changed if (f[0], f[1].id) not in posted)
+            posted = _claimed_pairs(session, {state.id for state, _c in changed})
+            for state, channels in changed:
+                left = {c: ids for c, ids in channels.items() if (c, state.id) not in posted}
+                if left:
+                    finds.append((state, left))
         return finds
 
-    @staticmethod
-    def _grouped(
-        state: ArticleState, matched: Sequence[Any], before: Collection[int]
-    ) -> list[tuple[str, ArticleState, list[int]]]:
-        by_channel: dict[str, list[int]] = {}
-        for follow in matched:
-            if follow.id not in before:
-                by_channel.setdefault(follow.channel, []).append(follow.id)
-        return [(channel, state, ids) for channel, ids in by_channel.items()]
-
-    def accept(self, finds: Sequence[tuple[str, ArticleState, list[int]]]) -> None:
+    def accept(self, finds: Sequence[tuple[ArticleState, dict[str, list[int]]]]) -> None:
         """Keep a committed batch's finds: the hottest per channel, the rest counted."""
-        for channel, state, follow_ids in finds:
-            kept = self._kept.setdefault(channel, _Kept([], {}))
-            if state.id in kept.follows:
-                kept.follows[state.id].update(follow_ids)
-                continue
+        all_kept = self._kept
+        for state, channels in finds:
             entry = (sort_key(state), state.id)
-            if len(kept.heap) < KEEP_PER_RUN:
-                heapq.heappush(kept.heap, entry)
-                kept.follows[state.id] = set(follow_ids)
-                continue
-            coldest = heapq.heappushpop(kept.heap, entry)
-            kept.follows[state.id] = set(follow_ids)
-            dropped = kept.follows.pop(coldest[1])
-            kept.extra += 1
-            kept.extra_follows = (kept.extra_follows or set()) | dropped
+            for channel, follow_ids in channels.items():
+                kept = all_kept.get(channel)
+                if kept is None:
+                    kept = all_kept[channel] = _Kept([], {}, 0, set())
+                heap = kept.heap
+                if len(heap) < KEEP_PER_RUN:
+                    heapq.heappush(heap, entry)
+                    kept.follows[state.id] = set(follow_ids)
+                elif entry > heap[0]:
+                    coldest = heapq.heapreplace(heap, entry)
+                    kept.follows[state.id] = set(follow_ids)
+                    kept.extra += 1
+                    kept.extra_follows.update(kept.follows.pop(coldest[1]))
+                else:
+                    kept.extra += 1
+                    kept.extra_follows.update(follow_ids)
 
     @property
     def found(self) -> int:
@@ -374,7 +383,7 @@ class RunFinds:
         Returns how many claims are pending for the posters now from this run.
         """
         now = now or utcnow()
-        rearmed = rearm_released(session, run=self.run, now=now)
+        rearmed = rearm_released(session, run=self.run, now=now) if has_released(session) else 0
         rows = [
             {
                 "channel": channel,
@@ -393,7 +402,7 @@ class RunFinds:
                 channel=channel,
                 run=self.run,
                 count=kept.extra,
-                follow_ids=sorted(kept.extra_follows or ()),
+                follow_ids=sorted(kept.extra_follows),
                 status="pending",
                 found_at=now,
             )
@@ -404,6 +413,19 @@ class RunFinds:
         session.flush()
         self._kept = {}
         return rearmed + inserted
+
+
+def _by_channel(matched: Sequence[Any], before: Collection[int]) -> dict[str, list[int]]:
+    """The matched follows' ids by channel, leaving out those that matched before."""
+    channels: dict[str, list[int]] = {}
+    for follow in matched:
+        if follow.id not in before:
+            ids = channels.get(follow.channel)
+            if ids is None:
+                channels[follow.channel] = [follow.id]
+            else:
+                ids.append(follow.id)
+    return channels
 
 
 def new_run_id() -> str:
@@ -425,20 +447,20 @@ def _claimed_pairs(session: Session, article_ids: Collection[int]) -> set[tuple[
 
 
 def _insert_claims(session: Session, rows: list[dict[str, Any]]) -> int:
-    """Insert claims, leaving out any (channel, article) that has one: the database decides."""
+    """Insert claims, leaving out any (channel, article) that has one: the database decides.
+
+    Returns how many were offered (a race with a decision may have taken a few).
+    """
     if not rows:
         return 0
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    done = 0
+    stmt = insert(Base.metadata.tables["follow_claims"]).on_conflict_do_nothing(
+        index_elements=["channel", "article_id"]
+    )
     for start in range(0, len(rows), 1000):
-        stmt = (
-            insert(FollowClaim)
-            .on_conflict_do_nothing(index_elements=["channel", "article_id"])
-            .returning(FollowClaim.id)
-        )
-        done += len(session.execute(stmt, rows[start : start + 1000]).all())
-    return done
+        session.execute(stmt, rows[start : start + 1000])
+    return len(rows)
 
 
 def has_released(session: Session) -> bool:

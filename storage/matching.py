@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from storage.models import Article, Topic
 from storage.parse import topic_key
-from storage.search import Query
+from storage.search import HEAT_MIN, parse_query
 
 # The words of a query, as storage.search takes them from the terms.
 _WORD = re.compile(r"\w+")
@@ -190,27 +190,52 @@ def search_vectors(session: Session, ids: Collection[int]) -> dict[int, frozense
 # --- follows compiled for matching ---------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
 class Compiled:
-    """A follow's query, ready to test articles against."""
+    """A follow's query, ready to test articles against (plain slots: it is read per article)."""
 
-    id: int
-    channel: str
-    query: str  # as typed
-    key: str | None  # the topic key of its words; None without words
-    # Text mode: each word's tokens, which must stand together (SQLite) or each
-    # appear (PostgreSQL). Empty with words given: the text search finds nothing.
-    phrases: tuple[tuple[str, ...], ...]
-    min_heat: int | None
-    provider: str | None
-    published: bool | None
+    __slots__ = (
+        "channel",
+        "heat_floor",
+        "id",
+        "key",
+        "min_heat",
+        "one_word",
+        "phrases",
+        "plain",
+        "provider",
+        "published",
+        "query",
+    )
+
+    def __init__(
+        self,
+        *,
+        id: int,
+        channel: str,
+        query: str,
+        key: str | None,
+        phrases: tuple[tuple[str, ...], ...],
+        min_heat: int | None,
+        provider: str | None,
+        published: bool | None,
+    ) -> None:
+        self.id = id
+        self.channel = channel
+        self.query = query  # as typed
+        self.key = key  # the topic key of its words; None without words
+        # Text mode: each word's tokens, which must stand together (SQLite) or each
+        # appear (PostgreSQL). Empty with words given: the text search finds nothing.
+        self.phrases = phrases
+        self.min_heat = min_heat
+        self.provider = provider
+        self.published = published
+        self.heat_floor = HEAT_MIN if min_heat is None else min_heat
+        # Found by its one token in text mode: the index entry it is filed under.
+        self.one_word = len(phrases) == 1 and len(phrases[0]) == 1
+        self.plain = provider is None and published is None  # heat is its only filter
 
     def passes_filters(self, state: ArticleState) -> bool:
-        return (
-            (self.min_heat is None or state.heat >= self.min_heat)
-            and (self.provider is None or state.provider_domain == self.provider)
-            and (self.published is None or state.published is self.published)
-        )
+        return state.heat >= self.heat_floor and (self.plain or _other_filters(self, state))
 
     def has_words(self, state: ArticleState) -> bool:
         if not self.phrases:
@@ -231,18 +256,25 @@ def _contains(tokens: Sequence[str], phrase: tuple[str, ...]) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class FollowQuery:
-    """A follow as stored: its id, channel and query as typed, already parsed."""
+    """A follow as stored: its id, channel and query as typed."""
 
     id: int
     channel: str
     typed: str
-    query: Query
+
+
+# Follows compiled before, by (PostgreSQL?, id, channel, query): a follow never changes,
+# and every index run matches against them all.
+_COMPILED: dict[tuple[bool, int, str, str], Compiled] = {}
+_COMPILED_MOST = 100_000
 
 
 def compile_follows(session: Session, follows: Sequence[FollowQuery]) -> list[Compiled]:
     """The follows ready for matching, their words tokenized as the database does."""
     postgres = session.get_bind().dialect.name == "postgresql"
-    words = {f.id: _WORD.findall(f.query.terms) for f in follows}
+    missing = [f for f in follows if (postgres, f.id, f.channel, f.typed) not in _COMPILED]
+    parsed = {f.id: parse_query(f.typed) for f in missing}
+    words = {f.id: _WORD.findall(parsed[f.id].terms) for f in missing}
     tsqueries: dict[str, frozenset[str]] = {}
     if postgres:
         wanted = sorted({" ".join(w) for w in words.values() if w})
@@ -255,28 +287,27 @@ def compile_follows(session: Session, follows: Sequence[FollowQuery]) -> list[Co
                 {"qs": wanted},
             )
             tsqueries = {q: lexemes(found or "") for q, found in rows}
-    compiled = []
-    for follow in follows:
-        query, found = follow.query, words[follow.id]
+    if len(_COMPILED) + len(missing) > _COMPILED_MOST:
+        _COMPILED.clear()
+    for follow in missing:
+        query, found = parsed[follow.id], words[follow.id]
         phrases: tuple[tuple[str, ...], ...]
         if postgres:
             phrases = tuple((w,) for w in sorted(tsqueries.get(" ".join(found), ())))
         else:
             # An FTS5 string that holds no token is left out of the query by SQLite.
             phrases = tuple(p for p in (tuple(fts_tokens(w)) for w in found) if p)
-        compiled.append(
-            Compiled(
-                id=follow.id,
-                channel=follow.channel,
-                query=follow.typed,
-                key=topic_key(query.terms) if query.terms else None,
-                phrases=phrases,
-                min_heat=query.min_heat,
-                provider=query.provider,
-                published=query.published,
-            )
+        _COMPILED[postgres, follow.id, follow.channel, follow.typed] = Compiled(
+            id=follow.id,
+            channel=follow.channel,
+            query=follow.typed,
+            key=topic_key(query.terms) if query.terms else None,
+            phrases=phrases,
+            min_heat=query.min_heat,
+            provider=query.provider,
+            published=query.published,
         )
-    return compiled
+    return [_COMPILED[postgres, f.id, f.channel, f.typed] for f in follows]
 
 
 def existing_topics(session: Session, keys: Collection[str]) -> set[str]:
@@ -294,7 +325,8 @@ class Matcher:
 
     Topic follows are found by the article's topic keys, text follows by one of
     their words (the longest, as the rarest guess), and follows of filters
-    alone are each tested.
+    alone are each tested. Each list is ordered by its `heat>=N`, so a cold
+    article stops at the first follow that wants more heat.
     """
 
     def __init__(self, follows: Sequence[Compiled], topics: Collection[str]) -> None:
@@ -303,7 +335,7 @@ class Matcher:
         self._topics: set[str] | None = None
         self._by_topic: dict[str, list[Compiled]] = {}
         self._by_word: dict[str, list[Compiled]] = {}
-        self._filters_only = [f for f in follows if f.key is None]
+        self._filters_only = sorted((f for f in follows if f.key is None), key=_heat_floor)
         self.set_topics(topics)
 
     def __bool__(self) -> bool:
@@ -320,39 +352,60 @@ class Matcher:
         if now == self._topics:
             return
         self._topics = now
-        self._by_topic, self._by_word = {}, {}
+        by_topic: dict[str, list[Compiled]] = {}
+        by_word: dict[str, list[Compiled]] = {}
         for follow in self.follows.values():
             if follow.key is None:
                 continue
             if follow.key in now:
-                self._by_topic.setdefault(follow.key, []).append(follow)
+                by_topic.setdefault(follow.key, []).append(follow)
             elif follow.phrases:
                 word = max((t for p in follow.phrases for t in p), key=len)
-                self._by_word.setdefault(word, []).append(follow)
+                by_word.setdefault(word, []).append(follow)
+        self._by_topic = {k: sorted(fs, key=_heat_floor) for k, fs in by_topic.items()}
+        self._by_word = {k: sorted(fs, key=_heat_floor) for k, fs in by_word.items()}
 
     def matches(self, state: ArticleState) -> list[Compiled]:
         """The follows that `/news` with their query would find this article for."""
         if state.missing or state.rejected:
             return []
         found: list[Compiled] = []
+        heat = state.heat
         if self._by_topic:
+            by_topic = self._by_topic
             for key in state.topic_keys:
-                for follow in self._by_topic.get(key, ()):
-                    if follow.passes_filters(state):
+                for follow in by_topic.get(key, ()):
+                    if follow.heat_floor > heat:
+                        break
+                    if follow.plain or _other_filters(follow, state):
                         found.append(follow)
         if self._by_word:
-            words = state.word_set()
-            if len(words) <= len(self._by_word):
-                candidates = [f for w in words for f in self._by_word.get(w, ())]
-            else:
-                candidates = [f for w, fs in self._by_word.items() if w in words for f in fs]
-            for follow in candidates:
-                if follow.passes_filters(state) and follow.has_words(state):
-                    found.append(follow)
+            by_word = self._by_word
+            for word in state.word_set():
+                for follow in by_word.get(word, ()):
+                    if follow.heat_floor > heat:
+                        break
+                    if (follow.plain or _other_filters(follow, state)) and (
+                        follow.one_word or follow.has_words(state)
+                    ):
+                        found.append(follow)
         for follow in self._filters_only:
-            if follow.passes_filters(state):
+            if follow.heat_floor > heat:
+                break
+            if _other_filters(follow, state):
                 found.append(follow)
         return found
+
+
+def _heat_floor(follow: Compiled) -> int:
+    return follow.heat_floor
+
+
+def _other_filters(follow: Compiled, state: ArticleState) -> bool:
+    """`provider:` and `published`/`unpublished` (heat is checked by the caller)."""
+    return (follow.provider is None or state.provider_domain == follow.provider) and (
+        follow.published is None or state.published is follow.published
+    )
 
 
 def build_matcher(session: Session, follows: Sequence[FollowQuery]) -> Matcher:

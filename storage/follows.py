@@ -95,15 +95,19 @@ def check_query(typed: str) -> Query:
         raise FollowError(
             f"A follow's query is at most {MAX_QUERY} characters; this one has {len(typed)}."
         )
-    if _SINCE.search(typed):
-        raise FollowError(
-            "since: does not go with a follow, which posts what arrives from now on: "
-            "leave it out and follow the rest."
-        )
+    refusal = FollowError(
+        "since: does not go with a follow, which posts what arrives from now on: "
+        "leave it out and follow the rest."
+    )
+    if _SINCE.search(typed):  # before parsing: a bad date would be the wrong complaint
+        raise refusal
     try:
-        return parse_query(typed)
+        query = parse_query(typed)
     except QueryError as exc:
         raise FollowError(f"{exc}.") from None
+    if query.since is not None:  # written so that only the parser sees it
+        raise refusal
+    return query
 
 
 def active_follows(session: Session, channel: str | None = None) -> list[FollowRecord]:
@@ -269,12 +273,26 @@ def follow_events_since(session: Session, since: datetime) -> list[FollowEvent]:
     return sorted(events, key=lambda e: (e.at, e.channel, e.number, e.action))
 
 
+# The active follows as last read, by database and channel, with what they were read at:
+# the highest follow id and the number removed, which any follow or unfollow changes.
+_READ: dict[tuple[str, str | None], tuple[tuple[Any, ...], list[FollowQuery]]] = {}
+
+
 def load_matcher(session: Session, channel: str | None = None) -> Matcher:
     """A matcher for the active follows (of one channel, or all)."""
-    stmt = select(Follow.id, Follow.channel, Follow.query).where(Follow.removed_at.is_(None))
-    if channel is not None:
-        stmt = stmt.where(Follow.channel == channel)
-    follows = [FollowQuery(i, c, q) for i, c, q in session.execute(stmt)]
+    mark = tuple(session.execute(select(func.max(Follow.id), func.count(Follow.removed_at))).one())
+    key = (repr(session.get_bind().engine.url), channel)
+    known = _READ.get(key)
+    if known is not None and known[0] == mark:
+        follows = known[1]
+    else:
+        stmt = select(Follow.id, Follow.channel, Follow.query).where(Follow.removed_at.is_(None))
+        if channel is not None:
+            stmt = stmt.where(Follow.channel == channel)
+        follows = [FollowQuery(i, c, q) for i, c, q in session.execute(stmt)]
+        if len(_READ) > 1000:
+            _READ.clear()
+        _READ[key] = (mark, follows)
     return build_matcher(session, follows)
 
 

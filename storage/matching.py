@@ -28,6 +28,8 @@ import threading
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import select, text
@@ -199,12 +201,14 @@ class Compiled:
         "id",
         "key",
         "min_heat",
+        "multi",
         "one_word",
         "phrases",
         "plain",
         "provider",
         "published",
         "query",
+        "tokens",
     )
 
     def __init__(
@@ -230,6 +234,8 @@ class Compiled:
         self.provider = provider
         self.published = published
         self.heat_floor = HEAT_MIN if min_heat is None else min_heat
+        self.tokens = frozenset(t for p in phrases for t in p)
+        self.multi = any(len(p) > 1 for p in phrases)  # a phrase: its tokens stand together
         # Found by its one token in text mode: the index entry it is filed under.
         self.one_word = len(phrases) == 1 and len(phrases[0]) == 1
         self.plain = provider is None and published is None  # heat is its only filter
@@ -238,13 +244,10 @@ class Compiled:
         return state.heat >= self.heat_floor and (self.plain or _other_filters(self, state))
 
     def has_words(self, state: ArticleState) -> bool:
-        if not self.phrases:
+        if not self.phrases or not self.tokens <= state.word_set():
             return False
-        words = state.word_set()
-        if all(len(p) == 1 for p in self.phrases):
-            return all(p[0] in words for p in self.phrases)
-        if not all(t in words for p in self.phrases for t in p):
-            return False
+        if not self.multi:
+            return True
         columns = state.column_tokens()
         return all(any(_contains(c, p) for c in columns) for p in self.phrases)
 
@@ -330,12 +333,13 @@ class Matcher:
     """
 
     def __init__(self, follows: Sequence[Compiled], topics: Collection[str]) -> None:
+        self._compiled = tuple(follows)
         self.follows = {f.id: f for f in follows}
         self._keys = {f.key for f in follows if f.key is not None}
-        self._topics: set[str] | None = None
+        self._topics: frozenset[str] | None = None
         self._by_topic: dict[str, list[Compiled]] = {}
         self._by_word: dict[str, list[Compiled]] = {}
-        self._filters_only = sorted((f for f in follows if f.key is None), key=_heat_floor)
+        self._filters_only = sorted((f for f in follows if f.key is None), key=_HEAT_FLOOR)
         self.set_topics(topics)
 
     def __bool__(self) -> bool:
@@ -348,22 +352,11 @@ class Matcher:
 
     def set_topics(self, known: Collection[str]) -> None:
         """Tell the matcher which topics exist now (an index run creates some)."""
-        now = {key for key in self._keys if key in known}
+        now = frozenset(key for key in self._keys if key in known)
         if now == self._topics:
             return
         self._topics = now
-        by_topic: dict[str, list[Compiled]] = {}
-        by_word: dict[str, list[Compiled]] = {}
-        for follow in self.follows.values():
-            if follow.key is None:
-                continue
-            if follow.key in now:
-                by_topic.setdefault(follow.key, []).append(follow)
-            elif follow.phrases:
-                word = max((t for p in follow.phrases for t in p), key=len)
-                by_word.setdefault(word, []).append(follow)
-        self._by_topic = {k: sorted(fs, key=_heat_floor) for k, fs in by_topic.items()}
-        self._by_word = {k: sorted(fs, key=_heat_floor) for k, fs in by_word.items()}
+        self._by_topic, self._by_word = _indexes(self._compiled, now)
 
     def matches(self, state: ArticleState) -> list[Compiled]:
         """The follows that `/news` with their query would find this article for."""
@@ -397,8 +390,30 @@ class Matcher:
         return found
 
 
-def _heat_floor(follow: Compiled) -> int:
-    return follow.heat_floor
+_HEAT_FLOOR = attrgetter("heat_floor")
+
+
+# The same follows and topics give the same indexes, run after run: built once. The
+# indexes are only read after they are built.
+@lru_cache(maxsize=16)
+def _indexes(
+    follows: tuple[Compiled, ...], topics: frozenset[str]
+) -> tuple[dict[str, list[Compiled]], dict[str, list[Compiled]]]:
+    """Follows by the topic key they match (topics that exist) and by one of their words."""
+    by_topic: dict[str, list[Compiled]] = {}
+    by_word: dict[str, list[Compiled]] = {}
+    for follow in follows:
+        if follow.key is None:
+            continue
+        if follow.key in topics:
+            by_topic.setdefault(follow.key, []).append(follow)
+        elif follow.phrases:
+            word = max(follow.tokens, key=len)
+            by_word.setdefault(word, []).append(follow)
+    return (
+        {k: sorted(fs, key=_HEAT_FLOOR) for k, fs in by_topic.items()},
+        {k: sorted(fs, key=_HEAT_FLOOR) for k, fs in by_word.items()},
+    )
 
 
 def _other_filters(follow: Compiled, state: ArticleState) -> bool:

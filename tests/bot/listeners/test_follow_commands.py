@@ -69,6 +69,8 @@ def test_a_query_that_matches_nothing_yet_is_allowed_and_says_so(desk: Desk):
     [
         ("ai since:7d", "since: does not go with a follow"),
         ("since:garbage ai", "since: does not go with a follow"),
+        ("ai\x00since:7d", "since: does not go with a follow"),
+        ("ai SINCE:2026-01-01", "since: does not go with a follow"),
         ("ai heat>=hot", "needs a whole number"),
         ("", "Say what to follow"),
         ("x" * (MAX_QUERY + 1), f"at most {MAX_QUERY} characters"),

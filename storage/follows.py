@@ -28,7 +28,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage.db import insert_if_absent
-from storage.matching import ArticleState, FollowQuery, Matcher, build_matcher, sort_key
+from storage.matching import (
+    ArticleState,
+    Compiled,
+    FollowQuery,
+    Matcher,
+    build_matcher,
+    sort_key,
+)
 from storage.models import (
     Article,
     Base,
@@ -336,8 +343,8 @@ class RunFinds:
         updated: Sequence[ArticleState],
         old: dict[int, ArticleState],
         topics: Collection[str],
-    ) -> list[tuple[ArticleState, dict[str, list[int]]]]:
-        """This batch's finds: each article that now matches, with its follows per channel."""
+    ) -> list[tuple[ArticleState, list[Compiled]]]:
+        """This batch's finds: each article that now matches, with the follows it matches now."""
         from storage.matching import search_vectors
 
         matcher = self.matcher
@@ -346,49 +353,57 @@ class RunFinds:
             words = search_vectors(session, [s.id for s in (*added, *updated)])
             for state in (*added, *updated):
                 state.words = words.get(state.id, frozenset())
-        finds: list[tuple[ArticleState, dict[str, list[int]]]] = []
+        finds = []
         for state in added:
-            matched = matcher.matches(state)
-            if matched:
-                finds.append((state, _by_channel(matched, ())))
-        changed: list[tuple[ArticleState, dict[str, list[int]]]] = []
+            if matched := matcher.matches(state):
+                finds.append((state, matched))
+        changed: list[tuple[ArticleState, list[Compiled]]] = []
         for state in updated:
-            now = matcher.matches(state)
-            if not now:
+            if not (now := matcher.matches(state)):
                 continue
             before = old.get(state.id)
             was = {f.id for f in matcher.matches(before)} if before is not None else set()
-            if channels := _by_channel(now, was):
-                changed.append((state, channels))
+            if fresh := [f for f in now if f.id not in was]:
+                changed.append((state, fresh))
         if changed:
-            posted = _claimed_pairs(session, {state.id for state, _c in changed})
-            for state, channels in changed:
-                left = {c: ids for c, ids in channels.items() if (c, state.id) not in posted}
-                if left:
+            posted = _claimed_pairs(session, {state.id for state, _f in changed})
+            for state, fresh in changed:
+                if left := [f for f in fresh if (f.channel, state.id) not in posted]:
                     finds.append((state, left))
         return finds
 
-    def accept(self, finds: Sequence[tuple[ArticleState, dict[str, list[int]]]]) -> None:
+    def accept(self, finds: Sequence[tuple[ArticleState, list[Compiled]]]) -> None:
         """Keep a committed batch's finds: the hottest per channel, the rest counted."""
         all_kept = self._kept
-        for state, channels in finds:
+        for state, matched in finds:
             entry = (sort_key(state), state.id)
-            for channel, follow_ids in channels.items():
+            # channel -> the follow ids where the article is kept, None where it is counted
+            placed: dict[str, set[int] | None] = {}
+            for follow in matched:
+                channel = follow.channel
+                if channel in placed:
+                    ids = placed[channel]
+                    if ids is None:
+                        all_kept[channel].extra_follows.add(follow.id)
+                    else:
+                        ids.add(follow.id)
+                    continue
                 kept = all_kept.get(channel)
                 if kept is None:
                     kept = all_kept[channel] = _Kept([], {}, 0, set())
                 heap = kept.heap
                 if len(heap) < KEEP_PER_RUN:
                     heapq.heappush(heap, entry)
-                    kept.follows[state.id] = set(follow_ids)
                 elif entry > heap[0]:
                     coldest = heapq.heapreplace(heap, entry)
-                    kept.follows[state.id] = set(follow_ids)
                     kept.extra += 1
                     kept.extra_follows.update(kept.follows.pop(coldest[1]))
                 else:
                     kept.extra += 1
-                    kept.extra_follows.update(follow_ids)
+                    kept.extra_follows.add(follow.id)
+                    placed[channel] = None
+                    continue
+                kept.follows[state.id] = placed[channel] = {follow.id}
 
     @property
     def found(self) -> int:
@@ -431,19 +446,6 @@ class RunFinds:
         session.flush()
         self._kept = {}
         return rearmed + inserted
-
-
-def _by_channel(matched: Sequence[Any], before: Collection[int]) -> dict[str, list[int]]:
-    """The matched follows' ids by channel, leaving out those that matched before."""
-    channels: dict[str, list[int]] = {}
-    for follow in matched:
-        if follow.id not in before:
-            ids = channels.get(follow.channel)
-            if ids is None:
-                channels[follow.channel] = [follow.id]
-            else:
-                ids.append(follow.id)
-    return channels
 
 
 def new_run_id() -> str:

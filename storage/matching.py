@@ -26,7 +26,7 @@ import re
 import sqlite3
 import threading
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from operator import attrgetter
@@ -115,23 +115,34 @@ class ArticleState:
     rejected: bool = False
     # PostgreSQL: the lexemes of search_vector. SQLite: filled from title and excerpt.
     words: frozenset[str] | None = None
-    columns: tuple[list[str], list[str]] | None = field(default=None, repr=False)
 
     def word_set(self) -> frozenset[str]:
         if self.words is None:
-            title, excerpt = self.column_tokens()
-            self.words = frozenset(title).union(excerpt)
+            # A space between: the columns' tokens never run into each other.
+            self.words = frozenset(f"{self.title} {self.excerpt}".translate(_FOLDS).split())
         return self.words
 
     def column_tokens(self) -> tuple[list[str], list[str]]:
-        if self.columns is None:
-            self.columns = (fts_tokens(self.title), fts_tokens(self.excerpt))
-        return self.columns
+        """Each column's tokens in order, for phrases (which stay within a column)."""
+        return fts_tokens(self.title), fts_tokens(self.excerpt)
 
 
 def topic_keys(names: Iterable[Any]) -> frozenset[str]:
     """The keys of an article's topic names, as article_topics links them."""
-    return frozenset(topic_key(n) for n in names or () if isinstance(n, str))
+    keys = []
+    for name in names or ():
+        if isinstance(name, str):
+            key = _TOPIC_KEYS.get(name)
+            if key is None:
+                if len(_TOPIC_KEYS) > 100_000:
+                    _TOPIC_KEYS.clear()
+                key = _TOPIC_KEYS[name] = topic_key(name)
+            keys.append(key)
+    return frozenset(keys)
+
+
+# A desk has a few hundred topic names, on every article: each is folded once.
+_TOPIC_KEYS: dict[str, str] = {}
 
 
 def article_states(session: Session, ids: Collection[int]) -> dict[int, ArticleState]:
@@ -243,8 +254,9 @@ class Compiled:
     def passes_filters(self, state: ArticleState) -> bool:
         return state.heat >= self.heat_floor and (self.plain or _other_filters(self, state))
 
-    def has_words(self, state: ArticleState) -> bool:
-        if not self.phrases or not self.tokens <= state.word_set():
+    def has_words(self, state: ArticleState, words: frozenset[str] | None = None) -> bool:
+        """Whether the article holds the follow's words (`words`: its word set, if known)."""
+        if not self.phrases or not self.tokens <= (words or state.word_set()):
             return False
         if not self.multi:
             return True
@@ -374,12 +386,13 @@ class Matcher:
                         found.append(follow)
         if self._by_word:
             by_word = self._by_word
-            for word in state.word_set():
+            words = state.word_set()
+            for word in words:
                 for follow in by_word.get(word, ()):
                     if follow.heat_floor > heat:
                         break
                     if (follow.plain or _other_filters(follow, state)) and (
-                        follow.one_word or follow.has_words(state)
+                        follow.one_word or follow.has_words(state, words)
                     ):
                         found.append(follow)
         for follow in self._filters_only:

@@ -166,3 +166,22 @@ def test_claims_refused_for_a_day_expire(db: Database, tmp_path: Path):
     assert sync(db.WriteSession, folder).follow_finds == 0
     with db.Session() as session:
         assert session.scalars(select(FollowClaim.status)).all() == ["expired"]
+
+
+def test_the_follow_tables_go_down_and_up_again(database_url: str):
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from storage.db import alembic_config
+
+    db = open_database(database_url)
+    follow(db, "C1", "ai")
+    tables = {"follows", "follow_claims", "follow_extras", "follow_channels"}
+    with db.engine.connect() as conn:
+        command.downgrade(alembic_config(conn), "0005")
+        conn.commit()
+        assert not tables & set(inspect(conn).get_table_names())
+    db.dispose()
+    db = open_database(database_url)
+    assert tables <= set(inspect(db.engine).get_table_names())
+    db.dispose()

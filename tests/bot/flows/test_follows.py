@@ -346,3 +346,61 @@ def test_the_configured_follow_posts_and_cannot_be_unfollowed(desk: Desk):
     desk.post()
     (card,) = desk.posts()
     assert card_titles(card) == ["Hot draft"]
+
+
+def test_serve_looks_for_follow_cards_every_few_seconds_and_after_its_reindex(desk: Desk):
+    from bot.scheduler import (
+        FOLLOWS_EVERY,
+        FOLLOWS_JOB,
+        REINDEX_JOB,
+        create_scheduler,
+        reindex_and_post_job,
+    )
+
+    scheduler = create_scheduler(desk.settings, desk.db, make_client(desk.settings))
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+    assert jobs[FOLLOWS_JOB].trigger.interval == FOLLOWS_EVERY <= timedelta(seconds=15)
+    assert jobs[REINDEX_JOB].func is reindex_and_post_job
+    desk.follow("ai")
+    write_article(desk.folder, "periodic", title="Periodic", topics=("AI",))
+    reindex = jobs[REINDEX_JOB]
+    reindex.func(*reindex.args, **reindex.kwargs)
+    (card,) = desk.posts()
+    assert card_titles(card) == ["Periodic"]
+    follows = jobs[FOLLOWS_JOB]
+    follows.func(*follows.args, **follows.kwargs)  # nothing waits: nothing more is posted
+    assert len(desk.posts()) == 1
+
+
+def test_the_burst_setting_is_a_number_from_1_to_50(slack: FakeSlack, tmp_path: Path):
+    from bot.settings import ConfigError
+    from storage.follows import MAX_BURST
+
+    url = f"sqlite:///{tmp_path / 'n.db'}"
+    assert make_settings(slack, url, tmp_path).follow_burst == 5
+    assert make_settings(slack, url, tmp_path, NEWSBOT_FOLLOW_BURST="2").follow_burst == 2
+    for bad in ("0", str(MAX_BURST + 1), "many"):
+        with pytest.raises(ConfigError, match="NEWSBOT_FOLLOW_BURST"):
+            make_settings(slack, url, tmp_path, NEWSBOT_FOLLOW_BURST=bad)
+    assert make_settings(slack, url, tmp_path, NEWSBOT_WATCH="true").watch is True
+    with pytest.raises(ConfigError, match="NEWSBOT_WATCH"):
+        make_settings(slack, url, tmp_path, NEWSBOT_WATCH="sometimes")
+
+
+def test_a_smaller_burst_posts_fewer_cards(slack: FakeSlack, database_url: str, tmp_path: Path):
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    settings = make_settings(slack, database_url, folder, NEWSBOT_FOLLOW_BURST="2")
+    db = open_database(database_url)
+    try:
+        desk = make_desk(slack, settings, db)
+        desk.follow("ai")
+        for n in range(4):
+            write_article(folder, f"s{n}", title=f"Small {n}", topics=("AI",), heat=n)
+        desk.index()
+        assert desk.post() == 3
+        *cards, summary = desk.posts()
+        assert [card_titles(c) for c in cards] == [["Small 3"], ["Small 2"]]
+        assert summary.args["text"].startswith("2 more articles match")
+    finally:
+        db.dispose()

@@ -36,7 +36,6 @@ from storage.follows import (
     SUMMARY_TITLES,
     Contended,
     FollowError,
-    Waiting,
     active_follows,
     add_follow,
     channels_waiting,
@@ -207,6 +206,10 @@ class _Stop(Exception):
     """Slack cannot take posts now (unreachable, rate-limited, or refusing the token)."""
 
 
+class _ChannelClosed(Exception):
+    """Slack takes no post in this channel now: what it had waiting waits for an index run."""
+
+
 def post_pending(
     settings: Settings, db: Database, client: WebClient, *, now: datetime | None = None
 ) -> int:
@@ -282,12 +285,15 @@ def _post_leased(
     extras = [e for e in extras if e[2]]
     room = max(0, settings.follow_burst - found.cards_recently)
     posted = 0
-    for card in cards[:room]:
-        if _post_card(settings, db, client, channel, holder, card, follows):
-            posted += 1
-    rest = cards[room:]
-    if (rest or extras) and not found.summary_recently:
-        posted += _post_summary(db, client, channel, rest, extras, follows, found, now=now)
+    try:
+        for card in cards[:room]:
+            if _post_card(settings, db, client, channel, holder, card, follows):
+                posted += 1
+        rest = cards[room:]
+        if (rest or extras) and not found.summary_recently:
+            posted += _post_summary(db, client, channel, rest, extras, follows, now=now)
+    except _ChannelClosed:
+        pass
     return posted
 
 
@@ -346,7 +352,6 @@ def _post_summary(
     rest: Sequence[_Card],
     extras: Sequence[tuple[int, int, list[int]]],
     follows: dict[int, FollowRecord],
-    found: Waiting,
     *,
     now: datetime,
 ) -> int:
@@ -388,9 +393,11 @@ def _post_summary(
 def _failed(
     db: Database, channel: str, exc: BaseException, *, what: str, claim_ids: Sequence[int]
 ) -> None:
-    """A post failed: give back what Slack did not take, say so in one line, stop if it must.
+    """A post failed: give back what Slack did not take, and say so in one line.
 
-    Raises _Stop when no channel can be posted to now.
+    Raises _ChannelClosed when this channel takes no post now, _Stop when none
+    does (or it is unknown whether the post went out); returns when only this
+    post was refused.
     """
     if isinstance(exc, SlackApiError):
         error = str(exc.response.get("error", ""))
@@ -408,7 +415,7 @@ def _failed(
                 channel,
                 why,
             )
-            return
+            raise _ChannelClosed
         log.error(
             "%s for %s was not posted: Slack refused it (%s); it is tried again after the next "
             "index run",

@@ -21,7 +21,7 @@ from storage.follows import add_follow
 from storage.sync import sync
 from tests.bot.conftest import make_settings
 from tests.bot.follow_desk import CHANNEL, card_titles, write_article
-from tests.bot.test_http import serve_env
+from tests.bot.test_http import get, serve_env
 from tests.slack_api import FakeSlack
 from tests.slack_requests import slash_command
 
@@ -115,6 +115,19 @@ class Serve:
                 return line
         pytest.fail(f"newsbot serve did not log {text!r} within {timeout} s")
 
+    def wait_ready(self, timeout: float = 60) -> None:
+        """Until GET /healthz answers 200 (the log line comes before the port is bound)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if get(f"http://127.0.0.1:{self.port}/healthz")[0] == 200:
+                    return
+            except OSError:
+                pass
+            assert self.process.poll() is None, "newsbot serve stopped"
+            time.sleep(0.2)  # waiting for it to come up, not proving anything absent
+        pytest.fail(f"newsbot serve did not answer /healthz within {timeout} s")
+
     def command(self, text: str, slack: FakeSlack) -> None:
         request = slash_command(text, channel_id=CHANNEL, response_url=slack.response_url())
         status, _body = request.post(f"http://127.0.0.1:{self.port}/slack/events")
@@ -140,7 +153,7 @@ def serving(slack: FakeSlack, sqlite_url: str, tmp_path: Path):
     def start(**env: str) -> Serve:
         serve = Serve(serve_env(slack, settings, **env), tmp_path)
         started.append(serve)
-        serve.wait_for_line("listening on port")
+        serve.wait_ready()
         serve.command("follow ai", slack)
         (answer,) = slack.wait_for("response_url", timeout=30)
         assert "now follows" in json.dumps(answer.args["blocks"])

@@ -12,8 +12,8 @@ adds for the follows when it changes 100 articles (heat +30, one topic more): lo
 the follows, reading the rows as they were, matching old and new, and writing the
 claims (rolled back, so every round finds the same), --match-rounds times.
 Baseline: (1) the same cold index with no follows, taking turns in the same rounds,
-the best of each counting, in wall time and in CPU time of the CLI and its workers
-(steadier when neighbours load the machine); (2) none; both wall and CPU time shown.
+the best of each counting, in wall time (the target) and in CPU time of the CLI's own
+process, where the matching runs; (2) none; both wall and CPU time shown.
 Targets: (1) at most 1.10x the cold index without follows; (2) p95 under 50 ms.
 """
 
@@ -100,10 +100,11 @@ def match_once(db: Database, ids: list[int], topics: list[str], rng: random.Rand
 
 
 def index_cpu(root: Path, url: str, expected: int, cpu: harness.Series) -> float:
-    """`harness.newsbot_index`, also noting the CPU seconds of the CLI and its workers.
+    """`harness.newsbot_index`, also noting the CPU seconds of the CLI's own process.
 
-    On a machine whose two cores neighbours keep busy, CPU time compares far more
-    steadily than wall time.
+    The parse workers are the forkserver's children and are not counted: this is
+    the process that writes and matches, steadier to compare than wall time when
+    neighbours keep the cores busy.
     """
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     seconds = harness.newsbot_index(root, url, added=expected, failed=0)
@@ -167,11 +168,9 @@ def main() -> None:
         )
         cpu_ratio = cpu_with.best / cpu_without.best
         r.add(
-            "the same, in CPU seconds of the CLI and its workers",
+            "the same, CPU seconds of the CLI's own process (where the matching runs)",
             f"{cpu_ratio:.3f}x ({cpu_with.best:.1f} s)",
             baseline=f"no follows: {cpu_without.best:.1f} s",
-            target="<= 1.10x",
-            ok=cpu_ratio <= 1.10,
         )
         r.add(
             f"matching a run of {CHANGED} changed articles, p95 of {args.match_rounds}",

@@ -145,6 +145,10 @@ def topic_keys(names: Iterable[Any]) -> frozenset[str]:
 _TOPIC_KEYS: dict[str, str] = {}
 
 
+# PostgreSQL: an article's lexemes as an array, which the driver hands over as a list.
+_LEXEMES = text("tsvector_to_array(articles.search_vector)")
+
+
 def article_states(session: Session, ids: Collection[int]) -> dict[int, ArticleState]:
     """The articles with these ids as the matcher sees them, read from the database."""
     if not ids:
@@ -163,7 +167,7 @@ def article_states(session: Session, ids: Collection[int]) -> dict[int, ArticleS
         Article.rejected,
     ]
     if postgres:
-        columns.append(text("CAST(articles.search_vector AS text)"))
+        columns.append(_LEXEMES)
     states: dict[int, ArticleState] = {}
     id_list = sorted(ids)
     for start in range(0, len(id_list), 1000):
@@ -180,7 +184,7 @@ def article_states(session: Session, ids: Collection[int]) -> dict[int, ArticleS
                 published_at=row[7],
                 missing=bool(row[8]),
                 rejected=bool(row[9]),
-                words=lexemes(row[10] or "") if postgres else None,
+                words=frozenset(row[10] or ()) if postgres else None,
             )
     return states
 
@@ -191,12 +195,8 @@ def search_vectors(session: Session, ids: Collection[int]) -> dict[int, frozense
     id_list = sorted(ids)
     for start in range(0, len(id_list), 1000):
         chunk = id_list[start : start + 1000]
-        rows = session.execute(
-            select(Article.id, text("CAST(articles.search_vector AS text)")).where(
-                Article.id.in_(chunk)
-            )
-        )
-        out.update((article_id, lexemes(vector or "")) for article_id, vector in rows)
+        rows = session.execute(select(Article.id, _LEXEMES).where(Article.id.in_(chunk)))
+        out.update((article_id, frozenset(found or ())) for article_id, found in rows)
     return out
 
 

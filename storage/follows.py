@@ -281,13 +281,14 @@ def follow_events_since(session: Session, since: datetime) -> list[FollowEvent]:
 
 
 # The active follows as last read, by database and channel, with what they were read at:
-# the highest follow id and the number removed, which any follow or unfollow changes.
+# the newest follow and the number removed, which any follow or unfollow changes.
 _READ: dict[tuple[str, str | None], tuple[tuple[Any, ...], list[FollowQuery]]] = {}
 
 
 def load_matcher(session: Session, channel: str | None = None) -> Matcher:
     """A matcher for the active follows (of one channel, or all)."""
-    mark = tuple(session.execute(select(func.max(Follow.id), func.count(Follow.removed_at))).one())
+    newest = select(func.max(Follow.id), func.max(Follow.created_at), func.count(Follow.removed_at))
+    mark = tuple(session.execute(newest).one())
     key = (repr(session.get_bind().engine.url), channel)
     known = _READ.get(key)
     if known is not None and known[0] == mark:

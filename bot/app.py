@@ -20,7 +20,6 @@ from bot.deps import Deps
 from bot.inbound import AUTHENTIC, authenticate, loggable
 from bot.middleware import skip_retries
 from bot.render import ephemeral_text
-from bot.reviewers import ReviewerDirectory
 from bot.settings import Settings
 from storage.db import Database
 
@@ -86,7 +85,7 @@ def create_app(
         listener_executor=listener_executor,
         token_verification_enabled=token_verification_enabled,
     )
-    deps = Deps(settings, db, ReviewerDirectory(settings.reviewers, client))
+    deps = Deps.of(settings, db, client)
     app.use(skip_retries(db))
     listeners.register(app, deps)
 

@@ -7,8 +7,12 @@ APScheduler holds no closures over live objects.
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -19,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.flows.cards import refresh_behind
 from bot.flows.digest import DigestError, DigestUnreachable, due_at, post_digest, today
+from bot.flows.follows import post_pending
 from bot.flows.gitsync import after_index, before_index
 from bot.flows.reminders import post_reminder
 from bot.flows.schedule import run_due
@@ -26,6 +31,7 @@ from bot.settings import Settings
 from storage.db import Database, IndexBusy
 from storage.decisions import LEASE, finish_interrupted
 from storage.errors import DatabaseError
+from storage.follows import set_config_follow
 from storage.scan import FolderError
 from storage.sync import sync
 from storage.tracking import forget_pending_posts, forget_requests
@@ -178,20 +184,48 @@ def refresh_cards_job(settings: Settings, db: Database, client: WebClient) -> No
 
 
 def start_up(settings: Settings, db: Database) -> None:
-    """Before serving: settle interrupted decisions, remove what killed write-backs left."""
+    """Before serving: settle interrupted decisions, remove what killed write-backs left, and
+    make NEWSBOT_REVIEW_CHANNEL the channel that follows the drafts (or no channel)."""
     finish_decisions_job(settings, db, at_start=True)
+    with db.WriteSession.begin() as session:
+        set_config_follow(session, channel=settings.review_channel, query=settings.review_query)
     if settings.articles_dir.is_dir():
         # A younger temporary file may be a replica's write in progress.
         for name in sweep_leftovers(settings.articles_dir, older_than=LEASE.total_seconds()):
             log.info("removed %s, left by an interrupted write-back", name)
 
 
-def git_reindex_job(settings: Settings, db: Database, client: WebClient) -> None:
-    """The periodic re-index with NEWSBOT_GIT_PULL or NEWSBOT_GIT_PUSH: pull and push first,
-    then index what changed, then tell reviewers whose decisions were undone."""
+# --- follows (issue 11)
+FOLLOWS_JOB = "follow-cards"
+#: How often serve looks for follow cards to post (found by any process's index run).
+FOLLOWS_EVERY = timedelta(seconds=5)
+# Its own executor, whose two log lines per run (every few seconds) are left out.
+FOLLOWS_EXECUTOR = "follows"
+_posting = threading.Lock()
+
+
+def follows_job(settings: Settings, db: Database, client: WebClient) -> None:
+    """Post the follow cards and summaries that index runs found (one query when none wait)."""
+    # A run still posting (a 429 being waited out) makes the next return at once,
+    # rather than have the scheduler warn that it skipped one.
+    if not _posting.acquire(blocking=False):
+        return
+    try:
+        post_pending(settings, db, client)
+    except SQLAlchemyError as exc:
+        log.error("follow cards not posted: the database failed (%s)", _kind(exc))
+    finally:
+        _posting.release()
+
+
+def reindex_and_post_job(settings: Settings, db: Database, client: WebClient) -> None:
+    """The periodic re-index as serve runs it: with NEWSBOT_GIT_PULL or NEWSBOT_GIT_PUSH the
+    clone is brought up to date and waiting decisions pushed first, and reviewers whose
+    decisions were undone upstream are told after; then the follow cards it found go out."""
     exchanged = before_index(settings, db)
     reindex_job(settings, db)
     after_index(settings, db, exchanged, client)
+    follows_job(settings, db, client)
 
 
 # --- editorial workflow (issue 12)
@@ -224,107 +258,104 @@ def scheduled_publications_job(
 
 
 def create_scheduler(settings: Settings, db: Database, client: WebClient) -> BackgroundScheduler:
-    """The digest (when a channel is set), the re-index (when not 0), and housekeeping.
+    """Every job `newsbot serve` runs, by what the settings ask for.
 
-    Housekeeping runs whatever the settings: handled request ids are forgotten
-    hourly, interrupted decisions settled and lagging cards edited every five
-    minutes.
+    The digest when a channel is set; the re-index when NEWSBOT_REINDEX_MINUTES
+    is not 0 (with git and follow cards when they are on); follow cards every few
+    seconds; scheduled publications every minute and once at start; reminders
+    when a review channel is set; and housekeeping whatever the settings
+    (handled request ids forgotten hourly, interrupted decisions settled and
+    lagging cards edited every five minutes).
     """
     scheduler = BackgroundScheduler(
         timezone=settings.timezone,
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 15 * 60},
     )
+    tz, both = settings.timezone, (settings, db, client)
+
+    def every(
+        interval: timedelta, func: Callable[..., None], job_id: str, name: str, args: tuple
+    ) -> None:
+        trigger = IntervalTrigger(seconds=interval.total_seconds(), timezone=tz)
+        scheduler.add_job(func, trigger, args=args, id=job_id, name=name, replace_existing=True)
+
+    def at_start(func: Callable[..., None], job_id: str, name: str, **kwargs: Any) -> None:
+        scheduler.add_job(
+            func, args=both, kwargs=kwargs, id=job_id, name=name, replace_existing=True
+        )
+
     if settings.digest_channel:
         at = settings.digest_time
         scheduler.add_job(
             digest_job,
-            CronTrigger(hour=at.hour, minute=at.minute, timezone=settings.timezone),
-            args=(settings, db, client),
+            CronTrigger(hour=at.hour, minute=at.minute, timezone=tz),
+            args=both,
             kwargs={"scheduler": scheduler},
             id=DIGEST_JOB,
             name="daily digest",
             replace_existing=True,
         )
-        scheduler.add_job(
-            catch_up_job,
-            args=(settings, db, client),
-            kwargs={"scheduler": scheduler},
-            id=CATCH_UP_JOB,
-            name="digest catch-up after start",
-            replace_existing=True,
-        )
-    scheduler.add_job(
-        forget_job,
-        IntervalTrigger(hours=1, timezone=settings.timezone),
-        args=(db,),
-        id=FORGET_JOB,
-        name="forget handled Slack requests",
-        replace_existing=True,
-    )
-    scheduler.add_job(
+        at_start(catch_up_job, CATCH_UP_JOB, "digest catch-up after start", scheduler=scheduler)
+    every(timedelta(hours=1), forget_job, FORGET_JOB, "forget handled Slack requests", (db,))
+    every(
+        timedelta(minutes=5),
         finish_decisions_job,
-        IntervalTrigger(minutes=5, timezone=settings.timezone),
-        args=(settings, db),
-        id=FINISH_DECISIONS_JOB,
-        name="settle decisions a dead replica left pending",
-        replace_existing=True,
+        FINISH_DECISIONS_JOB,
+        "settle decisions a dead replica left pending",
+        (settings, db),
     )
-    scheduler.add_job(
+    every(
+        timedelta(minutes=5),
         refresh_cards_job,
-        IntervalTrigger(minutes=5, timezone=settings.timezone),
-        args=(settings, db, client),
-        id=REFRESH_CARDS_JOB,
-        name="bring posted cards up to date",
-        replace_existing=True,
+        REFRESH_CARDS_JOB,
+        "bring posted cards up to date",
+        both,
     )
     if settings.reindex_minutes:
-        scheduler.add_job(
-            reindex_job,
-            IntervalTrigger(minutes=settings.reindex_minutes, timezone=settings.timezone),
-            args=(settings, db),
-            id=REINDEX_JOB,
-            name="re-index the articles folder",
-            replace_existing=True,
+        every(
+            timedelta(minutes=settings.reindex_minutes),
+            reindex_and_post_job,
+            REINDEX_JOB,
+            "re-index the articles folder (pull and push first with git), post follow cards",
+            both,
         )
     # --- follows (issue 11)
-    # --- editorial workflow (issue 12)
-    # Every minute, and once as soon as the scheduler starts (what fell due while down).
+    # Its own executor, so that a run every few seconds does not log two lines each time.
+    scheduler.add_executor(ThreadPoolExecutor(max_workers=1), alias=FOLLOWS_EXECUTOR)
+    logging.getLogger(f"apscheduler.executors.{FOLLOWS_EXECUTOR}").setLevel(logging.WARNING)
     scheduler.add_job(
-        scheduled_publications_job,
-        IntervalTrigger(minutes=1, timezone=settings.timezone),
-        args=(settings, db, client),
-        id=SCHEDULED_JOB,
-        name="publish scheduled publications",
+        follows_job,
+        IntervalTrigger(seconds=FOLLOWS_EVERY.total_seconds(), timezone=tz),
+        args=both,
+        id=FOLLOWS_JOB,
+        name="post follow cards",
+        executor=FOLLOWS_EXECUTOR,
+        max_instances=2,  # see follows_job
         replace_existing=True,
     )
-    scheduler.add_job(
+    # --- editorial workflow (issue 12)
+    every(
+        timedelta(minutes=1),
         scheduled_publications_job,
-        args=(settings, db, client),
-        kwargs={"at_start": True},
-        id=SCHEDULED_START_JOB,
-        name="scheduled publications missed while down",
-        replace_existing=True,
+        SCHEDULED_JOB,
+        "publish scheduled publications",
+        both,
+    )
+    at_start(
+        scheduled_publications_job,
+        SCHEDULED_START_JOB,
+        "scheduled publications missed while down",
+        at_start=True,
     )
     if settings.review_channel and settings.remind_hours:
         scheduler.add_job(
             reminder_job,
-            IntervalTrigger(minutes=5, timezone=settings.timezone),
-            args=(settings, db, client),
+            IntervalTrigger(minutes=5, timezone=tz),
+            args=both,
             id=REMINDER_JOB,
             name="remind reviewers of drafts waiting",
             replace_existing=True,
-            next_run_time=datetime.now(settings.timezone),
-        )
-    # --- several machines (issue 13)
-    if settings.reindex_minutes and (settings.git_pull or settings.git_push):
-        # Takes the plain re-index's place (same id): git first, the same interval.
-        scheduler.add_job(
-            git_reindex_job,
-            IntervalTrigger(minutes=settings.reindex_minutes, timezone=settings.timezone),
-            args=(settings, db, client),
-            id=REINDEX_JOB,
-            name="pull, push what waits, and re-index the articles folder",
-            replace_existing=True,
+            next_run_time=datetime.now(tz),
         )
     # --- insights (issue 14)
     return scheduler

@@ -1,8 +1,9 @@
 """Running the app: `run(settings, db)` owns every part of `newsbot serve`.
 
 The composition root, the way python-telegram-bot's `run_polling` owns its
-parts: the listener pool, the Bolt app, the scheduler and its jobs, the HTTP
-server or the Socket Mode connection, and the signals. SIGTERM (or Ctrl-C)
+parts: the listener pool, the Bolt app, the scheduler and its jobs, the folder
+watch (NEWSBOT_WATCH), the HTTP server or the Socket Mode connection, and the
+signals. SIGTERM (or Ctrl-C)
 stops it gracefully: the server stops accepting and finishes what is in
 flight, the scheduler's running jobs end, the listener pool drains, and the
 database is let go.
@@ -38,6 +39,7 @@ def run(settings: Settings, db: Database) -> None:
     from slack_sdk.errors import SlackApiError
 
     from bot.app import create_app, make_client
+    from bot.flows.follows import start_watch
     from bot.flows.gitsync import after_index, before_index
     from bot.http_server import HttpServer
     from bot.scheduler import create_scheduler, start_up
@@ -46,6 +48,7 @@ def run(settings: Settings, db: Database) -> None:
     pool = listener_pool()
     client = make_client(settings, retry_connections=False)
     scheduler = create_scheduler(settings, db, client)
+    stop_watch: Callable[[], None] | None = None
     try:
         # Before the index reads the files: a decision a crash interrupted is settled first.
         start_up(settings, db)
@@ -62,6 +65,8 @@ def run(settings: Settings, db: Database) -> None:
         except BoltError as exc:
             raise StartError(f"Slack refused SLACK_BOT_TOKEN: {exc}") from None
         scheduler.start()
+        if settings.watch:  # NEWSBOT_WATCH: index (and post follow cards) as files change
+            stop_watch = start_watch(settings, db, client)
         if settings.socket_mode:
             assert settings.app_token is not None
             handler = socket_mode(app, settings.app_token)
@@ -78,6 +83,8 @@ def run(settings: Settings, db: Database) -> None:
             log.info("listening on port %d: POST /slack/events, GET /healthz", settings.port)
             serve_until_signalled(server.start, server.stop)
     finally:
+        if stop_watch is not None:
+            stop_watch()
         if scheduler.running:
             scheduler.shutdown(wait=True)
         pool.shutdown(wait=True)

@@ -241,6 +241,20 @@ SETTINGS: tuple[Setting, ...] = (
         _boolean,
     ),
     # --- follows (issue 11)
+    Setting(
+        "NEWSBOT_FOLLOW_BURST",
+        "follow_burst",
+        "5",
+        "most follow cards per channel in any 10 minutes; more go into one summary",
+        _whole(1, 50),
+    ),
+    Setting(
+        "NEWSBOT_WATCH",
+        "watch",
+        "false",
+        "serve watches the articles folder and indexes a new file within seconds",
+        _boolean,
+    ),
     # --- editorial workflow (issue 12)
     Setting(
         "NEWSBOT_REVIEW_CHANNEL",
@@ -307,6 +321,8 @@ class Settings:
     git_author: str | None
     port: int
     # --- follows (issue 11)
+    follow_burst: int
+    watch: bool
     # --- editorial workflow (issue 12)
     review_channel: str | None
     review_min_heat: int
@@ -344,6 +360,11 @@ class Settings:
                 shown = "(hidden)" if setting.secret else repr(redacted(raw))
                 raise ConfigError(f"{setting.env}={shown}: {exc}") from None
         return cls(**values)
+
+    @property
+    def review_query(self) -> str:
+        """What NEWSBOT_REVIEW_CHANNEL follows: drafts of heat NEWSBOT_REVIEW_MIN_HEAT or more."""
+        return f"unpublished heat>={self.review_min_heat}"
 
     @property
     def socket_mode(self) -> bool:

@@ -282,6 +282,98 @@ class HandledRequest(Base):
 # --- follows (issue 11) ---------------------------------------------------------------
 
 
+class Follow(Base):
+    """A channel's follow of a `/news` query. Removed follows are kept, for `newsbot audit`.
+
+    `number` is the N of `/news unfollow N`: per channel, never reused. `source`
+    is "user" (a `/news follow`) or "config" (set from configuration, which
+    users cannot unfollow). `cards` counts the cards it has posted.
+    """
+
+    __tablename__ = "follows"
+    __table_args__ = (
+        UniqueConstraint("channel", "number", name="uq_follows_channel_number"),
+        Index("ix_follows_active", "removed_at", "channel"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    number: Mapped[int] = mapped_column(Integer)
+    query: Mapped[str]
+    source: Mapped[str] = mapped_column(String(16), default="user")
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_by_name: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    removed_by: Mapped[str | None] = mapped_column(String(32))
+    removed_by_name: Mapped[str | None] = mapped_column(String(255))
+    removed_at: Mapped[datetime | None]
+    cards: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+
+
+class FollowClaim(Base):
+    """One card per channel and article, ever: the row is claimed before the card is posted.
+
+    status: "pending" (found, waiting to be posted), "claimed" (a poster took it
+    and is calling Slack; one left so with no `message_ts` may be in the
+    channel, and is never posted again), "posted", "summarized" (listed or
+    counted in a summary message instead), "released" (Slack refused or could
+    not be reached: the next index run makes it pending again), "dropped" (its
+    follows were removed, or the article stopped matching, was rejected or went
+    missing before it was posted), "expired" (released for too long).
+    """
+
+    __tablename__ = "follow_claims"
+    __table_args__ = (
+        UniqueConstraint("channel", "article_id", name="uq_follow_claims_channel_article"),
+        Index("ix_follow_claims_status", "status", "channel"),
+        Index("ix_follow_claims_recent", "channel", "claimed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), index=True)
+    # The ids of the channel's follows that matched, for the line naming their queries.
+    follow_ids: Mapped[list[Any]]
+    status: Mapped[str] = mapped_column(String(16))
+    run: Mapped[str] = mapped_column(String(64))  # the index run (or decision) that found it
+    found_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(255))
+    claimed_at: Mapped[datetime | None]
+    posted_at: Mapped[datetime | None]
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+
+
+class FollowExtra(Base):
+    """Articles one index run found for a channel beyond those it kept as claims: a count.
+
+    The run keeps the hottest few per channel (more than a burst and a summary
+    can show); the rest are only counted in the summary ("and 240 more").
+    """
+
+    __tablename__ = "follow_extras"
+    __table_args__ = (Index("ix_follow_extras_status", "status", "channel"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    run: Mapped[str] = mapped_column(String(64))
+    count: Mapped[int] = mapped_column(Integer)
+    follow_ids: Mapped[list[Any]]
+    status: Mapped[str] = mapped_column(String(16))  # as FollowClaim: pending, summarized, ...
+    found_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FollowChannel(Base):
+    """A channel with follows: who posts its cards right now (a lease), and its last summary."""
+
+    __tablename__ = "follow_channels"
+
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    posting_by: Mapped[str | None] = mapped_column(String(255))
+    posting_until: Mapped[datetime | None]
+    summary_at: Mapped[datetime | None]
+    summary_ts: Mapped[str | None] = mapped_column(String(32))
+
+
 # --- editorial workflow (issue 12) ----------------------------------------------------
 
 #: The states of a scheduled publication that still wait for their moment (or a reviewer).

@@ -26,6 +26,11 @@ from storage.types import Failure, SyncReport
 # nothing changed. The first reads only the covering index ix_articles_file_state.
 _FILE_STATES = "SELECT source_path, size, mtime_ns FROM articles WHERE NOT missing"
 _FAILURES = "SELECT path, size, mtime_ns, reason, duplicate_of FROM index_failures"
+# Follow cards Slack refused wait for an index run to make them pending again.
+_RELEASED = (
+    "SELECT 1 FROM follow_claims WHERE status = 'released' "
+    "UNION ALL SELECT 1 FROM follow_extras WHERE status = 'released' LIMIT 1"
+)
 
 
 class FolderError(Exception):
@@ -57,6 +62,7 @@ class Comparison:
     failures: dict[str, StoredFailure]  # every failure on record, by path
     # Entries that are never opened: names that are not UTF-8, named pipes, sockets ...
     refused: list[Failure] = field(default_factory=list)
+    released: bool = False  # follow cards wait to be made pending again
 
     @property
     def stale_failures(self) -> list[str]:
@@ -69,6 +75,7 @@ class Comparison:
         bad.update(failure.path for failure in self.refused)
         return bool(
             self.to_read
+            or self.released
             or self.stale_failures
             or any(path not in bad for path in self.moved_or_changed)
         )
@@ -94,6 +101,8 @@ def compare(cursor: Any, root: Path, folder: Folder | None = None) -> Comparison
     moved_or_changed = [row[0] for row in stored if files.get(row[0]) != row[1:]]
     cursor.execute(_FAILURES)
     failures = {path: StoredFailure(*rest) for path, *rest in cursor.fetchall()}
+    cursor.execute(_RELEASED)
+    released = bool(cursor.fetchall())
 
     unchanged = len(stored) - len(moved_or_changed)
     if unchanged == len(files):
@@ -121,6 +130,7 @@ def compare(cursor: Any, root: Path, folder: Folder | None = None) -> Comparison
         failed_again=failed_again,
         failures=failures,
         refused=refused,
+        released=released,
     )
 
 

@@ -28,6 +28,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import index_lock
 from storage.errors import DatabaseError
+from storage.follows import RunFinds, has_released, load_matcher, new_run_id, rearm_released
+from storage.matching import ArticleState, topic_keys
 from storage.models import Article, ArticleTopic, IndexFailure, Topic
 from storage.parse import ParseError, json_default, parse_bytes, read_file, topic_key
 from storage.scan import Comparison, Folder, compare
@@ -50,6 +52,7 @@ COLUMNS = (
 )  # fmt: skip
 _TITLE, _EXCERPT = COLUMNS.index("title"), COLUMNS.index("excerpt")
 _HEAT, _PUBLISHED_AT = COLUMNS.index("heat"), COLUMNS.index("published_at")
+_PUBLISHED, _PROVIDER = COLUMNS.index("published"), COLUMNS.index("provider_domain")
 _INSERT_COLUMNS = (*COLUMNS, "first_indexed_at", "missing", "rejected")
 
 
@@ -252,7 +255,8 @@ def _sync_locked(
         for rel in found.to_read
     ]
 
-    writer = _BatchWriter(session_factory, topics, owners, owner_ids, files, versions)
+    finds = _follow_finds(session_factory) if jobs else None
+    writer = _BatchWriter(session_factory, topics, owners, owner_ids, files, versions, finds)
     for done, parsed in enumerate(_parse_all(jobs), start=1):
         art = known.get(parsed.path)
         if parsed.row is None and parsed.reason is None:
@@ -294,7 +298,32 @@ def _sync_locked(
                 session.execute(delete(IndexFailure).where(IndexFailure.path.in_(chunk)))
     report.missing = len(vanished)
     report.failures.sort(key=lambda f: f.path)
+    report.follow_finds = _record_finds(session_factory, finds)
     return report
+
+
+def _follow_finds(session_factory: sessionmaker[Session]) -> RunFinds | None:
+    """What the run finds for the follows, when there are any."""
+    with session_factory() as session:
+        matcher = load_matcher(session)
+        postgres = session.get_bind().dialect.name == "postgresql"
+    return RunFinds(matcher, postgres=postgres) if matcher else None
+
+
+def _record_finds(session_factory: sessionmaker[Session], finds: RunFinds | None) -> int:
+    """The run's finds as claims for the posters, and refused ones pending again.
+
+    A run that wrote nothing still makes claims Slack refused pending again:
+    the next run posts them even when no file changed.
+    """
+    if finds is None:
+        with session_factory() as session:
+            if not has_released(session):
+                return 0
+        with session_factory.begin() as session:
+            return rearm_released(session, run=new_run_id())
+    with session_factory.begin() as session:
+        return finds.record(session)
 
 
 def _refresh_statistics(session_factory: sessionmaker[Session]) -> None:
@@ -344,6 +373,22 @@ def _chunks(items: Sequence[Any], size: int = BATCH) -> Iterator[Sequence[Any]]:
         yield items[start : start + size]
 
 
+def _state(article_id: int, row: _Row, before: ArticleState | None = None) -> ArticleState:
+    """The article as this row writes it, for the follows (a rejection is the row's own)."""
+    values = row.values
+    return ArticleState(
+        id=article_id,
+        title=values[_TITLE],
+        excerpt=values[_EXCERPT],
+        heat=values[_HEAT],
+        published=values[_PUBLISHED],
+        provider_domain=values[_PROVIDER],
+        topic_keys=topic_keys(row.topics),
+        published_at=values[_PUBLISHED_AT],
+        rejected=before.rejected if before is not None else False,
+    )
+
+
 class _BatchWriter:
     """Collects upserts and writes them a batch per transaction, with executemany.
 
@@ -363,6 +408,7 @@ class _BatchWriter:
         owner_ids: dict[str, int],
         files: dict[str, tuple[int, int]],
         versions: dict[int, int],
+        finds: RunFinds | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.topics = topics
@@ -370,6 +416,7 @@ class _BatchWriter:
         self.owner_ids = owner_ids
         self.files = files
         self.versions = versions  # article id -> version read before its file was
+        self.finds = finds
         self.deferred = 0
         self.updated_ids: set[int] = set()
         self.inserts: list[_Row] = []
@@ -419,9 +466,12 @@ class _BatchWriter:
     def flush(self) -> None:
         if not self.pending:
             return
+        follow_finds: list[Any] = []
         with self.session_factory.begin() as session:
             conn = session.connection()
             mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+            pairs: list[tuple[int, _Row]] = []
+            old: dict[int, ArticleState] = {}
             if self.inserts:
                 created_at = self.inserts[0].values[-1]  # the run's `now`, in driver form
                 conn.exec_driver_sql(
@@ -446,6 +496,8 @@ class _BatchWriter:
                 self._link_topics(session, pairs)
             if self.updates or self.touches:
                 self._leave_decided_rows(session)
+            if self.updates and self.finds is not None:
+                old = self.finds.old_states(session, [i for i, _ in self.updates])
             if self.updates:
                 assignments = ", ".join(f"{c} = {mark}" for c in COLUMNS)
                 conn.exec_driver_sql(
@@ -481,6 +533,16 @@ class _BatchWriter:
                         failed_at=datetime.now(UTC),
                     )
                 )
+            if self.finds is not None and (pairs or self.updates):
+                follow_finds = self.finds.observe(
+                    session,
+                    [_state(i, row) for i, row in pairs],
+                    [_state(i, row, old.get(i)) for i, row in self.updates],
+                    old,
+                    self.topics,
+                )
+        if self.finds is not None:  # committed: they count
+            self.finds.accept(follow_finds)
         self.inserts, self.updates, self.touches, self.failed, self.cleared = [], [], [], [], []
         self.pending = 0
 

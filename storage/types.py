@@ -144,6 +144,8 @@ class SyncReport:
     # Changed files whose article a review decision changed while the run read
     # them: left as the decision wrote them; the next run reads any that still differ.
     deferred: int = 0
+    # Claims for follow cards this run left pending (new finds, and refused ones again).
+    follow_finds: int = 0
 
     @property
     def failed(self) -> int:
@@ -259,6 +261,45 @@ class DigestPlan:
     related_counts: dict[int, int] = field(default_factory=dict)
     # {article id: row version} as read with the articles, for the posted cards.
     versions: dict[int, int] = field(default_factory=dict)
+
+
+# --- follows (issue 11) -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FollowRecord:
+    """One channel's follow of a query, as listed (source "user" or "config")."""
+
+    id: int
+    channel: str
+    number: int
+    query: str
+    source: str
+    created_by: str
+    created_by_name: str
+    created_at: datetime
+    cards: int  # cards it has posted
+    removed_by: str | None = None
+    removed_by_name: str | None = None
+    removed_at: datetime | None = None
+
+    @property
+    def configured(self) -> bool:
+        return self.source == "config"
+
+
+@dataclass(frozen=True, slots=True)
+class FollowEvent:
+    """A follow made or removed, for `newsbot audit`."""
+
+    at: datetime
+    who_id: str
+    who_name: str
+    action: str  # "follow" or "unfollow"
+    channel: str
+    number: int
+    query: str
+    source: str
 
 
 # --- the editorial workflow (issue 12) ------------------------------------------------

@@ -124,6 +124,8 @@ class FakeSlack:
         self.handlers: dict[str, Handler] = dict(HANDLERS)
         self.users: dict[str, dict[str, Any]] = {}
         self.usergroups: dict[str, list[str]] = {}
+        # Channels set with `set_channel`; any other is a public channel the bot is in.
+        self.channels: dict[str, dict[str, Any]] = {}
         self.calls: list[Call] = []
         self.block_kit_violations: list[str] = []
         self._scripts: dict[str, list[tuple[str, Any]]] = defaultdict(list)
@@ -189,6 +191,12 @@ class FakeSlack:
 
     def set_usergroup(self, group_id: str, user_ids: list[str]) -> None:
         self.usergroups[group_id] = list(user_ids)
+
+    def set_channel(
+        self, channel: str, *, member: bool = True, private: bool = False, archived: bool = False
+    ) -> None:
+        """How the bot stands in a channel: conversations.info and posts answer accordingly."""
+        self.channels[channel] = {"member": member, "private": private, "archived": archived}
 
     def fail_next(self, method: str, error: str, times: int = 1) -> None:
         """The next `times` calls to `method` answer `{"ok": false, "error": error}`."""
@@ -408,7 +416,19 @@ def auth_test(fake: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _may_post(fake: FakeSlack, channel: str) -> None:
+    """Slack's refusals for a channel the bot is not in (or cannot see), or that is archived."""
+    stands = fake.channels.get(channel)
+    if stands is None:
+        return
+    if not stands["member"]:
+        raise SlackApiFailure("channel_not_found" if stands["private"] else "not_in_channel")
+    if stands["archived"]:
+        raise SlackApiFailure("is_archived")
+
+
 def chat_post_message(fake: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
+    _may_post(fake, args.get("channel", ""))
     message = _message(fake, "chat.postMessage", args)
     ts = fake.next_ts()
     return {"channel": args["channel"], "ts": ts, "message": {**message, "ts": ts}}
@@ -492,15 +512,19 @@ def conversations_info(fake: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
     channel = args.get("channel", "")
     if not channel.startswith(("C", "G", "D")):
         raise SlackApiFailure("channel_not_found")
+    stands = fake.channels.get(channel, {"member": True, "private": False, "archived": False})
+    private = stands["private"] or channel.startswith("G")
+    if private and not stands["member"]:
+        raise SlackApiFailure("channel_not_found")  # Slack hides private channels from outsiders
     return {
         "channel": {
             "id": channel,
             "name": f"news-{channel.lower()}",
             "is_channel": channel.startswith("C"),
-            "is_private": channel.startswith("G"),
+            "is_private": private,
             "is_im": channel.startswith("D"),
-            "is_archived": False,
-            "is_member": True,
+            "is_archived": stands["archived"],
+            "is_member": stands["member"],
             "context_team_id": fake.team_id,
         }
     }

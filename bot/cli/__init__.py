@@ -2,7 +2,7 @@
 
 `main` parses the arguments, loads the settings and runs one command; each
 command group lives in its own module (`index`, `search` with `audit`,
-`digest`, `serve` with `quickstart`) and adds its own subcommand. A mistake
+`digest`, `serve` with `quickstart`, `follows`) and adds its own subcommand. A mistake
 the user can fix is one sentence on stderr and exit 2, never a traceback.
 
 What only some commands need is imported by them: `newsbot index` run from
@@ -83,7 +83,7 @@ def positive(value: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser of every command; `newsbot --help` lists the environment too."""
-    from bot.cli import digest, index, search, serve
+    from bot.cli import digest, follows, index, search, serve
 
     env_help = "\n".join(
         f"  {s.env:<26} {s.help.replace('`', '')}"
@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (index, search, digest, serve):
+    for group in (index, search, digest, serve, follows):
         group.add_commands(commands)
     return parser
 

@@ -11,7 +11,7 @@ from bot.cli.output import json_line, table
 from bot.settings import Settings
 
 if TYPE_CHECKING:
-    from storage.types import ArticleView
+    from storage.types import ArticleView, AuditEntry, FollowEvent
 
 
 def add_commands(commands: Any) -> None:
@@ -22,7 +22,7 @@ def add_commands(commands: Any) -> None:
     find.add_argument("--topics", action="store_true", help="list topics with article counts")
     find.set_defaults(handler=cmd_search)
 
-    audit = commands.add_parser("audit", help="list review decisions")
+    audit = commands.add_parser("audit", help="list review decisions, follows and unfollows")
     audit.add_argument("--since", default="7d", help="7d, 12h, 2w or YYYY-MM-DD (default 7d)")
     audit.set_defaults(handler=cmd_audit)
 
@@ -90,6 +90,7 @@ def article_json(article: ArticleView) -> dict[str, Any]:
 
 def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     from storage.decisions import decisions_since
+    from storage.follows import follow_events_since
     from storage.search import QueryError, parse_since
 
     try:
@@ -100,11 +101,29 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     try:
         with db.Session() as session:
             rows = decisions_since(session, since)
+            follows = follow_events_since(session, since)
     finally:
         db.dispose()
     if not rows:
         print(f"no review decisions since {since.astimezone(settings.timezone):%Y-%m-%d %H:%M}")
-        return 0
+    else:
+        _decision_table(rows, settings)
+    if follows:
+        _follow_table(follows, settings)
+    return 0
+
+
+# What `newsbot audit` says of each state of a decision's commit (storage.models.DecisionCommit).
+PUSHED = {
+    "pushed": "yes",
+    "pending": "not yet",
+    "local": "no (NEWSBOT_GIT_PUSH is off)",
+    "dropped": "no: the article changed upstream",
+}
+
+
+def _decision_table(rows: list[AuditEntry], settings: Settings) -> None:
+    """Review decisions and the workflow's steps: who, what, when, where, and their commit."""
     table(
         ["when", "who", "what", "article", "change", "where", "note", "commit", "pushed"],
         [
@@ -123,13 +142,20 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
             for r in rows
         ],
     )
-    return 0
 
 
-# What `newsbot audit` says of each state of a decision's commit (storage.models.DecisionCommit).
-PUSHED = {
-    "pushed": "yes",
-    "pending": "not yet",
-    "local": "no (NEWSBOT_GIT_PUSH is off)",
-    "dropped": "no: the article changed upstream",
-}
+def _follow_table(events: list[FollowEvent], settings: Settings) -> None:
+    """Follows made and removed: who, when, which query, where."""
+    table(
+        ["when", "who", "what", "query", "where"],
+        [
+            [
+                e.at.astimezone(settings.timezone).strftime("%Y-%m-%d %H:%M"),
+                f"{e.who_name} ({e.who_id})",
+                e.action,
+                e.query,
+                f"{e.channel} #{e.number}",
+            ]
+            for e in events
+        ],
+    )

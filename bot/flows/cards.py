@@ -46,7 +46,7 @@ _MAX_ROUNDS = 5
 _GONE = {"message_not_found", "channel_not_found", "cant_update_message", "is_archived"}
 #: Kinds of posted message meant for reviewers (the review channel's): their cards keep
 #: the buttons only reviewers get, such as Publish at….
-REVIEWER_KINDS = frozenset({"reminder", "schedule-notice"})
+REVIEWER_KINDS = frozenset({"review", "reminder", "schedule-notice"})
 
 
 def never_sent(exc: BaseException) -> bool:

@@ -12,6 +12,7 @@ from slack_sdk import WebClient
 from bot import render
 from bot.deps import Deps
 from bot.flows.cards import refresh_cards
+from bot.flows.follows import decision_taken
 from bot.flows.gitsync import commit_decision, pull_for
 from storage.decisions import decide, review_queue
 from storage.types import Outcome
@@ -59,6 +60,8 @@ def apply(deps: Deps, client: WebClient, click: Click) -> tuple[Outcome, set[tup
             deps, client, action=click.action, trailers=trailers(click, outcome), outcome=outcome
         )
     assert outcome.article is not None
+    if outcome.status == "done":  # not undone upstream: a `published` follow posts it
+        decision_taken(deps.db, outcome.article.id, click.action)
     return outcome, refresh_cards(deps, client, outcome.article.id)
 
 

@@ -26,7 +26,6 @@ from bot.flows.review import Click, apply
 from bot.localtime import next_full_hour
 from bot.render.replies import DecisionReply
 from bot.render.schedule import SCHEDULED_LISTED
-from bot.reviewers import ReviewerDirectory
 from bot.settings import Settings
 from storage.db import Database
 from storage.decision_state import writer_gone, writer_id
@@ -274,7 +273,7 @@ def run_due(
     the decision it runs is exactly-once itself, so it is never published twice.
     """
     now = now or datetime.now(UTC)
-    deps = Deps(settings, db, ReviewerDirectory(settings.reviewers, client))
+    deps = Deps.of(settings, db, client)
     holder = writer_id()
     ran: list[tuple[int, str]] = []
     with db.Session() as session:

@@ -6,6 +6,14 @@ Everything here builds `slack_sdk.models.blocks` objects and serializes them wit
 
 from bot.render import actions
 from bot.render.card import article_card, decided_card
+from bot.render.follows import (
+    BROKEN_FOLLOW_BUTTON,
+    cannot_follow,
+    follow_added,
+    follow_card,
+    follow_summary,
+    follows_list,
+)
 from bot.render.message import Message
 from bot.render.mrkdwn import escape, link, truncate
 from bot.render.reminder import reminder_message
@@ -46,6 +54,7 @@ from bot.render.views import (
 
 __all__ = [
     "BROKEN_BUTTON",
+    "BROKEN_FOLLOW_BUTTON",
     "HOME_TOPICS",
     "NOT_INDEXED",
     "REVIEW_PAGE_SIZE",
@@ -57,6 +66,7 @@ __all__ = [
     "app_home",
     "article_card",
     "cancel_reply",
+    "cannot_follow",
     "cannot_post",
     "changed_upstream",
     "decided_card",
@@ -65,6 +75,10 @@ __all__ = [
     "ephemeral_text",
     "escape",
     "failure_notice",
+    "follow_added",
+    "follow_card",
+    "follow_summary",
+    "follows_list",
     "help_message",
     "link",
     "not_a_reviewer",

@@ -12,6 +12,7 @@ Every value is a compact JSON object of at most 2000 characters (Slack's limit):
 The "Publish at…" modal (callback id `publish_at`) carries in its private_metadata
 `{"a": article_id, "f": fingerprint, "c": channel, "t": message ts, "r": response_url}`
 (the last three of the card it was opened from, when there is one).
+- `follow_unfollow`: `{"c": channel, "n": follow number}`
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ REVIEW_PUBLISH = "review_publish"
 REVIEW_REJECT = "review_reject"
 REVIEW_UNPUBLISH = "review_unpublish"
 REVIEW_PAGE = "review_page"
+FOLLOW_UNFOLLOW = "follow_unfollow"
 
 ALL: tuple[str, ...] = (
     NEWS_SHARE,
@@ -36,6 +38,7 @@ ALL: tuple[str, ...] = (
     REVIEW_REJECT,
     REVIEW_UNPUBLISH,
     REVIEW_PAGE,
+    FOLLOW_UNFOLLOW,
 )
 
 
@@ -120,3 +123,11 @@ def publish_at_metadata(
         if value and slack_len(value) <= 500:
             found[key] = value
     return _dumps(found)
+
+
+# --- follows (issue 11)
+
+
+def unfollow_value(channel: str, number: int) -> str:
+    """The value of a `follow_unfollow` button."""
+    return _dumps({"c": channel, "n": number})

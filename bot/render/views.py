@@ -126,6 +126,10 @@ def help_message() -> Message:
             "• `/news review` — drafts waiting for review, with Publish and Reject for reviewers",
             "• `/news digest` — a preview of today's digest, only to you",
             # --- follows (issue 11)
+            "• `/news follow QUERY` — post new articles that match QUERY (search syntax, no"
+            " `since:`) in this channel as they arrive",
+            "• `/news follows` — this channel's follows, with Unfollow",
+            "• `/news unfollow N` — stop follow N of this channel",
             # --- editorial workflow (issue 12)
             "• `/news scheduled` — publications scheduled with Publish at…, for reviewers",
             # --- insights (issue 14)

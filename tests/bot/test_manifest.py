@@ -38,6 +38,10 @@ def test_scopes_cover_what_the_app_calls_and_no_more():
         "links:read",
         "links:write",
         "usergroups:read",
+        # /news follow asks conversations.info whether the bot is in the channel.
+        "channels:read",
+        "groups:read",
+        "mpim:read",
     }
 
 

@@ -20,6 +20,7 @@ from bot.scheduler import (
     CATCH_UP_JOB,
     DIGEST_JOB,
     FINISH_DECISIONS_JOB,
+    FOLLOWS_JOB,
     FORGET_JOB,
     REFRESH_CARDS_JOB,
     REINDEX_JOB,
@@ -29,9 +30,10 @@ from bot.scheduler import (
     create_scheduler,
     digest_job,
     finish_decisions_job,
+    follows_job,
     forget_job,
     refresh_cards_job,
-    reindex_job,
+    reindex_and_post_job,
     scheduled_publications_job,
 )
 from storage.models import Article
@@ -69,15 +71,23 @@ def test_every_job_runs_one_at_a_time_and_a_missed_run_once(digest):
         assert {job_id: job.func for job_id, job in jobs.items()} == {
             DIGEST_JOB: digest_job,
             CATCH_UP_JOB: catch_up_job,
-            REINDEX_JOB: reindex_job,
+            REINDEX_JOB: reindex_and_post_job,
+            FOLLOWS_JOB: follows_job,
             FORGET_JOB: forget_job,
             FINISH_DECISIONS_JOB: finish_decisions_job,
             REFRESH_CARDS_JOB: refresh_cards_job,
             SCHEDULED_JOB: scheduled_publications_job,
             SCHEDULED_START_JOB: scheduled_publications_job,
         }
-        for job in jobs.values():
-            assert (job.max_instances, job.coalesce, job.misfire_grace_time) == (1, True, 15 * 60)
+        for job_id, job in jobs.items():
+            # Follow posting returns at once while a run waits out a 429 (see follows_job).
+            most = 2 if job_id == FOLLOWS_JOB else 1
+            assert (job.max_instances, job.coalesce, job.misfire_grace_time) == (
+                most,
+                True,
+                15 * 60,
+            )
+        assert jobs[FOLLOWS_JOB].trigger.interval == timedelta(seconds=5)
         assert jobs[REINDEX_JOB].trigger.interval == timedelta(minutes=10)
         assert jobs[FORGET_JOB].trigger.interval == timedelta(hours=1)
         assert jobs[FINISH_DECISIONS_JOB].trigger.interval == timedelta(minutes=5)
@@ -93,6 +103,7 @@ def test_the_settings_leave_out_the_digest_and_the_reindex(slack, tmp_path, sqli
         scheduler = create_scheduler(settings, db, make_client(settings))
         with jobs_of(scheduler) as jobs:
             assert set(jobs) == {
+                FOLLOWS_JOB,
                 FORGET_JOB,
                 FINISH_DECISIONS_JOB,
                 REFRESH_CARDS_JOB,

@@ -5,7 +5,7 @@ from collections.abc import Callable
 from slack_bolt import App
 
 from bot.deps import Deps
-from bot.listeners.actions import page, review, schedule, share
+from bot.listeners.actions import follows, page, review, schedule, share
 from bot.render import actions
 
 ROUTES: dict[str, Callable[[Deps], Callable[..., None]]] = {
@@ -17,6 +17,7 @@ ROUTES: dict[str, Callable[[Deps], Callable[..., None]]] = {
     actions.REVIEW_PAGE: review.page_handler,
     actions.REVIEW_PUBLISH_AT: schedule.publish_at_handler,
     actions.REVIEW_CANCEL_SCHEDULE: schedule.cancel_handler,
+    actions.FOLLOW_UNFOLLOW: follows.unfollow_handler,
 }
 
 

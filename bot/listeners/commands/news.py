@@ -1,4 +1,4 @@
-"""`/news`: help, topics, the review queue, today's digest preview, and search."""
+"""`/news`: help, topics, the review queue, today's digest preview, follows, and search."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from slack_bolt import Ack, Respond
 
 from bot import render
 from bot.deps import Deps
-from bot.flows import digest, review, schedule, search
+from bot.flows import digest, follows, review, schedule, search
 
 Answer = Callable[[Deps, dict, str], list[render.Message]]
 
@@ -35,6 +35,17 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         lambda deps, command, text: digest.preview(deps, channel=command["channel_id"])
     ),
     # --- follows (issue 11)
+    # The follow checks the channel with conversations.info, through the app's client.
+    "follow": Subcommand(
+        lambda deps, command, text: [follows.follow(deps, deps.client, command, text)],
+        takes_text=True,
+    ),
+    "follows": Subcommand(
+        lambda deps, command, text: [follows.channel_follows(deps, command["channel_id"])]
+    ),
+    "unfollow": Subcommand(
+        lambda deps, command, text: [follows.unfollow(deps, command, text)], takes_text=True
+    ),
     # --- editorial workflow (issue 12)
     "scheduled": Subcommand(
         lambda deps, command, text: [schedule.scheduled_page(deps, user=command["user_id"])]

@@ -37,11 +37,78 @@ def downgrade() -> None:
 
 
 def _follows_up() -> None:
-    pass
+    # New tables only: nothing existing is rebuilt.
+    op.create_table(
+        "follows",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("channel", sa.String(length=32), nullable=False),
+        sa.Column("number", sa.Integer(), nullable=False),
+        sa.Column("query", sa.Text(), nullable=False),
+        sa.Column("source", sa.String(length=16), nullable=False),
+        sa.Column("created_by", sa.String(length=32), nullable=False),
+        sa.Column("created_by_name", sa.String(length=255), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("removed_by", sa.String(length=32), nullable=True),
+        sa.Column("removed_by_name", sa.String(length=255), nullable=True),
+        sa.Column("removed_at", sa.DateTime(), nullable=True),
+        sa.Column("cards", sa.Integer(), nullable=False, server_default=sa.text("0")),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("channel", "number", name="uq_follows_channel_number"),
+    )
+    op.create_index("ix_follows_active", "follows", ["removed_at", "channel"])
+    op.create_table(
+        "follow_claims",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("channel", sa.String(length=32), nullable=False),
+        sa.Column("article_id", sa.Integer(), nullable=False),
+        sa.Column("follow_ids", sa.JSON(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("run", sa.String(length=64), nullable=False),
+        sa.Column("found_at", sa.DateTime(), nullable=False),
+        sa.Column("claimed_by", sa.String(length=255), nullable=True),
+        sa.Column("claimed_at", sa.DateTime(), nullable=True),
+        sa.Column("posted_at", sa.DateTime(), nullable=True),
+        sa.Column("message_ts", sa.String(length=32), nullable=True),
+        sa.ForeignKeyConstraint(["article_id"], ["articles.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("channel", "article_id", name="uq_follow_claims_channel_article"),
+    )
+    op.create_index("ix_follow_claims_status", "follow_claims", ["status", "channel"])
+    op.create_index("ix_follow_claims_recent", "follow_claims", ["channel", "claimed_at"])
+    op.create_index("ix_follow_claims_article_id", "follow_claims", ["article_id"])
+    op.create_table(
+        "follow_extras",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("channel", sa.String(length=32), nullable=False),
+        sa.Column("run", sa.String(length=64), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.Column("follow_ids", sa.JSON(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("found_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_follow_extras_status", "follow_extras", ["status", "channel"])
+    op.create_table(
+        "follow_channels",
+        sa.Column("channel", sa.String(length=32), nullable=False),
+        sa.Column("posting_by", sa.String(length=255), nullable=True),
+        sa.Column("posting_until", sa.DateTime(), nullable=True),
+        sa.Column("summary_at", sa.DateTime(), nullable=True),
+        sa.Column("summary_ts", sa.String(length=32), nullable=True),
+        sa.PrimaryKeyConstraint("channel"),
+    )
 
 
 def _follows_down() -> None:
-    pass
+    op.drop_table("follow_channels")
+    op.drop_index("ix_follow_extras_status", table_name="follow_extras")
+    op.drop_table("follow_extras")
+    op.drop_index("ix_follow_claims_article_id", table_name="follow_claims")
+    op.drop_index("ix_follow_claims_recent", table_name="follow_claims")
+    op.drop_index("ix_follow_claims_status", table_name="follow_claims")
+    op.drop_table("follow_claims")
+    op.drop_index("ix_follows_active", table_name="follows")
+    op.drop_table("follows")
 
 
 # --- editorial workflow (issue 12) ----------------------------------------------------

@@ -19,7 +19,7 @@ from bot.app import create_app
 from bot.cli import main
 from bot.flows.gitsync import before_index
 from bot.render import actions
-from bot.scheduler import git_reindex_job
+from bot.scheduler import reindex_and_post_job
 from bot.settings import ConfigError, Settings
 from storage.db import Database, open_database
 from storage.models import Article, DecisionCommit, ReviewDecision
@@ -246,7 +246,7 @@ def test_an_unreachable_remote_keeps_the_decision_and_pushes_at_the_next_reindex
     site.reachable()
     slack.reset()
     client = WebClient(token=desk.settings.bot_token, base_url=slack.api_url)
-    git_reindex_job(desk.settings, desk.db, client)
+    reindex_and_post_job(desk.settings, desk.db, client)
 
     assert site.tip() == sha and published_in(site.read(VOTER))
     assert desk.decision_rows()[0][3] == "pushed"
@@ -266,7 +266,7 @@ def test_a_decision_kept_offline_is_undone_when_the_article_changed_meanwhile(
     site.someone_pushes(CLINIC, lambda d: d.replace(b"heat: ", b"heat: 1"), "Hotter")
 
     slack.reset()
-    git_reindex_job(
+    reindex_and_post_job(
         desk.settings, desk.db, WebClient(token="xoxb-test-token", base_url=slack.api_url)
     )
 

@@ -16,6 +16,7 @@ def test_action_ids_are_the_routing_contract() -> None:
         "review_reject",
         "review_unpublish",
         "review_page",
+        "follow_unfollow",
         "review_publish_at",
         "review_cancel_schedule",
     )

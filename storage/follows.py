@@ -1,0 +1,778 @@
+"""Channels following `/news` queries, and the claims that post each find once.
+
+A follow is a row per channel and query (`/news follow`), numbered per channel;
+removing one keeps the row, for `newsbot audit`. Every index run (whichever
+process runs it) matches what it added or changed against all follows at once
+(`RunFinds`, used by storage.sync) and records what it found as claims, one row
+per channel and article, ever (unique): a restart, a replica or a re-index
+finds the row and posts nothing. The poster (bot.flows.follows) takes a
+channel's lease, then each claim by a conditional UPDATE before calling Slack.
+
+Functions take a Session first and never commit; the caller owns the
+transaction.
+"""
+
+from __future__ import annotations
+
+import heapq
+import re
+import uuid
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, func, or_, select, union, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from storage.db import insert_if_absent
+from storage.matching import (
+    ArticleState,
+    Compiled,
+    FollowQuery,
+    Matcher,
+    build_matcher,
+    sort_key,
+)
+from storage.models import (
+    Article,
+    Base,
+    Follow,
+    FollowChannel,
+    FollowClaim,
+    FollowExtra,
+    utcnow,
+)
+from storage.search import Query, QueryError, parse_query
+from storage.types import FollowEvent, FollowRecord
+
+MAX_FOLLOWS = 25  # user follows per channel
+MAX_QUERY = 500  # characters
+#: Cards posted per channel in any `WINDOW`, at most (NEWSBOT_FOLLOW_BURST, 1 to MAX_BURST).
+MAX_BURST = 50
+WINDOW = timedelta(minutes=10)
+#: Titles a summary lists; the rest are counted.
+SUMMARY_TITLES = 20
+#: Finds an index run keeps per channel as claims (a burst and a summary's titles);
+#: beyond them it only counts.
+KEEP_PER_RUN = MAX_BURST + SUMMARY_TITLES
+#: A claim Slack refused is tried again by index runs for this long after it was found.
+RETRY_FOR = timedelta(days=1)
+#: How long a poster may hold a channel (a rate-limited call waits).
+LEASE = timedelta(minutes=5)
+
+USER, CONFIG = "user", "config"  # FollowRecord.source
+CONFIG_NAME = "configuration"
+
+_SINCE = re.compile(r"(?:^|\s)since:", re.IGNORECASE)
+
+
+class FollowError(ValueError):
+    """A follow or unfollow that cannot be done; the message is one sentence saying why."""
+
+
+def _record(row: Follow) -> FollowRecord:
+    return FollowRecord(
+        id=row.id,
+        channel=row.channel,
+        number=row.number,
+        query=row.query,
+        source=row.source,
+        created_by=row.created_by,
+        created_by_name=row.created_by_name,
+        created_at=row.created_at,
+        cards=row.cards,
+        removed_by=row.removed_by,
+        removed_by_name=row.removed_by_name,
+        removed_at=row.removed_at,
+    )
+
+
+# --- following and unfollowing ------------------------------------------------------
+
+
+def check_query(typed: str) -> Query:
+    """The follow's query, parsed as `/news` parses it; FollowError when it cannot be followed."""
+    typed = " ".join(typed.split())
+    if not typed:
+        raise FollowError("Say what to follow, as in /news follow ai heat>=70.")
+    if len(typed) > MAX_QUERY:
+        raise FollowError(
+            f"A follow's query is at most {MAX_QUERY} characters; this one has {len(typed)}."
+        )
+    refusal = FollowError(
+        "since: does not go with a follow, which posts what arrives from now on: "
+        "leave it out and follow the rest."
+    )
+    if _SINCE.search(typed):  # before parsing: a bad date would be the wrong complaint
+        raise refusal
+    try:
+        query = parse_query(typed)
+    except QueryError as exc:
+        raise FollowError(f"{exc}.") from None
+    if query.since is not None:  # written so that only the parser sees it
+        raise refusal
+    return query
+
+
+def active_follows(session: Session, channel: str | None = None) -> list[FollowRecord]:
+    """Follows not removed, of one channel or all, by channel and number."""
+    stmt = select(Follow).where(Follow.removed_at.is_(None))
+    if channel is not None:
+        stmt = stmt.where(Follow.channel == channel)
+    return [_record(f) for f in session.scalars(stmt.order_by(Follow.channel, Follow.number))]
+
+
+def add_follow(
+    session: Session,
+    *,
+    channel: str,
+    typed: str,
+    user_id: str,
+    user_name: str,
+    source: str = USER,
+    now: datetime | None = None,
+) -> FollowRecord:
+    """Make the channel follow the query; FollowError (one sentence) when it may not.
+
+    Numbers go up per channel and are never reused. Two follows made at once
+    in one channel would take the same number: the unique constraint makes one
+    of them try again, after which it sees the other (and the limit).
+    """
+    query = check_query(typed)
+    now = now or utcnow()
+    for _attempt in range(5):
+        current = active_follows(session, channel)
+        same = next((f for f in current if f.query.casefold() == query.text.casefold()), None)
+        if same is not None and source == USER:
+            raise FollowError(f"This channel follows {same.query} already (follow {same.number}).")
+        if source == USER and sum(f.source == USER for f in current) >= MAX_FOLLOWS:
+            raise FollowError(
+                f"This channel has {MAX_FOLLOWS} follows, the most it may have: remove one with "
+                "/news unfollow N (/news follows lists them with their numbers)."
+            )
+        number = (
+            session.scalar(select(func.max(Follow.number)).where(Follow.channel == channel)) or 0
+        ) + 1
+        row = Follow(
+            channel=channel,
+            number=number,
+            query=query.text,
+            source=source,
+            created_by=user_id[:32],
+            created_by_name=user_name[:255],
+            created_at=now,
+            cards=0,
+        )
+        try:
+            with session.begin_nested():
+                session.add(row)
+                session.flush()
+        except IntegrityError:
+            continue
+        insert_if_absent(session, FollowChannel, channel=channel)
+        return _record(row)
+    raise FollowError("Too many follows are being made in this channel at once: try again.")
+
+
+def remove_follow(
+    session: Session,
+    *,
+    channel: str,
+    number: int,
+    user_id: str,
+    user_name: str,
+    now: datetime | None = None,
+) -> FollowRecord:
+    """Remove follow `number` of the channel (once: a second click finds it gone)."""
+    row = session.scalars(
+        select(Follow).where(Follow.channel == channel, Follow.number == number)
+    ).first()
+    if row is None:
+        raise FollowError(
+            f"This channel has no follow {number}: /news follows lists them with their numbers."
+        )
+    if row.source == CONFIG:
+        raise FollowError(
+            f"Follow {number} ({row.query}) comes from newsbot's configuration and stays while "
+            "it is configured."
+        )
+    now = now or utcnow()
+    removed = session.execute(
+        update(Follow)
+        .where(Follow.id == row.id, Follow.removed_at.is_(None))
+        .values(removed_at=now, removed_by=user_id[:32], removed_by_name=user_name[:255])
+        .returning(Follow.id)
+    ).first()
+    if removed is None:
+        raise FollowError(f"Follow {number} ({row.query}) was removed already.")
+    session.refresh(row)
+    return _record(row)
+
+
+def set_config_follow(session: Session, *, channel: str | None, query: str) -> None:
+    """Make `channel` the one channel following `query` from configuration (None: no channel).
+
+    There is at most one such follow. A different channel or query removes the
+    old one (recorded as removed by the configuration) and adds the new;
+    the same leaves it be. Users cannot unfollow it; it is listed as set by the
+    configuration and does not count against a channel's limit.
+    """
+    existing = session.scalars(
+        select(Follow).where(Follow.source == CONFIG, Follow.removed_at.is_(None))
+    ).all()
+    wanted = " ".join(query.split())
+    keep = None
+    now = utcnow()
+    for row in existing:
+        if keep is None and channel is not None and (row.channel, row.query) == (channel, wanted):
+            keep = row
+            continue
+        row.removed_at, row.removed_by, row.removed_by_name = now, CONFIG, CONFIG_NAME
+    session.flush()
+    if channel is not None and keep is None:
+        add_follow(
+            session,
+            channel=channel,
+            typed=wanted,
+            user_id=CONFIG,
+            user_name=CONFIG_NAME,
+            source=CONFIG,
+            now=now,
+        )
+
+
+def follow_events_since(session: Session, since: datetime) -> list[FollowEvent]:
+    """Follows made and removed since that moment, oldest first."""
+    rows = session.scalars(
+        select(Follow).where(or_(Follow.created_at >= since, Follow.removed_at >= since))
+    ).all()
+    events = []
+    for row in rows:
+        if row.created_at >= since:
+            events.append(
+                FollowEvent(
+                    row.created_at,
+                    row.created_by,
+                    row.created_by_name,
+                    "follow",
+                    row.channel,
+                    row.number,
+                    row.query,
+                    row.source,
+                )
+            )
+        if row.removed_at is not None and row.removed_at >= since:
+            events.append(
+                FollowEvent(
+                    row.removed_at,
+                    row.removed_by or "",
+                    row.removed_by_name or "",
+                    "unfollow",
+                    row.channel,
+                    row.number,
+                    row.query,
+                    row.source,
+                )
+            )
+    return sorted(events, key=lambda e: (e.at, e.channel, e.number, e.action))
+
+
+# The active follows as last read, by database and channel, with what they were read at:
+# the newest follow and the number removed, which any follow or unfollow changes.
+_READ: dict[tuple[str, str | None], tuple[tuple[Any, ...], list[FollowQuery]]] = {}
+
+
+def load_matcher(session: Session, channel: str | None = None) -> Matcher:
+    """A matcher for the active follows (of one channel, or all)."""
+    newest = select(func.max(Follow.id), func.max(Follow.created_at), func.count(Follow.removed_at))
+    mark = tuple(session.execute(newest).one())
+    key = (repr(session.get_bind().engine.url), channel)
+    known = _READ.get(key)
+    if known is not None and known[0] == mark:
+        follows = known[1]
+    else:
+        stmt = select(Follow.id, Follow.channel, Follow.query).where(Follow.removed_at.is_(None))
+        if channel is not None:
+            stmt = stmt.where(Follow.channel == channel)
+        follows = [FollowQuery(i, c, q) for i, c, q in session.execute(stmt)]
+        if len(_READ) > 1000:
+            _READ.clear()
+        _READ[key] = (mark, follows)
+    return build_matcher(session, follows)
+
+
+# --- what an index run finds ---------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Kept:
+    """The hottest finds of one channel in one run, and a count of the rest."""
+
+    heap: list[tuple[Any, ...]]  # (sort key, article id); the coldest on top
+    follows: dict[int, set[int]]  # article id -> ids of the follows that matched
+    extra: int  # finds beyond the heap, counted only
+    extra_follows: set[int]  # and the follows they matched
+
+
+class RunFinds:
+    """What one index run found for the follows: at most KEEP_PER_RUN per channel, and a count.
+
+    storage.sync calls `old_states` before it updates rows, `observe` with each
+    batch it wrote (inside that batch's transaction), `accept` once the batch
+    is committed, and `record` at the end of the run.
+    """
+
+    def __init__(self, matcher: Matcher, *, postgres: bool, run: str | None = None) -> None:
+        self.matcher = matcher
+        self.postgres = postgres
+        self.run = run or new_run_id()
+        self._kept: dict[str, _Kept] = {}
+
+    def old_states(self, session: Session, ids: Collection[int]) -> dict[int, ArticleState]:
+        """The rows as they are before this batch changes them."""
+        from storage.matching import article_states
+
+        return article_states(session, ids)
+
+    def observe(
+        self,
+        session: Session,
+        added: Sequence[ArticleState],
+        updated: Sequence[ArticleState],
+        old: dict[int, ArticleState],
+        topics: Collection[str],
+    ) -> list[tuple[ArticleState, list[Compiled]]]:
+        """This batch's finds: each article that now matches, with the follows it matches now."""
+        from storage.matching import search_vectors
+
+        matcher = self.matcher
+        matcher.set_topics(topics)
+        if self.postgres and matcher.needs_words:
+            words = search_vectors(session, [s.id for s in (*added, *updated)])
+            for state in (*added, *updated):
+                state.words = words.get(state.id, frozenset())
+        finds = []
+        for state in added:
+            if matched := matcher.matches(state):
+                finds.append((state, matched))
+        changed: list[tuple[ArticleState, list[Compiled]]] = []
+        for state in updated:
+            if not (now := matcher.matches(state)):
+                continue
+            before = old.get(state.id)
+            was = {f.id for f in matcher.matches(before)} if before is not None else set()
+            if fresh := [f for f in now if f.id not in was]:
+                changed.append((state, fresh))
+        if changed:
+            posted = _claimed_pairs(session, {state.id for state, _f in changed})
+            for state, fresh in changed:
+                if left := [f for f in fresh if (f.channel, state.id) not in posted]:
+                    finds.append((state, left))
+        return finds
+
+    def accept(self, finds: Sequence[tuple[ArticleState, list[Compiled]]]) -> None:
+        """Keep a committed batch's finds: the hottest per channel, the rest counted."""
+        all_kept = self._kept
+        for state, matched in finds:
+            entry = (sort_key(state), state.id)
+            # channel -> the follow ids where the article is kept, None where it is counted
+            placed: dict[str, set[int] | None] = {}
+            for follow in matched:
+                channel = follow.channel
+                if channel in placed:
+                    ids = placed[channel]
+                    if ids is None:
+                        all_kept[channel].extra_follows.add(follow.id)
+                    else:
+                        ids.add(follow.id)
+                    continue
+                kept = all_kept.get(channel)
+                if kept is None:
+                    kept = all_kept[channel] = _Kept([], {}, 0, set())
+                heap = kept.heap
+                if len(heap) < KEEP_PER_RUN:
+                    heapq.heappush(heap, entry)
+                elif entry > heap[0]:
+                    coldest = heapq.heapreplace(heap, entry)
+                    kept.extra += 1
+                    kept.extra_follows.update(kept.follows.pop(coldest[1]))
+                else:
+                    kept.extra += 1
+                    kept.extra_follows.add(follow.id)
+                    placed[channel] = None
+                    continue
+                kept.follows[state.id] = placed[channel] = {follow.id}
+
+    @property
+    def found(self) -> int:
+        """How many finds the run keeps as claims."""
+        return sum(len(k.heap) for k in self._kept.values())
+
+    def record(self, session: Session, *, now: datetime | None = None) -> int:
+        """Write the run's finds as pending claims, and make released claims pending again.
+
+        Returns how many claims are pending for the posters now from this run.
+        """
+        now = now or utcnow()
+        rearmed = rearm_released(session, run=self.run, now=now) if has_released(session) else 0
+        rows = [
+            {
+                "channel": channel,
+                "article_id": article_id,
+                "follow_ids": sorted(kept.follows[article_id]),
+                "status": "pending",
+                "run": self.run,
+                "found_at": now,
+            }
+            for channel, kept in self._kept.items()
+            for _key, article_id in kept.heap
+        ]
+        inserted = _insert_claims(session, rows)
+        extras = [
+            FollowExtra(
+                channel=channel,
+                run=self.run,
+                count=kept.extra,
+                follow_ids=sorted(kept.extra_follows),
+                status="pending",
+                found_at=now,
+            )
+            for channel, kept in self._kept.items()
+            if kept.extra
+        ]
+        session.add_all(extras)
+        session.flush()
+        self._kept = {}
+        return rearmed + inserted
+
+
+def new_run_id() -> str:
+    """A name for one index run (or decision) in the claims it leaves."""
+    return f"{utcnow():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+
+
+def _claimed_pairs(session: Session, article_ids: Collection[int]) -> set[tuple[str, int]]:
+    ids = sorted(article_ids)
+    pairs: set[tuple[str, int]] = set()
+    for start in range(0, len(ids), 1000):
+        rows = session.execute(
+            select(FollowClaim.channel, FollowClaim.article_id).where(
+                FollowClaim.article_id.in_(ids[start : start + 1000])
+            )
+        )
+        pairs.update((channel, article_id) for channel, article_id in rows)
+    return pairs
+
+
+def _insert_claims(session: Session, rows: list[dict[str, Any]]) -> int:
+    """Insert claims, leaving out any (channel, article) that has one: the database decides.
+
+    Returns how many were offered (a race with a decision may have taken a few).
+    """
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(Base.metadata.tables["follow_claims"]).on_conflict_do_nothing(
+        index_elements=["channel", "article_id"]
+    )
+    for start in range(0, len(rows), 1000):
+        session.execute(stmt, rows[start : start + 1000])
+    return len(rows)
+
+
+def has_released(session: Session) -> bool:
+    """Whether any claim waits for an index run to make it pending again."""
+    found = session.scalar(select(FollowClaim.id).where(FollowClaim.status == "released").limit(1))
+    return found is not None or (
+        session.scalar(select(FollowExtra.id).where(FollowExtra.status == "released").limit(1))
+        is not None
+    )
+
+
+def rearm_released(session: Session, *, run: str, now: datetime | None = None) -> int:
+    """Claims Slack refused (or could not take) are pending again; too old ones expire."""
+    now = now or utcnow()
+    session.execute(
+        update(FollowClaim)
+        .where(FollowClaim.status == "released", FollowClaim.found_at < now - RETRY_FOR)
+        .values(status="expired")
+    )
+    session.execute(
+        update(FollowExtra)
+        .where(FollowExtra.status == "released", FollowExtra.found_at < now - RETRY_FOR)
+        .values(status="expired")
+    )
+    again = session.execute(
+        update(FollowClaim)
+        .where(FollowClaim.status == "released")
+        .values(status="pending", run=run, claimed_by=None, claimed_at=None)
+    )
+    session.execute(
+        update(FollowExtra).where(FollowExtra.status == "released").values(status="pending")
+    )
+    return cast(CursorResult[Any], again).rowcount
+
+
+def record_change(
+    session: Session, state: ArticleState, before: ArticleState, *, run: str | None = None
+) -> int:
+    """Claims for an article a review decision changed so that it now matches; how many."""
+    matcher = load_matcher(session)
+    if not matcher:
+        return 0
+    was = {f.id for f in matcher.matches(before)}
+    by_channel: dict[str, list[int]] = {}
+    for follow in matcher.matches(state):
+        if follow.id not in was:
+            by_channel.setdefault(follow.channel, []).append(follow.id)
+    now = utcnow()
+    run = run or new_run_id()
+    return _insert_claims(
+        session,
+        [
+            {
+                "channel": channel,
+                "article_id": state.id,
+                "follow_ids": sorted(ids),
+                "status": "pending",
+                "run": run,
+                "found_at": now,
+            }
+            for channel, ids in by_channel.items()
+        ],
+    )
+
+
+# --- posting: what waits, the channel lease, claims -----------------------------------
+
+
+def channels_waiting(session: Session) -> list[str]:
+    """Channels with claims or counted finds waiting to be posted (one indexed query)."""
+    claims = select(FollowClaim.channel).where(FollowClaim.status == "pending")
+    extras = select(FollowExtra.channel).where(FollowExtra.status == "pending")
+    return sorted(session.scalars(union(claims, extras)))
+
+
+def claim_channel(session: Session, channel: str, holder: str, *, now: datetime) -> bool:
+    """Take the channel's posting lease; False while another poster holds it."""
+    insert_if_absent(session, FollowChannel, channel=channel)
+    won = session.execute(
+        update(FollowChannel)
+        .where(
+            FollowChannel.channel == channel,
+            or_(FollowChannel.posting_by.is_(None), FollowChannel.posting_until < now),
+        )
+        .values(posting_by=holder, posting_until=now + LEASE)
+        .returning(FollowChannel.channel)
+    ).first()
+    return won is not None
+
+
+def release_channel(session: Session, channel: str, holder: str) -> None:
+    """Give the channel's posting lease back."""
+    session.execute(
+        update(FollowChannel)
+        .where(FollowChannel.channel == channel, FollowChannel.posting_by == holder)
+        .values(posting_by=None, posting_until=None)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """A channel's pending claims, hottest first, and what else decides how they go out."""
+
+    claims: list[tuple[int, int, list[int]]]  # (claim id, article id, follow ids)
+    extras: list[tuple[int, int, list[int]]]  # (extra id, count, follow ids)
+    cards_recently: int  # cards claimed in the last WINDOW
+    summary_recently: bool  # a summary posted in the last WINDOW
+
+
+def waiting(session: Session, channel: str, *, now: datetime) -> Waiting:
+    """What the channel has waiting, as its lease holder sees it."""
+    claims = session.execute(
+        select(FollowClaim.id, FollowClaim.article_id, FollowClaim.follow_ids)
+        .join(Article, Article.id == FollowClaim.article_id)
+        .where(FollowClaim.channel == channel, FollowClaim.status == "pending")
+        .order_by(Article.heat.desc(), Article.published_at.desc(), Article.id.desc())
+    ).all()
+    extras = session.execute(
+        select(FollowExtra.id, FollowExtra.count, FollowExtra.follow_ids)
+        .where(FollowExtra.channel == channel, FollowExtra.status == "pending")
+        .order_by(FollowExtra.id)
+    ).all()
+    recent = session.scalar(
+        select(func.count())
+        .select_from(FollowClaim)
+        .where(
+            FollowClaim.channel == channel,
+            FollowClaim.claimed_at >= now - WINDOW,
+            FollowClaim.status.in_(("claimed", "posted")),
+        )
+    )
+    summary_at = session.scalar(
+        select(FollowChannel.summary_at).where(FollowChannel.channel == channel)
+    )
+    return Waiting(
+        claims=[(i, a, list(f or ())) for i, a, f in claims],
+        extras=[(i, n, list(f or ())) for i, n, f in extras],
+        cards_recently=recent or 0,
+        summary_recently=summary_at is not None and summary_at >= now - WINDOW,
+    )
+
+
+def set_status(
+    session: Session, claim_ids: Collection[int], status: str, *, only_from: str = "pending"
+) -> int:
+    """Move claims from one status to another; how many moved."""
+    if not claim_ids:
+        return 0
+    done = session.execute(
+        update(FollowClaim)
+        .where(FollowClaim.id.in_(list(claim_ids)), FollowClaim.status == only_from)
+        .values(status=status)
+    )
+    return cast(CursorResult[Any], done).rowcount
+
+
+def drop_extras(session: Session, extra_ids: Collection[int]) -> None:
+    """Counted finds whose follows were all removed: nothing to summarize."""
+    if extra_ids:
+        session.execute(
+            update(FollowExtra)
+            .where(FollowExtra.id.in_(list(extra_ids)), FollowExtra.status == "pending")
+            .values(status="dropped")
+        )
+
+
+def set_follows(session: Session, claim_id: int, follow_ids: Sequence[int]) -> None:
+    """The follows a claim's card names (those still matching when it is posted)."""
+    session.execute(
+        update(FollowClaim).where(FollowClaim.id == claim_id).values(follow_ids=list(follow_ids))
+    )
+
+
+def take_claim(session: Session, claim_id: int, holder: str, *, now: datetime) -> bool:
+    """Claim a pending card for posting: one conditional UPDATE, so one poster wins."""
+    won = session.execute(
+        update(FollowClaim)
+        .where(FollowClaim.id == claim_id, FollowClaim.status == "pending")
+        .values(status="claimed", claimed_by=holder, claimed_at=now)
+        .returning(FollowClaim.id)
+    ).first()
+    return won is not None
+
+
+def mark_posted(
+    session: Session, claim_id: int, *, message_ts: str, follow_ids: Sequence[int]
+) -> None:
+    """Slack took the card: record its ts, and count it for each follow it names."""
+    session.execute(
+        update(FollowClaim)
+        .where(FollowClaim.id == claim_id)
+        .values(status="posted", message_ts=message_ts, posted_at=utcnow())
+    )
+    if follow_ids:
+        session.execute(
+            update(Follow).where(Follow.id.in_(list(follow_ids))).values(cards=Follow.cards + 1)
+        )
+
+
+def release_claims(session: Session, claim_ids: Collection[int]) -> None:
+    """Slack did not take these cards: the next index run makes them pending again."""
+    if claim_ids:
+        session.execute(
+            update(FollowClaim)
+            .where(
+                FollowClaim.id.in_(list(claim_ids)),
+                FollowClaim.status.in_(("pending", "claimed")),
+            )
+            .values(status="released", claimed_by=None, claimed_at=None)
+        )
+
+
+def release_waiting(session: Session, channel: str | None = None) -> None:
+    """Everything pending (in one channel, or all) waits for the next index run."""
+    claims = update(FollowClaim).where(FollowClaim.status == "pending")
+    extras = update(FollowExtra).where(FollowExtra.status == "pending")
+    if channel is not None:
+        claims = claims.where(FollowClaim.channel == channel)
+        extras = extras.where(FollowExtra.channel == channel)
+    session.execute(claims.values(status="released"))
+    session.execute(extras.values(status="released"))
+
+
+class Contended(Exception):
+    """What a poster meant to take was taken by another meanwhile (its lease ran out)."""
+
+
+def take_summary(
+    session: Session,
+    channel: str,
+    claim_ids: Collection[int],
+    extra_ids: Collection[int],
+    *,
+    now: datetime,
+) -> datetime | None:
+    """Mark what a summary carries as summarized, before it is posted.
+
+    Raises Contended when any of it was taken meanwhile (roll back). Returns
+    the channel's previous summary time, for `summary_refused`.
+    """
+    taken = set_status(session, claim_ids, "summarized")
+    extras = 0
+    if extra_ids:
+        done = session.execute(
+            update(FollowExtra)
+            .where(FollowExtra.id.in_(list(extra_ids)), FollowExtra.status == "pending")
+            .values(status="summarized")
+        )
+        extras = cast(CursorResult[Any], done).rowcount
+    if taken != len(claim_ids) or extras != len(extra_ids):
+        raise Contended
+    previous = session.scalar(
+        select(FollowChannel.summary_at).where(FollowChannel.channel == channel)
+    )
+    session.execute(
+        update(FollowChannel).where(FollowChannel.channel == channel).values(summary_at=now)
+    )
+    return previous
+
+
+def summary_posted(session: Session, channel: str, message_ts: str) -> None:
+    session.execute(
+        update(FollowChannel).where(FollowChannel.channel == channel).values(summary_ts=message_ts)
+    )
+
+
+def summary_refused(
+    session: Session,
+    channel: str,
+    claim_ids: Collection[int],
+    extra_ids: Collection[int],
+    previous: datetime | None,
+) -> None:
+    """Slack did not take the summary: what it carried waits for the next index run."""
+    set_status(session, claim_ids, "released", only_from="summarized")
+    if extra_ids:
+        session.execute(
+            update(FollowExtra)
+            .where(FollowExtra.id.in_(list(extra_ids)), FollowExtra.status == "summarized")
+            .values(status="released")
+        )
+    session.execute(
+        update(FollowChannel).where(FollowChannel.channel == channel).values(summary_at=previous)
+    )
+
+
+def follow_queries(session: Session, follow_ids: Collection[int]) -> dict[int, FollowRecord]:
+    """The active follows among these ids."""
+    if not follow_ids:
+        return {}
+    rows = session.scalars(
+        select(Follow).where(Follow.id.in_(list(follow_ids)), Follow.removed_at.is_(None))
+    )
+    return {f.id: _record(f) for f in rows}

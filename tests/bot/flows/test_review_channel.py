@@ -1,0 +1,88 @@
+"""NEWSBOT_REVIEW_CHANNEL follows the drafts from configuration: each new draft hot enough
+is posted there once, with the buttons only reviewers get."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.render import actions
+from bot.scheduler import start_up
+from storage.db import Database, open_database
+from tests.bot.follow_desk import Desk, card_titles, make_desk, text_of, write_article
+from tests.builders import make_settings
+from tests.slack_api import FakeSlack
+
+REVIEW = "CREVIEW01"
+
+
+def desk_with(slack: FakeSlack, database_url: str, folder: Path, db: Database, **env: str) -> Desk:
+    settings = make_settings(slack, database_url, folder, **env)
+    start_up(settings, db)  # what serve does before its first index
+    return make_desk(slack, settings, db, index=False)
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    database = open_database(database_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    write_article(articles, "already-here", title="Already here", heat=90)
+    return articles
+
+
+def test_new_hot_drafts_are_posted_to_the_review_channel_once(slack, database_url, folder, db):
+    desk_with(slack, database_url, folder, db).index()  # a desk running without one
+    env = {"NEWSBOT_REVIEW_CHANNEL": REVIEW, "NEWSBOT_REVIEW_MIN_HEAT": "50"}
+    desk = desk_with(slack, database_url, folder, db, **env)
+    desk.index()  # what was there before the channel was set is not posted
+    desk.post()
+    assert desk.posts(REVIEW) == []
+
+    write_article(folder, "hot-draft", title="Hot draft", heat=70)
+    write_article(folder, "cold-draft", title="Cold draft", heat=20)
+    write_article(folder, "live", title="Already live", heat=95, published=True)
+    desk.index()
+    desk.post()
+    (card,) = desk.posts(REVIEW)
+    assert card_titles(card) == ["Hot draft"]
+    assert card.args["text"] == "Hot draft (waiting for review)"
+    blocks = json.dumps(card.args["blocks"])
+    assert "waiting for review" in blocks
+    for button in (actions.REVIEW_PUBLISH, actions.REVIEW_PUBLISH_AT, actions.REVIEW_REJECT):
+        assert button in blocks
+
+    # A restart (start_up again), and a re-index: nothing is posted twice.
+    desk = desk_with(slack, database_url, folder, db, **env)
+    desk.index()
+    desk.post()
+    assert len(desk.posts(REVIEW)) == 1
+    listed = desk.command("follows", channel=REVIEW)
+    assert "unpublished heat&gt;=50" in text_of(listed) and "configuration" in text_of(listed)
+
+
+def test_a_new_review_channel_takes_over_and_unset_stops_it(slack, database_url, folder, db):
+    desk_with(slack, database_url, folder, db).index()
+    desk_with(slack, database_url, folder, db, NEWSBOT_REVIEW_CHANNEL=REVIEW).index()
+    other = "CREVIEW02"
+    desk = desk_with(slack, database_url, folder, db, NEWSBOT_REVIEW_CHANNEL=other)
+    write_article(folder, "next", title="Next draft", heat=10)
+    desk.index()
+    desk.post()
+    assert [card_titles(c) for c in desk.posts(other)] == [["Next draft"]]
+    assert desk.posts(REVIEW) == []
+
+    desk = desk_with(slack, database_url, folder, db)  # NEWSBOT_REVIEW_CHANNEL unset
+    write_article(folder, "after", title="After it was unset", heat=99)
+    desk.index()
+    desk.post()
+    assert len(desk.posts(other)) == 1 and desk.posts(REVIEW) == []

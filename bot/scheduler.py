@@ -58,15 +58,19 @@ def digest_job(
     now: datetime | None = None,
     *,
     scheduler: BaseScheduler | None = None,
+    catch_up: bool = False,
 ) -> None:
     """Post today's digest, unless it is out already (by us, a replica, or before a restart).
 
+    `catch_up` (at start, and after Slack was unreachable): only once it is due.
     When Slack cannot be reached nothing was posted: with a `scheduler`, the
     catch-up runs again a few minutes later (and at the next start anyway).
     """
     assert settings.digest_channel is not None
     now = now or datetime.now(UTC)
     local_date = today(settings, now)
+    if catch_up and now < due_at(settings, local_date):
+        return
     try:
         post_digest(
             settings,
@@ -82,10 +86,10 @@ def digest_job(
             return
         at = datetime.now(UTC) + DIGEST_RETRY_AFTER
         scheduler.add_job(
-            catch_up_job,
+            digest_job,
             DateTrigger(run_date=at),
             args=(settings, db, client),
-            kwargs={"scheduler": scheduler},
+            kwargs={"scheduler": scheduler, "catch_up": True},
             id=DIGEST_RETRY_JOB,
             name="daily digest, again after Slack could not be reached",
             replace_existing=True,
@@ -98,20 +102,6 @@ def digest_job(
         )
     except DigestError as exc:
         log.error("daily digest not posted: %s", exc)
-
-
-def catch_up_job(
-    settings: Settings,
-    db: Database,
-    client: WebClient,
-    now: datetime | None = None,
-    *,
-    scheduler: BaseScheduler | None = None,
-) -> None:
-    """On start-up (and after Slack was unreachable): post today's digest if due and not out."""
-    now = now or datetime.now(UTC)
-    if now >= due_at(settings, today(settings, now)):
-        digest_job(settings, db, client, now, scheduler=scheduler)
 
 
 def reindex_job(settings: Settings, db: Database) -> None:
@@ -295,7 +285,13 @@ def create_scheduler(settings: Settings, db: Database, client: WebClient) -> Bac
             name="daily digest",
             replace_existing=True,
         )
-        at_start(catch_up_job, CATCH_UP_JOB, "digest catch-up after start", scheduler=scheduler)
+        at_start(
+            digest_job,
+            CATCH_UP_JOB,
+            "digest catch-up after start",
+            scheduler=scheduler,
+            catch_up=True,
+        )
     every(timedelta(hours=1), forget_job, FORGET_JOB, "forget handled Slack requests", (db,))
     every(
         timedelta(minutes=5),

@@ -140,6 +140,21 @@ class _Started:
     approvers: tuple[tuple[str, str], ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """One click's decision, as `decide` was asked for it."""
+
+    article_id: int
+    action: str
+    fingerprint: str | None
+    reviewer: tuple[str, str]  # (user id, name)
+    root: Path
+    channel_id: str | None
+    message_ts: str | None
+    two_reviewers: Collection[str] | None
+    schedule_id: int | None
+
+
 def decide(
     session_factory: sessionmaker[Session],
     *,
@@ -174,20 +189,12 @@ def decide(
     A decision that takes effect ends the article's open approvals and
     schedules in its own transaction.
     """
+    request = _Request(
+        article_id, action, fingerprint, (reviewer_id, reviewer_name), root,
+        channel_id, message_ts, two_reviewers, schedule_id,
+    )  # fmt: skip
     with session_factory.begin() as session:
-        started = _begin(
-            session,
-            article_id=article_id,
-            action=action,
-            fingerprint=fingerprint,
-            reviewer_id=reviewer_id,
-            reviewer_name=reviewer_name,
-            root=root,
-            channel_id=channel_id,
-            message_ts=message_ts,
-            two_reviewers=two_reviewers,
-            schedule_id=schedule_id,
-        )
+        started = _begin(session, request)
     if isinstance(started, Outcome):
         return started
     written: WriteResult | None
@@ -212,44 +219,31 @@ def decide(
         return _finish(session, started, written)
 
 
-def _begin(
-    session: Session,
-    *,
-    article_id: int,
-    action: str,
-    fingerprint: str | None,
-    reviewer_id: str,
-    reviewer_name: str,
-    root: Path,
-    channel_id: str | None,
-    message_ts: str | None,
-    two_reviewers: Collection[str] | None = None,
-    schedule_id: int | None = None,
-) -> Outcome | _Started:
-    column, requires, after, touches_file = ACTIONS[action]
-    article = lock_article(session, article_id)
+def _begin(session: Session, r: _Request) -> Outcome | _Started:
+    column, requires, after, touches_file = ACTIONS[r.action]
+    article = lock_article(session, r.article_id)
     if article is None:
         return Outcome("missing", None)
     if article.missing:
         return Outcome("missing", views_of(session, [article])[0])
-    pending = pending_decision(session, article_id)
+    pending = pending_decision(session, r.article_id)
     state = state_of(article)
     if pending is not None or state != requires:
         view = views_of(session, [article])[0]
         previous = _decision(pending) if pending is not None else view.decision
         return Outcome("already", view, previous=previous, state=state)
-    if touches_file and fingerprint is not None and article.content_hash != fingerprint:
+    if touches_file and r.fingerprint is not None and article.content_hash != r.fingerprint:
         return Outcome("stale", views_of(session, [article])[0], state=state)
     approvers: tuple[tuple[str, str], ...] = ()
-    if action == "publish":
+    if r.action == "publish":
         gate = editorial.publish_gate(
             session,
             article,
-            reviewer=(reviewer_id, reviewer_name),
-            rule=two_reviewers,
-            schedule_id=schedule_id,
-            channel_id=channel_id,
-            message_ts=message_ts,
+            reviewer=r.reviewer,
+            rule=r.two_reviewers,
+            schedule_id=r.schedule_id,
+            channel_id=r.channel_id,
+            message_ts=r.message_ts,
             now=utcnow(),
         )
         if isinstance(gate, str):
@@ -263,13 +257,13 @@ def _begin(
     article.updated_at = utcnow()
     decision = ReviewDecision(
         article_id=article.id,
-        action=action,
-        reviewer_id=reviewer_id,
-        reviewer_name=reviewer_name,
+        action=r.action,
+        reviewer_id=r.reviewer[0],
+        reviewer_name=r.reviewer[1],
         old_value=_shown(before),
         new_value=_shown(after),
-        channel_id=channel_id,
-        message_ts=message_ts,
+        channel_id=r.channel_id,
+        message_ts=r.message_ts,
         decided_at=utcnow(),
         status=PENDING if touches_file else DONE,
         owner=writer_id() if touches_file else None,
@@ -284,12 +278,12 @@ def _begin(
     return _Started(
         decision_id=decision.id,
         article_id=article.id,
-        path=root / article.source_path,
+        path=r.root / article.source_path,
         column=column,
         before=before,
         after=after,
         fingerprint=article.content_hash,
-        schedule_id=schedule_id,
+        schedule_id=r.schedule_id,
         approvers=approvers,
     )
 

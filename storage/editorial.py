@@ -19,7 +19,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Exists, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.decision_state import DONE, WAITING, lock_article, pending_decision, state_of
@@ -133,6 +133,27 @@ def _approvers(rows: Sequence[Approval]) -> tuple[tuple[str, str], ...]:
     return tuple(seen.items())
 
 
+def _approve(
+    session: Session,
+    article: Article,
+    reviewer: tuple[str, str],
+    now: datetime,
+    *,
+    schedule_id: int | None = None,
+) -> None:
+    """Record the reviewer's approval of the article's file as it is now."""
+    session.add(
+        Approval(
+            article_id=article.id,
+            reviewer_id=reviewer[0],
+            reviewer_name=reviewer[1],
+            fingerprint=article.content_hash,
+            approved_at=now,
+            schedule_id=schedule_id,
+        )
+    )
+
+
 def publish_gate(
     session: Session,
     article: Article,
@@ -166,15 +187,7 @@ def publish_gate(
         return approvers if len(ids) >= 2 else "waiting"
     if reviewer[0] in ids:
         return approvers if len(ids) >= 2 else "approved-already"
-    session.add(
-        Approval(
-            article_id=article.id,
-            reviewer_id=reviewer[0],
-            reviewer_name=reviewer[1],
-            fingerprint=article.content_hash,
-            approved_at=now,
-        )
-    )
+    _approve(session, article, reviewer, now)
     audit(
         session,
         article.id,
@@ -365,16 +378,7 @@ def schedule_publication(
     if needs_two(article, rule) and reviewer[0] not in dict(
         _approvers(open_approvals(session, article))
     ):
-        session.add(
-            Approval(
-                article_id=article.id,
-                reviewer_id=reviewer[0],
-                reviewer_name=reviewer[1],
-                fingerprint=article.content_hash,
-                approved_at=now,
-                schedule_id=schedule.id,
-            )
-        )
+        _approve(session, article, reviewer, now, schedule_id=schedule.id)
     bump(article)
     session.flush()
     return Scheduling("scheduled", views_of(session, [article])[0], schedule.id, due_at, reviewer)
@@ -643,10 +647,9 @@ def scheduled(session: Session, *, limit: int = 100) -> tuple[list[ArticleView],
     return views_of(session, list(rows)), total or 0
 
 
-def waiting_drafts(session: Session, *, limit: int) -> tuple[list[ArticleView], int]:
-    """Drafts waiting for a decision and not scheduled to go out, hottest first (then the
-    longest waiting); and how many there are in all."""
-    scheduled_ahead = (
+def scheduled_ahead() -> Exists:
+    """The condition "the article has a publication scheduled still to go out"."""
+    return (
         select(ScheduledPublication.id)
         .where(
             ScheduledPublication.article_id == Article.id,
@@ -654,7 +657,12 @@ def waiting_drafts(session: Session, *, limit: int) -> tuple[list[ArticleView], 
         )
         .exists()
     )
-    where = (*WAITING, ~scheduled_ahead)
+
+
+def waiting_drafts(session: Session, *, limit: int) -> tuple[list[ArticleView], int]:
+    """Drafts waiting for a decision and not scheduled to go out, hottest first (then the
+    longest waiting); and how many there are in all."""
+    where = (*WAITING, ~scheduled_ahead())
     total = session.scalar(select(func.count()).select_from(Article).where(*where))
     rows = session.scalars(
         select(Article)

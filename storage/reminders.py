@@ -18,12 +18,12 @@ from sqlalchemy.orm import Session
 
 from storage.db import insert_if_absent
 from storage.decision_state import DONE, WAITING, writer_id
+from storage.editorial import scheduled_ahead
 from storage.models import (
     Article,
     ReminderItem,
     ReminderRun,
     ReviewDecision,
-    ScheduledPublication,
     utcnow,
 )
 from storage.types import ArticleView
@@ -63,14 +63,6 @@ def candidates(
         .group_by(ReminderItem.article_id)
         .subquery()
     )
-    scheduled_ahead = (
-        select(ScheduledPublication.id)
-        .where(
-            ScheduledPublication.article_id == Article.id,
-            ScheduledPublication.status.in_(("pending", "running")),
-        )
-        .exists()
-    )
     rows = session.execute(
         select(
             Article.id,
@@ -85,7 +77,7 @@ def candidates(
             *WAITING,
             Article.heat >= min_heat,
             Article.first_indexed_at < waited_before,
-            ~scheduled_ahead,
+            ~scheduled_ahead(),
         )
         .order_by(Article.heat.desc(), Article.first_indexed_at, Article.id)
     )

@@ -40,6 +40,36 @@ def show_card(
         respond(text="", blocks=card, response_type="ephemeral", replace_original=False)
 
 
+def on_home(body: dict[str, Any]) -> bool:
+    """Whether the click came from App Home (a view, with no response_url)."""
+    return (body.get("container") or {}).get("type") == "view"
+
+
+def replier(
+    deps: Deps, client: WebClient, body: dict[str, Any], respond: Respond
+) -> Callable[..., Any]:
+    """Where to answer a click: its response_url, or on App Home the tab published again."""
+    if on_home(body):
+        return home_responder(deps, client, body["user"]["id"])
+    return respond
+
+
+def reviewers_button(
+    deps: Deps, body: dict[str, Any], action: dict[str, Any], reply: Callable[..., Any], verb: str
+) -> tuple[int, dict[str, Any]] | None:
+    """The article id and the decoded value of a reviewer's button; None, once the user is
+    told, when they are not a reviewer (`verb` says what they tried) or the button is broken."""
+    if not deps.reviewers.is_reviewer(body["user"]["id"]):
+        say(reply, render.not_a_reviewer(verb))
+        return None
+    value = render.actions.parse_value(action.get("value", ""))
+    article_id = render.actions.value_int(value, "a", default=-1)
+    if article_id < 0:
+        tell(reply, render.BROKEN_BUTTON)
+        return None
+    return article_id, value
+
+
 def home_responder(deps: Deps, client: WebClient, user: str) -> Callable[..., None]:
     """A stand-in for respond() on App Home: every answer publishes the tab again."""
 

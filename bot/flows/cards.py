@@ -10,11 +10,13 @@ import logging
 import threading
 from datetime import UTC, datetime, timedelta
 from http.client import HTTPException
+from typing import Any
 from urllib.error import HTTPError, URLError
 from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web import SlackResponse
 
 from bot import render
 from bot.deps import Deps
@@ -58,6 +60,25 @@ def never_sent(exc: BaseException) -> bool:
     and may have been acted on.
     """
     return isinstance(exc, URLError) and not isinstance(exc, HTTPError)
+
+
+def post_cards(
+    client: WebClient, channel: str, message: render.Message, **extra: Any
+) -> SlackResponse:
+    """Post a message of ours that carries cards (a share, a digest, a follow card, a reminder,
+    a notice); `extra` as chat.postMessage takes it (thread_ts).
+
+    Slack's own link previews are off: the cards carry the images, which a preview would
+    repeat. Failures are raised as they come (see CALL_FAILED and `never_sent`).
+    """
+    return client.chat_postMessage(
+        channel=channel,
+        text=message.text,
+        blocks=message.blocks,
+        unfurl_links=False,
+        unfurl_media=False,
+        **extra,
+    )
 
 
 def refresh_cards(deps: Deps, client: WebClient, article_id: int) -> set[tuple[str, str]]:

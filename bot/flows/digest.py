@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot import render
 from bot.deps import Deps
-from bot.flows.cards import CALL_FAILED, never_sent
+from bot.flows.cards import CALL_FAILED, never_sent, post_cards
 from bot.localtime import local_today, wall_time
 from bot.settings import Settings
 from storage.db import Database
@@ -205,15 +205,7 @@ def post_digest(
 
 
 def _post(client: WebClient, channel: str, message: render.Message, **extra: Any) -> str:
-    response = client.chat_postMessage(
-        channel=channel,
-        text=message.text,
-        blocks=message.blocks,
-        unfurl_links=False,  # the cards carry the images; Slack's previews would repeat them
-        unfurl_media=False,
-        **extra,
-    )
-    return response["ts"]
+    return str(post_cards(client, channel, message, **extra)["ts"])
 
 
 def card_ids(message: render.Message) -> list[int]:

@@ -25,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot import render
 from bot.deps import Deps
-from bot.flows.cards import CALL_FAILED, never_sent, refresh_message
+from bot.flows.cards import CALL_FAILED, never_sent, post_cards, refresh_message
 from bot.render.follows import PREVIEWS
 from bot.settings import Settings
 from storage.db import Database
@@ -320,13 +320,7 @@ def _post_card(
     queries = [follows[i].query for i in card.follow_ids]
     message = render.follow_card(view, queries=queries, tz=tz, review_channel=review_channel)
     try:
-        posted = client.chat_postMessage(
-            channel=channel,
-            text=message.text,
-            blocks=message.blocks,
-            unfurl_links=False,  # the card carries the image
-            unfurl_media=False,
-        )
+        posted = post_cards(client, channel, message)
     except CALL_FAILED as exc:
         _failed(db, channel, exc, what="a follow card", claim_ids=[card.claim_id])
         return False
@@ -374,13 +368,7 @@ def _post_summary(
         views, more=more, queries=[follows[i].query for i in sorted(set(ids))]
     )
     try:
-        posted = client.chat_postMessage(
-            channel=channel,
-            text=message.text,
-            blocks=message.blocks,
-            unfurl_links=False,
-            unfurl_media=False,
-        )
+        posted = post_cards(client, channel, message)
     except CALL_FAILED as exc:
         if isinstance(exc, SlackApiError) or never_sent(exc):
             with db.WriteSession.begin() as session:

@@ -29,7 +29,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import render
-from bot.flows.cards import CALL_FAILED, never_sent
+from bot.flows.cards import CALL_FAILED, never_sent, post_cards
 from bot.localtime import QuietHours, wall_time
 from bot.settings import Settings
 from storage.db import Database
@@ -147,14 +147,7 @@ def post_reminder(
         name_drafts(session, run_id, shown)
         thread = reminder_thread(session, channel=channel, since=since)
     try:
-        posted = client.chat_postMessage(
-            channel=channel,
-            text=message.text,
-            blocks=message.blocks,
-            thread_ts=thread,
-            unfurl_links=False,
-            unfurl_media=False,
-        )
+        posted = post_cards(client, channel, message, thread_ts=thread)
     except CALL_FAILED as exc:
         refused = isinstance(exc, SlackApiError)
         if refused or never_sent(exc):

@@ -20,7 +20,7 @@ from slack_sdk.webhook import WebhookClient
 
 from bot import render
 from bot.deps import Deps
-from bot.flows.cards import CALL_FAILED, never_sent, refresh_cards
+from bot.flows.cards import CALL_FAILED, never_sent, post_cards, refresh_cards
 from bot.flows.home import publish_home
 from bot.flows.review import Click, apply
 from bot.localtime import next_full_hour
@@ -369,9 +369,7 @@ def _tell_one(deps: Deps, client: WebClient, notice: Notice) -> bool:
     places = [c for c in (deps.settings.review_channel, notice.channel_id) if c]
     for channel in dict.fromkeys(places):
         try:
-            posted = client.chat_postMessage(
-                channel=channel, text=message.text, blocks=message.blocks, unfurl_links=False
-            )
+            posted = post_cards(client, channel, message)
         except SlackApiError as exc:
             log.warning("could not tell %s in %s: %s", notice.by[0], channel, _error(exc))
             continue  # refused, so nothing was posted: the next place

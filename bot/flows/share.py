@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import render
 from bot.deps import Deps
-from bot.flows.cards import CALL_FAILED, never_sent, refresh_message
+from bot.flows.cards import CALL_FAILED, never_sent, post_cards, refresh_message
 from storage.models import Article
 from storage.tracking import add_pending_post, cards_behind, confirm_post, drop_pending_post
 from storage.views import views_of
@@ -43,9 +43,7 @@ def post_share(
             shown=shown,
         )
     try:
-        posted = client.chat_postMessage(
-            channel=channel, text=message.text, blocks=message.blocks, unfurl_links=False
-        )
+        posted = post_cards(client, channel, message)
     except CALL_FAILED as exc:
         if isinstance(exc, SlackApiError) or never_sent(exc):
             with db.WriteSession.begin() as session:

@@ -26,7 +26,6 @@ from bot.scheduler import (
     REINDEX_JOB,
     SCHEDULED_JOB,
     SCHEDULED_START_JOB,
-    catch_up_job,
     create_scheduler,
     digest_job,
     finish_decisions_job,
@@ -70,7 +69,7 @@ def test_every_job_runs_one_at_a_time_and_a_missed_run_once(digest):
     with jobs_of(scheduler) as jobs:
         assert {job_id: job.func for job_id, job in jobs.items()} == {
             DIGEST_JOB: digest_job,
-            CATCH_UP_JOB: catch_up_job,
+            CATCH_UP_JOB: digest_job,
             REINDEX_JOB: reindex_and_post_job,
             FOLLOWS_JOB: follows_job,
             FORGET_JOB: forget_job,

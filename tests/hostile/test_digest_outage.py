@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from bot.app import make_client
 from bot.flows.digest import DigestError, DigestUnreachable, post_digest
-from bot.scheduler import DIGEST_RETRY_JOB, catch_up_job, create_scheduler, digest_job
+from bot.scheduler import DIGEST_RETRY_JOB, create_scheduler, digest_job
 from storage.db import Database
 from storage.models import DigestRun
 from tests.builders import (
@@ -82,7 +82,7 @@ def test_unreachable_slack_gives_the_claim_back_and_tries_again(
     assert "Slack could not be reached" in said.getMessage()
     assert "nothing was posted" in said.getMessage()
     retry = scheduler.get_job(DIGEST_RETRY_JOB)
-    assert retry is not None and retry.func is catch_up_job
+    assert retry is not None and retry.func is digest_job and retry.kwargs["catch_up"] is True
 
     # Slack answers again: the retry (the catch-up) posts it, once, marked late.
     up = digest_settings(slack, database_url, folder)
@@ -91,7 +91,7 @@ def test_unreachable_slack_gives_the_claim_back_and_tries_again(
     )
     (posted,) = slack.calls_to("chat.postMessage")
     assert runs(db) == [("posted", posted.response["ts"])]
-    catch_up_job(up, db, make_client(up), now=DIGEST_DUE + timedelta(hours=1))  # the next start
+    digest_job(up, db, make_client(up), now=DIGEST_DUE + timedelta(hours=1), catch_up=True)
     assert len(slack.calls_to("chat.postMessage")) == 1
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
@@ -28,20 +27,12 @@ def decision_handler(deps: Deps) -> Callable[..., None]:
         if not first_delivery(deps.db, body):
             return
         verb = VERBS[action["action_id"]]
-        user = body["user"]
-        container = body.get("container") or {}
-        reply: Callable[..., Any] = respond
-        if container.get("type") == "view":
-            # App Home has no response_url: the answer is the home tab, published again.
-            reply = answer.home_responder(deps, client, user["id"])
-        if not deps.reviewers.is_reviewer(user["id"]):
-            answer.say(reply, render.not_a_reviewer(verb))
+        user, container = body["user"], body.get("container") or {}
+        reply = answer.replier(deps, client, body, respond)
+        button = answer.reviewers_button(deps, body, action, reply, verb)
+        if button is None:
             return
-        value = actions.parse_value(action.get("value", ""))
-        article_id = actions.value_int(value, "a", default=-1)
-        if article_id < 0:
-            answer.tell(reply, render.BROKEN_BUTTON)
-            return
+        article_id, value = button
         click = Click(
             action=verb,
             article_id=article_id,

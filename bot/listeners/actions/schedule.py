@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
@@ -15,20 +14,9 @@ from bot.middleware import first_delivery
 from bot.render import actions
 
 
-def _reply(deps: Deps, client: WebClient, body: dict, respond: Respond) -> Callable[..., Any]:
-    if _on_home(body):
-        # App Home has no response_url: the answer is the home tab, published again.
-        return answer.home_responder(deps, client, body["user"]["id"])
-    return respond
-
-
-def _on_home(body: dict) -> bool:
-    return (body.get("container") or {}).get("type") == "view"
-
-
 def _place(body: dict) -> schedule.Place:
     container = body.get("container") or {}
-    if _on_home(body):
+    if answer.on_home(body):
         return schedule.Place()
     return schedule.Place(
         channel_id=(body.get("channel") or {}).get("id") or container.get("channel_id"),
@@ -42,15 +30,11 @@ def publish_at_handler(deps: Deps) -> Callable[..., None]:
     # lives three seconds, and every write before views.open would eat into them.
     def publish_at(ack: Ack, action: dict, body: dict, client: WebClient, respond: Respond) -> None:
         ack()
-        reply = _reply(deps, client, body, respond)
-        if not deps.reviewers.is_reviewer(body["user"]["id"]):
-            answer.say(reply, render.not_a_reviewer("schedule"))
+        reply = answer.replier(deps, client, body, respond)
+        button = answer.reviewers_button(deps, body, action, reply, "schedule")
+        if button is None:
             return
-        value = actions.parse_value(action.get("value", ""))
-        article_id = actions.value_int(value, "a", default=-1)
-        if article_id < 0:
-            answer.tell(reply, render.BROKEN_BUTTON)
-            return
+        article_id, value = button
         said = schedule.open_modal(
             deps,
             client,
@@ -62,7 +46,7 @@ def publish_at_handler(deps: Deps) -> Callable[..., None]:
         if said is not None and said.notice is not None:
             answer.say(reply, said.notice)
         # On App Home the tab, published again with the notice, shows the card as it is.
-        if said is not None and said.card is not None and not _on_home(body):
+        if said is not None and said.card is not None and not answer.on_home(body):
             answer.show_card(body, reply, article_id, said.card)
 
     return publish_at
@@ -73,15 +57,16 @@ def cancel_handler(deps: Deps) -> Callable[..., None]:
         ack()
         if not first_delivery(deps.db, body):
             return
-        reply = _reply(deps, client, body, respond)
+        reply = answer.replier(deps, client, body, respond)
         user = body["user"]
-        if not deps.reviewers.is_reviewer(user["id"]):
-            answer.say(reply, render.not_a_reviewer("cancel scheduled publications of"))
+        button = answer.reviewers_button(
+            deps, body, action, reply, "cancel scheduled publications of"
+        )
+        if button is None:
             return
-        value = actions.parse_value(action.get("value", ""))
-        article_id = actions.value_int(value, "a", default=-1)
+        article_id, value = button
         schedule_id = actions.value_int(value, "s", default=-1)
-        if article_id < 0 or schedule_id < 0:
+        if schedule_id < 0:
             answer.tell(reply, render.BROKEN_BUTTON)
             return
         place = _place(body)
@@ -96,7 +81,7 @@ def cancel_handler(deps: Deps) -> Callable[..., None]:
         )
         answer.say(reply, render.cancel_reply(result))
         clicked = (place.channel_id, place.message_ts)
-        if result.article is not None and clicked not in updated and not _on_home(body):
+        if result.article is not None and clicked not in updated and not answer.on_home(body):
             card = render.article_card(
                 result.article, tz=deps.settings.timezone, review=True, reviewer=True
             )

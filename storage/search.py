@@ -161,25 +161,31 @@ def search(
     limit: int = 5,
 ) -> SearchPage:
     """One page of articles for the query, hottest first, then newest."""
-    topic = None
-    if query.terms:
-        topic = session.scalar(select(Topic).where(Topic.key == topic_key(query.terms)))
-    if topic is not None:
-        mode = "topic"
-        stmt = _topic_select(topic.id, query)
-    elif query.terms:
-        mode = "text"
-        words = _WORD.findall(query.terms)
-        if not words:
-            return SearchPage(query.text, mode, (), offset, limit, has_more=False)
-        stmt = _text_select(session, words, query)
-    else:
-        mode = "all"
-        stmt = _filtered(select(Article), query)
+    mode, stmt = _matching(session, query)
+    if stmt is None:
+        return SearchPage(query.text, mode, (), offset, limit, has_more=False)
     stmt = stmt.order_by(*_HOTTEST).offset(offset).limit(limit + 1)
     articles = list(session.scalars(stmt))
     views = views_of(session, articles[:limit])
     return SearchPage(query.text, mode, tuple(views), offset, limit, has_more=len(articles) > limit)
+
+
+def matching(session: Session, query: Query) -> Select | None:
+    """The articles `search` finds for the query, unordered; None when it finds none."""
+    return _matching(session, query)[1]
+
+
+def _matching(session: Session, query: Query) -> tuple[str, Select | None]:
+    """How TERMS match ("topic", "text" or "all"), and the select of the matching articles."""
+    topic = None
+    if query.terms:
+        topic = session.scalar(select(Topic).where(Topic.key == topic_key(query.terms)))
+    if topic is not None:
+        return "topic", _topic_select(topic.id, query)
+    if query.terms:
+        words = _WORD.findall(query.terms)
+        return "text", _text_select(session, words, query) if words else None
+    return "all", _filtered(select(Article), query)
 
 
 _HOTTEST = (Article.heat.desc(), Article.published_at.desc(), Article.id.desc())

@@ -10,8 +10,8 @@ of functions below, applied in this order and undone in reverse.
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa  # noqa: F401  (used by the sections below)
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 
 revision: str = "0006"
 down_revision: str | None = "0005"
@@ -69,9 +69,145 @@ def _git_down() -> None:
 # --- insights (issue 14) --------------------------------------------------------------
 
 
+# article_topics.first_indexed_at and review_decisions.article_indexed_at copy the
+# article's first_indexed_at (as article_topics copies heat and published_at), so a
+# period's topics and times to decision are read from those tables' indexes alone.
+# The indexer writes the links' copy; these triggers fill a copy an insert leaves out
+# (a decision, the indexer's re-links of a changed article, anything else) and follow
+# a change of the article's (which newsbot never makes).
+_SQLITE_TRIGGERS = (
+    """CREATE TRIGGER article_topics_first_indexed_at AFTER INSERT ON article_topics
+    WHEN NEW.first_indexed_at IS NULL
+    BEGIN
+        UPDATE article_topics
+        SET first_indexed_at = (SELECT first_indexed_at FROM articles WHERE id = NEW.article_id)
+        WHERE article_id = NEW.article_id AND topic_id = NEW.topic_id;
+    END""",
+    """CREATE TRIGGER review_decisions_article_indexed_at AFTER INSERT ON review_decisions
+    WHEN NEW.article_indexed_at IS NULL
+    BEGIN
+        UPDATE review_decisions
+        SET article_indexed_at = (SELECT first_indexed_at FROM articles WHERE id = NEW.article_id)
+        WHERE id = NEW.id;
+    END""",
+    """CREATE TRIGGER articles_first_indexed_at AFTER UPDATE OF first_indexed_at ON articles
+    BEGIN
+        UPDATE article_topics SET first_indexed_at = NEW.first_indexed_at
+        WHERE article_id = NEW.id;
+        UPDATE review_decisions SET article_indexed_at = NEW.first_indexed_at
+        WHERE article_id = NEW.id;
+    END""",
+)
+_POSTGRES_TRIGGERS = (
+    """CREATE FUNCTION newsbot_copy_first_indexed_at() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_TABLE_NAME = 'article_topics' THEN
+            NEW.first_indexed_at :=
+                (SELECT first_indexed_at FROM articles WHERE id = NEW.article_id);
+        ELSE
+            NEW.article_indexed_at :=
+                (SELECT first_indexed_at FROM articles WHERE id = NEW.article_id);
+        END IF;
+        RETURN NEW;
+    END $$""",
+    """CREATE TRIGGER article_topics_first_indexed_at BEFORE INSERT ON article_topics
+    FOR EACH ROW WHEN (NEW.first_indexed_at IS NULL)
+    EXECUTE FUNCTION newsbot_copy_first_indexed_at()""",
+    """CREATE TRIGGER review_decisions_article_indexed_at BEFORE INSERT ON review_decisions
+    FOR EACH ROW WHEN (NEW.article_indexed_at IS NULL)
+    EXECUTE FUNCTION newsbot_copy_first_indexed_at()""",
+    """CREATE FUNCTION newsbot_follow_first_indexed_at() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        UPDATE article_topics SET first_indexed_at = NEW.first_indexed_at
+        WHERE article_id = NEW.id;
+        UPDATE review_decisions SET article_indexed_at = NEW.first_indexed_at
+        WHERE article_id = NEW.id;
+        RETURN NULL;
+    END $$""",
+    """CREATE TRIGGER articles_first_indexed_at AFTER UPDATE OF first_indexed_at ON articles
+    FOR EACH ROW WHEN (OLD.first_indexed_at IS DISTINCT FROM NEW.first_indexed_at)
+    EXECUTE FUNCTION newsbot_follow_first_indexed_at()""",
+)
+_COPIES = (
+    ("article_topics", "first_indexed_at", "article_topics.article_id"),
+    ("review_decisions", "article_indexed_at", "review_decisions.article_id"),
+)
+
+
 def _insights_up() -> None:
-    pass
+    op.create_index("ix_articles_first_indexed_at", "articles", ["first_indexed_at"])
+    # ADD COLUMN, not a batch rebuild: nothing is copied, no foreign key disturbed.
+    for table, column, article_id in _COPIES:
+        op.add_column(table, sa.Column(column, sa.DateTime(), nullable=True))
+        op.execute(
+            f"UPDATE {table} SET {column} = "
+            f"(SELECT articles.first_indexed_at FROM articles WHERE articles.id = {article_id})"
+        )
+    op.create_index(
+        "ix_article_topics_indexed", "article_topics", ["topic_id", "first_indexed_at", "heat"]
+    )
+    op.create_index(
+        "ix_review_decisions_period",
+        "review_decisions",
+        ["status", "decided_at", "action", "article_id", "reviewer_id", "article_indexed_at"],
+    )
+    op.create_index(
+        "ix_review_decisions_history",
+        "review_decisions",
+        ["article_id", "status", "decided_at", "action"],
+    )
+    dialect = op.get_bind().dialect.name
+    for statement in {"sqlite": _SQLITE_TRIGGERS, "postgresql": _POSTGRES_TRIGGERS}[dialect]:
+        op.execute(statement)
+
+    op.create_table(
+        "search_log",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("searched_at", sa.DateTime(), nullable=False),
+        sa.Column("query", sa.String(length=200), nullable=False),
+        sa.Column("results", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_search_log_searched_at", "search_log", ["searched_at"])
+
+    op.create_table(
+        "report_runs",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("channel", sa.String(length=32), nullable=False),
+        sa.Column("week", sa.Date(), nullable=False),
+        sa.Column("report_date", sa.Date(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("claimed_by", sa.String(length=255), nullable=True),
+        sa.Column("claimed_at", sa.DateTime(), nullable=False),
+        sa.Column("message_ts", sa.String(length=32), nullable=True),
+        sa.Column("file_id", sa.String(length=32), nullable=True),
+        sa.Column("posted_at", sa.DateTime(), nullable=True),
+        sa.Column("late", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("channel", "week", name="uq_report_runs_channel_week"),
+    )
 
 
 def _insights_down() -> None:
-    pass
+    op.drop_table("report_runs")
+    op.drop_index("ix_search_log_searched_at", table_name="search_log")
+    op.drop_table("search_log")
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER articles_first_indexed_at ON articles")
+        op.execute("DROP TRIGGER review_decisions_article_indexed_at ON review_decisions")
+        op.execute("DROP TRIGGER article_topics_first_indexed_at ON article_topics")
+        op.execute("DROP FUNCTION newsbot_follow_first_indexed_at()")
+        op.execute("DROP FUNCTION newsbot_copy_first_indexed_at()")
+    else:
+        op.execute("DROP TRIGGER articles_first_indexed_at")
+        op.execute("DROP TRIGGER review_decisions_article_indexed_at")
+        op.execute("DROP TRIGGER article_topics_first_indexed_at")
+    op.drop_index("ix_review_decisions_history", table_name="review_decisions")
+    op.drop_index("ix_review_decisions_period", table_name="review_decisions")
+    op.drop_index("ix_article_topics_indexed", table_name="article_topics")
+    # Plain DROP COLUMN (SQLite 3.35+): a batch rebuild would cascade into other tables.
+    for table, column, _article_id in reversed(_COPIES):
+        op.drop_column(table, column)
+    op.drop_index("ix_articles_first_indexed_at", table_name="articles")

@@ -1,0 +1,453 @@
+"""How the desk is doing: the figures of a period of local days, as SQL aggregates.
+
+Every figure is an aggregate over an indexed column: articles by
+`articles.first_indexed_at`, decisions by `review_decisions.decided_at`, topics
+by `article_topics (topic_id, first_indexed_at, heat)`, searches by
+`search_log.searched_at`. Days are local days in the zone given, cut at the
+zone's midnights, so a daylight-saving week has a 23- or a 25-hour day.
+
+Only decisions that took effect count (status "done"): a pending one may yet be
+abandoned, and an abandoned one changed nothing.
+
+Query functions take a Session first and never commit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from fractions import Fraction
+from itertools import pairwise
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    and_,
+    case,
+    cast,
+    extract,
+    func,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.orm import Session, aliased
+
+from storage.decisions import DONE, pending_count
+from storage.models import Article, ArticleTopic, ReviewDecision, SearchLog, Topic
+from storage.types import DayFigures, DeskStats, ReviewerFigures, TopicHeat
+
+#: The longest period asked for, in days.
+MAX_DAYS = 366
+#: The earliest day a period may start on.
+EARLIEST = date(1900, 1, 1)
+TOP_TOPICS = 5
+# A first decision on a draft; an unpublish is a change of mind, not a decision on a draft.
+_DECIDES = ("publish", "reject")
+_MEDIAN, _P90 = Fraction(1, 2), Fraction(9, 10)
+_AGO = re.compile(r"([0-9]{1,4})([dw])", re.ASCII)
+_SHOWN_LIMIT = 40
+
+
+class PeriodError(ValueError):
+    """A period that cannot be understood; the message says how to write one."""
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """Local days `first_day` to `last_day`, both included."""
+
+    first_day: date
+    last_day: date
+
+    @property
+    def length(self) -> int:
+        return (self.last_day - self.first_day).days + 1
+
+    def days(self) -> list[date]:
+        return [self.first_day + timedelta(days=n) for n in range(self.length)]
+
+    def bounds(self, tz: ZoneInfo) -> list[datetime]:
+        """The local midnight starting each day, and the one after the last, in UTC."""
+        days = [*self.days(), self.last_day + timedelta(days=1)]
+        return [_midnight(day, tz) for day in days]
+
+    def before(self) -> Period:
+        """The period of the same length just before this one."""
+        return Period(
+            self.first_day - timedelta(days=self.length), self.first_day - timedelta(days=1)
+        )
+
+
+def _midnight(day: date, tz: ZoneInfo) -> datetime:
+    # Where a zone skips midnight, zoneinfo reads the missing time with the old
+    # offset, which lands on the first moment of the day that exists.
+    return datetime.combine(day, time(), tzinfo=tz).astimezone(UTC)
+
+
+def last_days(days: int, today: date) -> Period:
+    """The `days` local days ending today."""
+    return Period(today - timedelta(days=days - 1), today)
+
+
+def week_before(day: date) -> Period:
+    """The seven days before `day` (the weekly report's)."""
+    return Period(day - timedelta(days=7), day - timedelta(days=1))
+
+
+def parse_period(value: str, *, today: date, spelled: str = "") -> Period:
+    """`7d`, `30d`, `2w` (days ending today), `YYYY-MM-DD` (from then to today) or
+    `YYYY-MM-DD..YYYY-MM-DD` (both days included); empty means 7d.
+
+    Raises PeriodError with one sentence naming the value as typed, `spelled` before it.
+    """
+    text = value.strip().lower()
+    if not text:
+        return last_days(7, today)
+    shown = f"`{_shown(spelled + value.strip())}`"
+    if match := _AGO.fullmatch(text):
+        days = int(match.group(1)) * (7 if match.group(2) == "w" else 1)
+        if not 1 <= days <= MAX_DAYS:
+            raise PeriodError(f"{shown} is not a period: give 1 to {MAX_DAYS} days, as in 30d")
+        return last_days(days, today)
+    first_text, dots, last_text = text.partition("..")
+    try:
+        first = date.fromisoformat(first_text)
+        last = date.fromisoformat(last_text) if dots else today
+    except ValueError:
+        raise PeriodError(
+            f"{shown} is not a period: use 7d, 30d, a first day such as 2026-11-01, "
+            "or two days such as 2026-11-01..2026-11-30"
+        ) from None
+    if first < EARLIEST:
+        raise PeriodError(f"{shown} starts before {EARLIEST}: give a later day")
+    if last < first:
+        raise PeriodError(
+            f"{shown} ends before it starts: give the earlier day first"
+            if dots
+            else f"{shown} is after today: give a day up to {today}"
+        )
+    if (last - first).days + 1 > MAX_DAYS:
+        raise PeriodError(f"{shown} is longer than {MAX_DAYS} days: give a shorter period")
+    return Period(first, last)
+
+
+def _shown(typed: str) -> str:
+    shown = "".join(c if c.isprintable() else " " for c in typed).strip()
+    return shown if len(shown) <= _SHOWN_LIMIT else shown[: _SHOWN_LIMIT - 1] + "…"
+
+
+def desk_stats(
+    session: Session,
+    period: Period,
+    tz: ZoneInfo,
+    *,
+    top_topics: int = TOP_TOPICS,
+    day_medians: bool = False,
+) -> DeskStats:
+    """Every figure of the period: articles in, decisions, times to decision, reviewers,
+    topics, searches, and each day's articles in and published.
+
+    Each day's median time to decision (the chart's) only with `day_medians`:
+    it costs a second sort of the period's decisions.
+    """
+    bounds = period.bounds(tz)
+    start, end = bounds[0], bounds[-1]
+    arrived = _articles_in(session, bounds)
+    decisions = _decisions(session, bounds)
+    outcomes = decisions.outcomes
+    times = _times_to_decision(session, bounds, by_day=day_medians)
+    days = tuple(
+        DayFigures(
+            day=day,
+            articles_in=arrived[n],
+            published=outcomes.get(("publish", n), 0),
+            median_to_decision=times.day_medians.get(n),
+        )
+        for n, day in enumerate(period.days())
+    )
+
+    def total(action: str) -> int:
+        return sum(count for (done, _day), count in outcomes.items() if done == action)
+
+    searches = session.scalar(
+        select(func.count())
+        .select_from(SearchLog)
+        .where(SearchLog.searched_at >= start, SearchLog.searched_at < end)
+    )
+    return DeskStats(
+        first_day=period.first_day,
+        last_day=period.last_day,
+        start=start,
+        end=end,
+        articles_in=sum(arrived),
+        published=total("publish"),
+        rejected=total("reject"),
+        unpublished=total("unpublish"),
+        waiting=pending_count(session),
+        decided=times.count,
+        median_to_decision=times.median,
+        p90_to_decision=times.p90,
+        reviewers=tuple(decisions.reviewers),
+        topics=tuple(_topics(session, period, tz, top_topics)),
+        days=days,
+        searches=searches or 0,
+    )
+
+
+def _articles_in(session: Session, bounds: Sequence[datetime]) -> list[int]:
+    """Articles first indexed on each day: one counted index range per day."""
+    column = Article.first_indexed_at
+    counts = [
+        select(func.count())
+        .select_from(Article)
+        .where(column >= low, column < high)
+        .scalar_subquery()
+        for low, high in pairwise(bounds)
+    ]
+    return [int(n or 0) for n in session.execute(select(*counts)).one()]
+
+
+def _day_of(column: Any, bounds: Sequence[datetime], first: int = 0) -> ColumnElement[int]:
+    """The index of the day a moment in [bounds[0], bounds[-1]) falls on.
+
+    Nested halves: a moment is compared with log2(days) midnights, not all of them.
+    """
+    days = len(bounds) - 1
+    if days == 1:
+        return literal(first)
+    half = days // 2
+    return case(
+        (column < bounds[half], _day_of(column, bounds[: half + 1], first)),
+        else_=_day_of(column, bounds[half:], first + half),
+    )
+
+
+def _in(column: Any, bounds: Sequence[datetime]) -> tuple[ColumnElement[bool], ...]:
+    return column >= bounds[0], column < bounds[-1]
+
+
+def _any(*where: ColumnElement[bool]) -> ColumnElement[bool]:
+    # EXISTS (SELECT 1 ...), not SELECT *: SQLite then answers from a covering index.
+    return select(literal(1)).where(*where).exists()
+
+
+@dataclass(frozen=True, slots=True)
+class _Decisions:
+    outcomes: dict[tuple[str, int], int]  # {(action, day): articles}, by their last decision
+    reviewers: list[ReviewerFigures]
+
+
+def _decisions(session: Session, bounds: Sequence[datetime]) -> _Decisions:
+    """The period's decisions, in one pass over its index range: each article by its last
+    decision of the period (on that decision's day), and each reviewer's decisions."""
+    d, later = ReviewDecision, aliased(ReviewDecision)
+    is_last = ~_any(
+        later.article_id == d.article_id,
+        later.status == DONE,
+        later.decided_at < bounds[-1],
+        or_(
+            later.decided_at > d.decided_at,
+            and_(later.decided_at == d.decided_at, later.id > d.id),
+        ),
+    )
+    # Grouped outside: PostgreSQL would not match a CASE with parameters in GROUP BY.
+    rows = (
+        select(
+            d.reviewer_id.label("reviewer"),
+            d.action.label("action"),
+            _day_of(d.decided_at, bounds).label("day"),
+            case((is_last, 1), else_=0).label("last"),
+        )
+        .where(d.status == DONE, *_in(d.decided_at, bounds))
+        .subquery()
+    )
+    keys = (rows.c.reviewer, rows.c.action, rows.c.day, rows.c.last)
+    outcomes: dict[tuple[str, int], int] = {}
+    counts: dict[str, dict[str, int]] = {}
+    for reviewer, action, day, last, count in session.execute(
+        select(*keys, func.count()).group_by(*keys)
+    ):
+        if last:
+            key = (action, int(day))
+            outcomes[key] = outcomes.get(key, 0) + int(count)
+        mine = counts.setdefault(reviewer, {})
+        mine[action] = mine.get(action, 0) + int(count)
+    return _Decisions(outcomes, _reviewers(session, bounds, counts))
+
+
+def _reviewers(
+    session: Session, bounds: Sequence[datetime], counts: dict[str, dict[str, int]]
+) -> list[ReviewerFigures]:
+    """The reviewers with their decisions of the period, busiest first, by their latest name."""
+    if not counts:
+        return []
+    d = ReviewDecision
+    latest = (
+        select(func.max(d.id))
+        .where(d.status == DONE, *_in(d.decided_at, bounds))
+        .group_by(d.reviewer_id)
+    )
+    names = dict(
+        session.execute(select(d.reviewer_id, d.reviewer_name).where(d.id.in_(latest))).all()
+    )
+    figures = [
+        ReviewerFigures(
+            reviewer_id=reviewer,
+            reviewer_name=names.get(reviewer) or reviewer,
+            published=actions.get("publish", 0),
+            rejected=actions.get("reject", 0),
+            unpublished=actions.get("unpublish", 0),
+        )
+        for reviewer, actions in counts.items()
+    ]
+    return sorted(figures, key=lambda r: (-r.decisions, r.reviewer_name, r.reviewer_id))
+
+
+@dataclass(frozen=True, slots=True)
+class _Times:
+    count: int
+    median: float | None
+    p90: float | None
+    day_medians: dict[int, float]
+
+
+def _times_to_decision(
+    session: Session, bounds: Sequence[datetime], *, by_day: bool = False
+) -> _Times:
+    """Seconds from first indexed to the article's first publish or reject, for the articles
+    first decided in the period: the median and 90th percentile, and with `by_day` each
+    day's median.
+
+    Percentiles interpolate between the two nearest values, as PostgreSQL's
+    percentile_cont; the values at those ranks are picked in SQL (ROW_NUMBER
+    over the sorted times), on both backends, so both answer the same.
+    """
+    d, earlier = ReviewDecision, aliased(ReviewDecision)
+    is_first = ~_any(
+        earlier.article_id == d.article_id,
+        earlier.status == DONE,
+        earlier.action.in_(_DECIDES),
+        or_(
+            earlier.decided_at < d.decided_at,
+            and_(earlier.decided_at == d.decided_at, earlier.id < d.id),
+        ),
+    )
+    dialect = session.get_bind().dialect.name
+    # article_indexed_at is the article's first_indexed_at, copied in (migration 0006).
+    seconds = _epoch(d.decided_at, dialect) - _epoch(d.article_indexed_at, dialect)
+    day = _day_of(d.decided_at, bounds) if by_day else literal(0)
+    firsts = (
+        select(day.label("day"), seconds.label("s"))
+        .where(
+            d.status == DONE,
+            d.action.in_(_DECIDES),
+            *_in(d.decided_at, bounds),
+            d.article_indexed_at.is_not(None),
+            is_first,
+        )
+        .subquery()
+    )
+    columns = [
+        firsts.c.day,
+        firsts.c.s,
+        (func.row_number().over(order_by=firsts.c.s) - 1).label("i"),
+        func.count().over().label("n"),
+    ]
+    if by_day:
+        columns += [
+            (func.row_number().over(partition_by=firsts.c.day, order_by=firsts.c.s) - 1).label(
+                "di"
+            ),
+            func.count().over(partition_by=firsts.c.day).label("dn"),
+        ]
+    ranked = select(*columns).subquery()
+    wanted = [ranked.c.i.in_(_ranks(ranked.c.n, share)) for share in (_MEDIAN, _P90)]
+    if by_day:
+        wanted.append(ranked.c.di.in_(_ranks(ranked.c.dn, _MEDIAN)))
+    rows = session.execute(select(ranked).where(or_(*wanted))).all()
+    overall: dict[int, int] = {}
+    by_days: dict[int, dict[int, int]] = {}
+    sizes: dict[int, int] = {}
+    count = 0
+    for row in rows:
+        count = int(row.n)
+        overall[int(row.i)] = int(row.s)
+        if by_day:
+            by_days.setdefault(int(row.day), {})[int(row.di)] = int(row.s)
+            sizes[int(row.day)] = int(row.dn)
+    return _Times(
+        count=count,
+        median=_percentile(overall, count, _MEDIAN),
+        p90=_percentile(overall, count, _P90),
+        day_medians={
+            n: value
+            for n, values in by_days.items()
+            if (value := _percentile(values, sizes[n], _MEDIAN)) is not None
+        },
+    )
+
+
+def _ranks(n: Any, share: Fraction) -> list[Any]:
+    """SQL for the two ranks (0-based) a percentile interpolates between, among n values."""
+    scaled = (n - 1) * share.numerator
+    return [scaled // share.denominator, (scaled + share.denominator - 1) // share.denominator]
+
+
+def _percentile(values: dict[int, int], n: int, share: Fraction) -> float | None:
+    """The interpolated percentile from the values at the ranks `_ranks` picked."""
+    if n == 0:
+        return None
+    position = (n - 1) * share
+    low, high = position.numerator // position.denominator, -(-position // 1)
+    if low not in values or high not in values:
+        return None  # the ranks were not picked: cannot happen, but never guess
+    fraction = position - low
+    return float(values[low] + (values[high] - values[low]) * fraction)
+
+
+def _epoch(column: Any, dialect: str) -> ColumnElement[int]:
+    """Whole seconds since 1970 of a UTC timestamp column, the same on both backends."""
+    if dialect == "postgresql":
+        return cast(func.floor(extract("epoch", column)), BigInteger)
+    return cast(func.strftime("%s", column), BigInteger)
+
+
+def _topics(session: Session, period: Period, tz: ZoneInfo, limit: int) -> list[TopicHeat]:
+    """The topics with the most summed heat among the articles that came in during the period,
+    with their sum over the period of the same length before.
+
+    One index range of (topic_id, first_indexed_at, heat) per topic, summed
+    inside the index: neither the articles nor the links are read.
+    """
+    if limit <= 0:
+        return []
+
+    def heat_in(bounds: Sequence[datetime], topic: Any) -> Any:
+        return (
+            select(func.sum(ArticleTopic.heat))
+            .where(
+                ArticleTopic.topic_id == topic,
+                ArticleTopic.first_indexed_at >= bounds[0],
+                ArticleTopic.first_indexed_at < bounds[-1],
+            )
+            .scalar_subquery()
+        )
+
+    now = heat_in(period.bounds(tz), Topic.id).label("heat")
+    top = (
+        select(Topic.id, Topic.name, now)
+        .order_by(now.desc().nulls_last(), Topic.name, Topic.id)
+        .limit(limit)
+        .subquery()
+    )
+    rows = session.execute(
+        select(top.c.name, top.c.heat, heat_in(period.before().bounds(tz), top.c.id))
+        .where(top.c.heat.is_not(None))
+        .order_by(top.c.heat.desc(), top.c.name, top.c.id)
+    ).all()
+    return [TopicHeat(name, int(heat), int(previous or 0)) for name, heat, previous in rows]

@@ -183,6 +183,79 @@ def start_up(settings: Settings, db: Database) -> None:
             log.info("removed %s, left by an interrupted write-back", name)
 
 
+REPORT_JOB = "weekly-report"
+REPORT_CATCH_UP_JOB = "report-catch-up"
+REPORT_RETRY_JOB = "report-retry"
+FORGET_SEARCHES_JOB = "forget-searches"
+
+
+def report_job(
+    settings: Settings,
+    db: Database,
+    client: WebClient,
+    now: datetime | None = None,
+    *,
+    scheduler: BaseScheduler | None = None,
+) -> None:
+    """Post the weekly report whose time came last, unless the channel has it already.
+
+    The same job runs at NEWSBOT_REPORT_DAY/TIME, at start (a report missed
+    while down goes out late) and after Slack could not be reached.
+    """
+    from bot.flows.report import ReportError, ReportUnreachable, latest_due, post_report
+
+    assert settings.report_channel is not None
+    now = now or datetime.now(UTC)
+    report_date = latest_due(settings, now)
+    try:
+        result = post_report(
+            settings, db, client, channel=settings.report_channel, report_date=report_date, now=now
+        )
+    except ReportUnreachable as exc:
+        if scheduler is None:
+            log.warning("weekly report for %s not posted: %s", report_date, exc)
+            return
+        at = datetime.now(UTC) + DIGEST_RETRY_AFTER
+        scheduler.add_job(
+            report_job,
+            DateTrigger(run_date=at),
+            args=(settings, db, client),
+            kwargs={"scheduler": scheduler},
+            id=REPORT_RETRY_JOB,
+            name="weekly report, again after Slack could not be reached",
+            replace_existing=True,
+        )
+        log.warning(
+            "weekly report for %s not posted yet: %s; trying again at %s",
+            report_date,
+            exc,
+            at.astimezone(settings.timezone).strftime("%H:%M"),
+        )
+    except ReportError as exc:
+        log.error("weekly report for %s: %s", report_date, exc)
+    except SQLAlchemyError as exc:
+        log.error(
+            "weekly report for %s not posted: the database failed (%s)", report_date, _kind(exc)
+        )
+    else:
+        if result.status == "already-posted":
+            log.info("weekly report for %s is in %s already", report_date, result.channel)
+
+
+def forget_searches_job(db: Database) -> None:
+    """Delete logged /news searches older than 90 days."""
+    from storage.searches import forget_searches
+
+    try:
+        with db.WriteSession.begin() as session:
+            gone = forget_searches(session)
+    except SQLAlchemyError as exc:
+        log.error("old searches not deleted: the database failed (%s)", _kind(exc))
+        return
+    if gone:
+        log.info("deleted %d logged search(es) older than 90 days", gone)
+
+
 def create_scheduler(settings: Settings, db: Database, client: WebClient) -> BackgroundScheduler:
     """The digest (when a channel is set), the re-index (when not 0), and housekeeping.
 
@@ -250,4 +323,36 @@ def create_scheduler(settings: Settings, db: Database, client: WebClient) -> Bac
     # --- editorial workflow (issue 12)
     # --- several machines (issue 13)
     # --- insights (issue 14)
+    if settings.report_channel:
+        at = settings.report_time
+        scheduler.add_job(
+            report_job,
+            CronTrigger(
+                day_of_week=settings.report_day,
+                hour=at.hour,
+                minute=at.minute,
+                timezone=settings.timezone,
+            ),
+            args=(settings, db, client),
+            kwargs={"scheduler": scheduler},
+            id=REPORT_JOB,
+            name="weekly desk report",
+            replace_existing=True,
+        )
+        scheduler.add_job(
+            report_job,
+            args=(settings, db, client),
+            kwargs={"scheduler": scheduler},
+            id=REPORT_CATCH_UP_JOB,
+            name="weekly report catch-up after start",
+            replace_existing=True,
+        )
+    scheduler.add_job(
+        forget_searches_job,
+        IntervalTrigger(hours=6, timezone=settings.timezone),
+        args=(db,),
+        id=FORGET_SEARCHES_JOB,
+        name="forget searches older than 90 days",
+        replace_existing=True,
+    )
     return scheduler

@@ -100,6 +100,18 @@ def _boolean(value: str) -> bool:
     raise ValueError("expected true or false")
 
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _weekday(value: str) -> int:
+    """Monday = 0 ... Sunday = 6; the day's English name or its first three letters."""
+    lowered = value.strip().lower()
+    for number, name in enumerate(WEEKDAYS):
+        if lowered in (name, name[:3]):
+            return number
+    raise ValueError("expected a day of the week such as Monday")
+
+
 @dataclass(frozen=True)
 class Setting:
     env: str
@@ -196,6 +208,23 @@ SETTINGS: tuple[Setting, ...] = (
     # --- editorial workflow (issue 12)
     # --- several machines (issue 13)
     # --- insights (issue 14)
+    Setting(
+        "NEWSBOT_REPORT_CHANNEL",
+        "report_channel",
+        None,
+        "channel ID for the weekly desk report; unset = no report",
+        _channel,
+    ),
+    Setting(
+        "NEWSBOT_REPORT_DAY",
+        "report_day",
+        "Monday",
+        "day of the weekly report, which covers the seven days before it",
+        _weekday,
+    ),
+    Setting(
+        "NEWSBOT_REPORT_TIME", "report_time", "09:30", "local time of the weekly report", _clock
+    ),
 )
 
 
@@ -226,6 +255,9 @@ class Settings:
     # --- editorial workflow (issue 12)
     # --- several machines (issue 13)
     # --- insights (issue 14)
+    report_channel: str | None
+    report_day: int  # Monday = 0
+    report_time: time
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:

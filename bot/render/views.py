@@ -119,6 +119,8 @@ def help_message() -> Message:
             # --- follows (issue 11)
             # --- editorial workflow (issue 12)
             # --- insights (issue 14)
+            "• `/news stats [7d|30d|DATE..DATE]` — the desk's numbers for a period: articles"
+            " in, published, rejected, waiting, time to decision, reviewers, top topics",
             "• `/news help` — this message",
         ]
     )

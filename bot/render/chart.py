@@ -80,6 +80,16 @@ def figure(stats: DeskStats) -> Figure:
         for d in stats.days
     ]
     times.plot(positions, hours, marker="o", color=_TIME, label="Median time to decision")
+    if all(math.isnan(h) for h in hours):
+        times.text(
+            0.5,
+            0.5,
+            "No draft was first decided in this period",
+            transform=times.transAxes,
+            ha="center",
+            va="center",
+            color="#6c757d",
+        )
     times.set_ylabel("Hours to decision\n(median)")
     times.set_ylim(bottom=0, top=max([h for h in hours if not math.isnan(h)] or [1]) * 1.2)
     times.spines[["top", "right"]].set_visible(False)

@@ -1,4 +1,4 @@
-"""`newsbot stats [--since 7d] [--json] [--png FILE]`: the desk's numbers, as /news stats has them."""
+"""`newsbot stats [--since 7d] [--json] [--png FILE]`: the desk's numbers, as in /news stats."""
 
 from __future__ import annotations
 
@@ -123,8 +123,12 @@ def print_tables(stats: DeskStats) -> None:
     table(
         ["day", "articles in", "published", "median to decision"],
         [
-            [d.day.isoformat(), f"{d.articles_in:,}", f"{d.published:,}"]
-            + [duration(d.median_to_decision)]
+            [
+                d.day.isoformat(),
+                f"{d.articles_in:,}",
+                f"{d.published:,}",
+                duration(d.median_to_decision),
+            ]
             for d in stats.days
         ],
     )
@@ -134,8 +138,12 @@ def print_tables(stats: DeskStats) -> None:
         table(
             ["reviewer", "published", "rejected", "unpublished"],
             [
-                [f"{r.reviewer_name} ({r.reviewer_id})", str(r.published), str(r.rejected)]
-                + [str(r.unpublished)]
+                [
+                    f"{r.reviewer_name} ({r.reviewer_id})",
+                    str(r.published),
+                    str(r.rejected),
+                    str(r.unpublished),
+                ]
                 for r in stats.reviewers
             ],
         )

@@ -38,7 +38,7 @@ def duration(seconds: float | None) -> str:
     """ "45 min", "3 h 12 min", "2 days 4 h"; "–" when there is nothing to measure."""
     if seconds is None:
         return "–"
-    minutes = max(0, round(seconds / 60))
+    minutes = max(0, int(seconds / 60 + 0.5))  # half a minute up, not to the even one
     if minutes < 1:
         return "under a minute"
     if minutes < 60:

@@ -301,3 +301,10 @@ def test_two_processes_at_once_post_one_report(slack, postgres_url, tmp_path):
     assert {o.strip().splitlines()[-1] for o in outputs} <= {"posted", "already-posted"}
     assert len(slack.calls_to("chat.postMessage")) == 1
     assert len(slack.calls_to("files.completeUploadExternal")) == 1
+
+
+def test_the_manifest_asks_for_files_write_and_says_why():
+    manifest = open(os.path.join(REPO, "manifest.yaml"), encoding="utf-8").read()
+    (line,) = [line for line in manifest.splitlines() if "- files:write" in line]
+    assert "weekly report's chart" in line and "files_upload_v2" in line
+    assert "stats [7d|30d]" in manifest

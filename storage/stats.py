@@ -26,7 +26,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
-    and_,
     case,
     cast,
     extract,
@@ -36,7 +35,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from storage.decisions import DONE, pending_count
 from storage.models import Article, ArticleTopic, ReviewDecision, SearchLog, Topic
@@ -236,11 +235,6 @@ def _in(column: Any, bounds: Sequence[datetime]) -> tuple[ColumnElement[bool], .
     return column >= bounds[0], column < bounds[-1]
 
 
-def _any(*where: ColumnElement[bool]) -> ColumnElement[bool]:
-    # EXISTS (SELECT 1 ...), not SELECT *: SQLite then answers from a covering index.
-    return select(literal(1)).where(*where).exists()
-
-
 @dataclass(frozen=True, slots=True)
 class _Decisions:
     outcomes: dict[tuple[str, int], int]  # {(action, day): articles}, by their last decision
@@ -250,16 +244,9 @@ class _Decisions:
 def _decisions(session: Session, bounds: Sequence[datetime]) -> _Decisions:
     """The period's decisions, in one pass over its index range: each article by its last
     decision of the period (on that decision's day), and each reviewer's decisions."""
-    d, later = ReviewDecision, aliased(ReviewDecision)
-    is_last = ~_any(
-        later.article_id == d.article_id,
-        later.status == DONE,
-        later.decided_at < bounds[-1],
-        or_(
-            later.decided_at > d.decided_at,
-            and_(later.decided_at == d.decided_at, later.id > d.id),
-        ),
-    )
+    d = ReviewDecision
+    # next_decided_at: when the article's next decision that took effect was made.
+    is_last = or_(d.next_decided_at.is_(None), d.next_decided_at >= bounds[-1])
     # Grouped outside: PostgreSQL would not match a CASE with parameters in GROUP BY.
     rows = (
         select(
@@ -332,16 +319,7 @@ def _times_to_decision(
     percentile_cont; the values at those ranks are picked in SQL (ROW_NUMBER
     over the sorted times), on both backends, so both answer the same.
     """
-    d, earlier = ReviewDecision, aliased(ReviewDecision)
-    is_first = ~_any(
-        earlier.article_id == d.article_id,
-        earlier.status == DONE,
-        earlier.action.in_(_DECIDES),
-        or_(
-            earlier.decided_at < d.decided_at,
-            and_(earlier.decided_at == d.decided_at, earlier.id < d.id),
-        ),
-    )
+    d = ReviewDecision
     dialect = session.get_bind().dialect.name
     # article_indexed_at is the article's first_indexed_at, copied in (migration 0006).
     seconds = _epoch(d.decided_at, dialect) - _epoch(d.article_indexed_at, dialect)
@@ -353,7 +331,7 @@ def _times_to_decision(
             d.action.in_(_DECIDES),
             *_in(d.decided_at, bounds),
             d.article_indexed_at.is_not(None),
-            is_first,
+            d.first_decision.is_(True),
         )
         .subquery()
     )

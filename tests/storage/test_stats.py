@@ -214,3 +214,31 @@ def test_week_before_and_last_days():
     assert week_before(date(2026, 11, 23)) == WEEK
     assert last_days(7, date(2026, 11, 22)) == WEEK
     assert WEEK.before() == Period(date(2026, 11, 9), date(2026, 11, 15))
+
+
+def test_decisions_written_out_of_order_settled_or_undone_later_count_by_their_times(db):
+    late_first = add_article(db, "2026-11-16 10:00")
+    decide(db, late_first, "unpublish", "2026-11-19 10:00")  # written before the publish
+    decide(db, late_first, "publish", "2026-11-17 17:00")
+    settled = add_article(db, "2026-11-16 10:00")
+    decide(db, settled, "publish", "2026-11-18 10:00", status="pending")
+    undone = add_article(db, "2026-11-16 10:00")
+    decide(db, undone, "reject", "2026-11-18 12:00")
+    with db.Session() as session:
+        before = desk_stats(session, WEEK, UTC)
+    assert (before.published, before.rejected, before.unpublished) == (0, 1, 1)
+    assert before.decided == 2  # late_first's publish (31 h), undone's reject (50 h)
+    with db.WriteSession.begin() as session:
+        session.execute(
+            update(ReviewDecision)
+            .where(ReviewDecision.article_id == settled)
+            .values(status="done"),
+            execution_options={"synchronize_session": False},
+        )
+        session.execute(
+            ReviewDecision.__table__.delete().where(ReviewDecision.article_id == undone)
+        )
+    with db.Session() as session:
+        after = desk_stats(session, WEEK, UTC)
+    assert (after.published, after.rejected, after.unpublished) == (1, 0, 1)
+    assert after.decided == 2 and after.median_to_decision == (31 + 48) / 2 * 3600

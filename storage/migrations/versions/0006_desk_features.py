@@ -130,6 +130,64 @@ _POSTGRES_TRIGGERS = (
     FOR EACH ROW WHEN (OLD.first_indexed_at IS DISTINCT FROM NEW.first_indexed_at)
     EXECUTE FUNCTION newsbot_follow_first_indexed_at()""",
 )
+# A decision's place among its article's decisions that took effect: when the next one
+# was made, and whether it is the first publish or reject. Decisions are few and rare,
+# so every change to one orders all of its article's again.
+_ORDER = """
+    next_decided_at = (
+        SELECT min(later.decided_at) FROM review_decisions AS later
+        WHERE later.article_id = review_decisions.article_id AND later.status = 'done'
+        AND (later.decided_at > review_decisions.decided_at
+             OR (later.decided_at = review_decisions.decided_at
+                 AND later.id > review_decisions.id))),
+    first_decision = (
+        review_decisions.status = 'done'
+        AND review_decisions.action IN ('publish', 'reject')
+        AND NOT EXISTS (
+            SELECT 1 FROM review_decisions AS earlier
+            WHERE earlier.article_id = review_decisions.article_id
+            AND earlier.status = 'done' AND earlier.action IN ('publish', 'reject')
+            AND (earlier.decided_at < review_decisions.decided_at
+                 OR (earlier.decided_at = review_decisions.decided_at
+                     AND earlier.id < review_decisions.id))))
+"""
+_ORDERED_BY = "status, decided_at, action, article_id"
+_SQLITE_ORDER_TRIGGERS = (
+    f"""CREATE TRIGGER review_decisions_order_insert AFTER INSERT ON review_decisions
+    BEGIN
+        UPDATE review_decisions SET {_ORDER} WHERE article_id = NEW.article_id;
+    END""",
+    f"""CREATE TRIGGER review_decisions_order_update
+    AFTER UPDATE OF {_ORDERED_BY} ON review_decisions
+    BEGIN
+        UPDATE review_decisions SET {_ORDER}
+        WHERE article_id IN (NEW.article_id, OLD.article_id);
+    END""",
+    f"""CREATE TRIGGER review_decisions_order_delete AFTER DELETE ON review_decisions
+    BEGIN
+        UPDATE review_decisions SET {_ORDER} WHERE article_id = OLD.article_id;
+    END""",
+)
+_POSTGRES_ORDER_TRIGGERS = (
+    f"""CREATE FUNCTION newsbot_order_decisions() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    DECLARE
+        articles integer[];
+    BEGIN
+        IF TG_OP = 'INSERT' THEN
+            articles := ARRAY[NEW.article_id];
+        ELSIF TG_OP = 'DELETE' THEN
+            articles := ARRAY[OLD.article_id];
+        ELSE
+            articles := ARRAY[NEW.article_id, OLD.article_id];
+        END IF;
+        UPDATE review_decisions SET {_ORDER} WHERE article_id = ANY(articles);
+        RETURN NULL;
+    END $$""",
+    f"""CREATE TRIGGER review_decisions_order
+    AFTER INSERT OR DELETE OR UPDATE OF {_ORDERED_BY} ON review_decisions
+    FOR EACH ROW EXECUTE FUNCTION newsbot_order_decisions()""",
+)
 _COPIES = (
     ("article_topics", "first_indexed_at", "article_topics.article_id"),
     ("review_decisions", "article_indexed_at", "review_decisions.article_id"),
@@ -148,18 +206,28 @@ def _insights_up() -> None:
     op.create_index(
         "ix_article_topics_indexed", "article_topics", ["topic_id", "first_indexed_at", "heat"]
     )
+    op.add_column("review_decisions", sa.Column("next_decided_at", sa.DateTime(), nullable=True))
+    op.add_column("review_decisions", sa.Column("first_decision", sa.Boolean(), nullable=True))
+    op.execute(f"UPDATE review_decisions SET {_ORDER}")
     op.create_index(
         "ix_review_decisions_period",
         "review_decisions",
-        ["status", "decided_at", "action", "article_id", "reviewer_id", "article_indexed_at"],
-    )
-    op.create_index(
-        "ix_review_decisions_history",
-        "review_decisions",
-        ["article_id", "status", "decided_at", "action"],
+        [
+            "status",
+            "decided_at",
+            "action",
+            "reviewer_id",
+            "first_decision",
+            "next_decided_at",
+            "article_indexed_at",
+        ],
     )
     dialect = op.get_bind().dialect.name
-    for statement in {"sqlite": _SQLITE_TRIGGERS, "postgresql": _POSTGRES_TRIGGERS}[dialect]:
+    triggers = {
+        "sqlite": (*_SQLITE_TRIGGERS, *_SQLITE_ORDER_TRIGGERS),
+        "postgresql": (*_POSTGRES_TRIGGERS, *_POSTGRES_ORDER_TRIGGERS),
+    }
+    for statement in triggers[dialect]:
         op.execute(statement)
 
     op.create_table(
@@ -195,17 +263,22 @@ def _insights_down() -> None:
     op.drop_index("ix_search_log_searched_at", table_name="search_log")
     op.drop_table("search_log")
     if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER review_decisions_order ON review_decisions")
+        op.execute("DROP FUNCTION newsbot_order_decisions()")
         op.execute("DROP TRIGGER articles_first_indexed_at ON articles")
         op.execute("DROP TRIGGER review_decisions_article_indexed_at ON review_decisions")
         op.execute("DROP TRIGGER article_topics_first_indexed_at ON article_topics")
         op.execute("DROP FUNCTION newsbot_follow_first_indexed_at()")
         op.execute("DROP FUNCTION newsbot_copy_first_indexed_at()")
     else:
+        for name in ("insert", "update", "delete"):
+            op.execute(f"DROP TRIGGER review_decisions_order_{name}")
         op.execute("DROP TRIGGER articles_first_indexed_at")
         op.execute("DROP TRIGGER review_decisions_article_indexed_at")
         op.execute("DROP TRIGGER article_topics_first_indexed_at")
-    op.drop_index("ix_review_decisions_history", table_name="review_decisions")
     op.drop_index("ix_review_decisions_period", table_name="review_decisions")
+    op.drop_column("review_decisions", "first_decision")
+    op.drop_column("review_decisions", "next_decided_at")
     op.drop_index("ix_article_topics_indexed", table_name="article_topics")
     # Plain DROP COLUMN (SQLite 3.35+): a batch rebuild would cascade into other tables.
     for table, column, _article_id in reversed(_COPIES):

@@ -235,17 +235,18 @@ def measure(bench: harness.Bench, db: Database, args, tz: ZoneInfo) -> None:
     week = last_days(7, today)
     with db.Session() as session:
         weekly = desk_stats(session, week, tz)
-    bench.step("chart, 10 rounds")
+    bench.step("chart, 20 rounds")
+    first = harness.clock(lambda: draw_png(weekly))[0]  # imports matplotlib, once a process
     charts = harness.Series()
-    for _ in range(10):
+    for _ in range(20):
         charts.add(harness.clock(lambda: draw_png(weekly))[0])
-    bench.report.data["chart"] = charts.summary()
+    bench.report.data["chart"] = charts.summary() | {"first_ms": round(first * 1000, 2)}
     bench.report.add(
         "weekly chart drawn (PNG) p95",
         harness.ms(charts.p(95)),
-        baseline=f"first {harness.ms(charts.seconds[0])} (imports matplotlib)",
+        baseline=f"first in a process {harness.ms(first)} (imports matplotlib)",
         target=f"<= {harness.ms(CHART_TARGET)}",
-        ok=charts.p(95) <= CHART_TARGET,
+        ok=charts.p(95) <= CHART_TARGET and first <= CHART_TARGET,
     )
 
 

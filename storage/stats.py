@@ -125,6 +125,8 @@ def parse_period(value: str, *, today: date, spelled: str = "") -> Period:
         ) from None
     if first < EARLIEST:
         raise PeriodError(f"{shown} starts before {EARLIEST}: give a later day")
+    if last > today:
+        raise PeriodError(f"{shown} ends after today: give days up to {today}")
     if last < first:
         raise PeriodError(
             f"{shown} ends before it starts: give the earlier day first"

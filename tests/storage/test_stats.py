@@ -197,6 +197,8 @@ def test_periods(typed, expected):
         ("99999999999d", "is not a period"),
         ("2026-11-07..2026-11-01", "ends before it starts: give the earlier day first"),
         ("2026-12-01", "is after today: give a day up to 2026-11-29"),
+        ("9999-12-31..9999-12-31", "ends after today"),
+        ("2026-11-01..2026-11-30", "ends after today"),
         ("2024-01-01..2026-11-01", "is longer than 366 days"),
         ("1899-12-31..1900-01-02", "starts before 1900-01-01"),
         ("2026-02-30", "is not a period"),

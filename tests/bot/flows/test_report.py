@@ -304,7 +304,8 @@ def test_two_processes_at_once_post_one_report(slack, postgres_url, tmp_path):
 
 
 def test_the_manifest_asks_for_files_write_and_says_why():
-    manifest = open(os.path.join(REPO, "manifest.yaml"), encoding="utf-8").read()
+    with open(os.path.join(REPO, "manifest.yaml"), encoding="utf-8") as file:
+        manifest = file.read()
     (line,) = [line for line in manifest.splitlines() if "- files:write" in line]
     assert "weekly report's chart" in line and "files_upload_v2" in line
     assert "stats [7d|30d]" in manifest

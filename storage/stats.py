@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    and_,
     case,
     cast,
     extract,
@@ -166,7 +167,7 @@ def desk_stats(
     arrived = _articles_in(session, bounds)
     decisions = _decisions(session, bounds)
     outcomes = decisions.outcomes
-    times = _times_to_decision(session, bounds, by_day=day_medians)
+    times = _times_to_decision(session, bounds, decisions.firsts, by_day=day_medians)
     days = tuple(
         DayFigures(
             day=day,
@@ -241,6 +242,12 @@ def _in(column: Any, bounds: Sequence[datetime]) -> tuple[ColumnElement[bool], .
 class _Decisions:
     outcomes: dict[tuple[str, int], int]  # {(action, day): articles}, by their last decision
     reviewers: list[ReviewerFigures]
+    firsts: dict[int, int]  # {day: articles first decided}
+
+
+def _first(d: type[ReviewDecision]) -> ColumnElement[bool]:
+    """The article's first publish or reject that took effect, with its time known."""
+    return and_(d.first_decision.is_(True), d.article_indexed_at.is_not(None))
 
 
 def _decisions(session: Session, bounds: Sequence[datetime]) -> _Decisions:
@@ -256,22 +263,26 @@ def _decisions(session: Session, bounds: Sequence[datetime]) -> _Decisions:
             d.action.label("action"),
             _day_of(d.decided_at, bounds).label("day"),
             case((is_last, 1), else_=0).label("last"),
+            case((_first(d), 1), else_=0).label("first"),
         )
         .where(d.status == DONE, *_in(d.decided_at, bounds))
         .subquery()
     )
-    keys = (rows.c.reviewer, rows.c.action, rows.c.day, rows.c.last)
+    keys = (rows.c.reviewer, rows.c.action, rows.c.day, rows.c.last, rows.c.first)
     outcomes: dict[tuple[str, int], int] = {}
     counts: dict[str, dict[str, int]] = {}
-    for reviewer, action, day, last, count in session.execute(
+    firsts: dict[int, int] = {}
+    for reviewer, action, day, last, first, count in session.execute(
         select(*keys, func.count()).group_by(*keys)
     ):
         if last:
             key = (action, int(day))
             outcomes[key] = outcomes.get(key, 0) + int(count)
+        if first:
+            firsts[int(day)] = firsts.get(int(day), 0) + int(count)
         mine = counts.setdefault(reviewer, {})
         mine[action] = mine.get(action, 0) + int(count)
-    return _Decisions(outcomes, _reviewers(session, bounds, counts))
+    return _Decisions(outcomes, _reviewers(session, bounds, counts), firsts)
 
 
 def _reviewers(
@@ -311,76 +322,62 @@ class _Times:
 
 
 def _times_to_decision(
-    session: Session, bounds: Sequence[datetime], *, by_day: bool = False
+    session: Session, bounds: Sequence[datetime], firsts: dict[int, int], *, by_day: bool = False
 ) -> _Times:
     """Seconds from first indexed to the article's first publish or reject, for the articles
-    first decided in the period: the median and 90th percentile, and with `by_day` each
-    day's median.
+    first decided in the period (`firsts`: how many, by day): the median and 90th
+    percentile, and with `by_day` each day's median.
 
     Percentiles interpolate between the two nearest values, as PostgreSQL's
     percentile_cont; the values at those ranks are picked in SQL (ROW_NUMBER
     over the sorted times), on both backends, so both answer the same.
     """
+    count = sum(firsts.values())
+    if not count:
+        return _Times(0, None, None, {})
     d = ReviewDecision
     dialect = session.get_bind().dialect.name
     # article_indexed_at is the article's first_indexed_at, copied in (migration 0006).
-    seconds = _epoch(d.decided_at, dialect) - _epoch(d.article_indexed_at, dialect)
+    seconds = _seconds_between(d.article_indexed_at, d.decided_at, dialect)
     day = _day_of(d.decided_at, bounds) if by_day else literal(0)
-    firsts = (
+    chosen = (
         select(day.label("day"), seconds.label("s"))
-        .where(
-            d.status == DONE,
-            d.action.in_(_DECIDES),
-            *_in(d.decided_at, bounds),
-            d.article_indexed_at.is_not(None),
-            d.first_decision.is_(True),
-        )
+        .where(d.status == DONE, *_in(d.decided_at, bounds), _first(d))
         .subquery()
     )
-    columns = [
-        firsts.c.day,
-        firsts.c.s,
-        (func.row_number().over(order_by=firsts.c.s) - 1).label("i"),
-        func.count().over().label("n"),
-    ]
+    columns = [chosen.c.day, chosen.c.s, (func.row_number().over(order_by=chosen.c.s) - 1)]
+    overall = sorted({*_ranks(count, _MEDIAN), *_ranks(count, _P90)})
     if by_day:
-        columns += [
-            (func.row_number().over(partition_by=firsts.c.day, order_by=firsts.c.s) - 1).label(
-                "di"
-            ),
-            func.count().over(partition_by=firsts.c.day).label("dn"),
+        columns.append(func.row_number().over(partition_by=chosen.c.day, order_by=chosen.c.s) - 1)
+    ranked = select(*(c.label(f"c{n}") for n, c in enumerate(columns))).subquery()
+    wanted: list[ColumnElement[bool]] = [ranked.c.c2.in_(overall)]
+    if by_day:
+        wanted += [
+            and_(ranked.c.c0 == n, ranked.c.c3.in_(_ranks(size, _MEDIAN)))
+            for n, size in firsts.items()
         ]
-    ranked = select(*columns).subquery()
-    wanted = [ranked.c.i.in_(_ranks(ranked.c.n, share)) for share in (_MEDIAN, _P90)]
-    if by_day:
-        wanted.append(ranked.c.di.in_(_ranks(ranked.c.dn, _MEDIAN)))
-    rows = session.execute(select(ranked).where(or_(*wanted))).all()
-    overall: dict[int, int] = {}
+    values: dict[int, int] = {}
     by_days: dict[int, dict[int, int]] = {}
-    sizes: dict[int, int] = {}
-    count = 0
-    for row in rows:
-        count = int(row.n)
-        overall[int(row.i)] = int(row.s)
+    for row in session.execute(select(ranked).where(or_(*wanted))):
+        values[int(row[2])] = int(row[1])
         if by_day:
-            by_days.setdefault(int(row.day), {})[int(row.di)] = int(row.s)
-            sizes[int(row.day)] = int(row.dn)
+            by_days.setdefault(int(row[0]), {})[int(row[3])] = int(row[1])
     return _Times(
         count=count,
-        median=_percentile(overall, count, _MEDIAN),
-        p90=_percentile(overall, count, _P90),
+        median=_percentile(values, count, _MEDIAN),
+        p90=_percentile(values, count, _P90),
         day_medians={
             n: value
-            for n, values in by_days.items()
-            if (value := _percentile(values, sizes[n], _MEDIAN)) is not None
+            for n, ranks in by_days.items()
+            if (value := _percentile(ranks, firsts[n], _MEDIAN)) is not None
         },
     )
 
 
-def _ranks(n: Any, share: Fraction) -> list[Any]:
-    """SQL for the two ranks (0-based) a percentile interpolates between, among n values."""
-    scaled = (n - 1) * share.numerator
-    return [scaled // share.denominator, (scaled + share.denominator - 1) // share.denominator]
+def _ranks(n: int, share: Fraction) -> list[int]:
+    """The two ranks (0-based) a percentile interpolates between, among n values."""
+    position = (n - 1) * share
+    return [position.numerator // position.denominator, -(-position // 1)]
 
 
 def _percentile(values: dict[int, int], n: int, share: Fraction) -> float | None:
@@ -395,13 +392,17 @@ def _percentile(values: dict[int, int], n: int, share: Fraction) -> float | None
     return float(values[low] + (values[high] - values[low]) * fraction)
 
 
-def _epoch(column: Any, dialect: str) -> ColumnElement[int]:
-    """Whole seconds since 1970 of a UTC timestamp column, the same on both backends."""
+def _seconds_between(earlier: Any, later: Any, dialect: str) -> ColumnElement[int]:
+    """Whole seconds between two UTC timestamp columns, each cut to its second first,
+    so both backends count the same."""
     if dialect == "postgresql":
-        return cast(func.floor(extract("epoch", column)), BigInteger)
-    # Whole seconds cut from the text: SQLite rounds a fraction to milliseconds first,
-    # so 59.9999 would count as the next second.
-    return cast(func.strftime("%s", func.substr(column, 1, 19)), BigInteger)
+        return cast(
+            func.floor(extract("epoch", later)) - func.floor(extract("epoch", earlier)), BigInteger
+        )
+    # Cut from the text: SQLite rounds a fraction to milliseconds, so 59.9999 would
+    # count as the next second. julianday is cheaper than strftime('%s').
+    days = func.julianday(func.substr(later, 1, 19)) - func.julianday(func.substr(earlier, 1, 19))
+    return cast(func.round(days * 86400), BigInteger)
 
 
 def _topics(session: Session, period: Period, tz: ZoneInfo, limit: int) -> list[TopicHeat]:

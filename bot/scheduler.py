@@ -133,11 +133,15 @@ def _kind(exc: SQLAlchemyError) -> str:
 
 
 def forget_job(db: Database) -> None:
-    """Forget Slack request ids too old to be retried, and shares never confirmed (a day old)."""
+    """Forget Slack request ids too old to be retried, shares never confirmed (a day old),
+    and logged /news searches older than 90 days."""
+    from storage.searches import forget_searches
+
     try:
         with db.WriteSession.begin() as session:
             forget_requests(session)
             lost = forget_pending_posts(session)
+            forget_searches(session)
     except SQLAlchemyError as exc:
         log.error("old Slack request ids not pruned: the database failed (%s)", _kind(exc))
         return
@@ -186,7 +190,6 @@ def start_up(settings: Settings, db: Database) -> None:
 REPORT_JOB = "weekly-report"
 REPORT_CATCH_UP_JOB = "report-catch-up"
 REPORT_RETRY_JOB = "report-retry"
-FORGET_SEARCHES_JOB = "forget-searches"
 
 
 def report_job(
@@ -240,20 +243,6 @@ def report_job(
     else:
         if result.status == "already-posted":
             log.info("weekly report for %s is in %s already", report_date, result.channel)
-
-
-def forget_searches_job(db: Database) -> None:
-    """Delete logged /news searches older than 90 days."""
-    from storage.searches import forget_searches
-
-    try:
-        with db.WriteSession.begin() as session:
-            gone = forget_searches(session)
-    except SQLAlchemyError as exc:
-        log.error("old searches not deleted: the database failed (%s)", _kind(exc))
-        return
-    if gone:
-        log.info("deleted %d logged search(es) older than 90 days", gone)
 
 
 def create_scheduler(settings: Settings, db: Database, client: WebClient) -> BackgroundScheduler:
@@ -347,12 +336,4 @@ def create_scheduler(settings: Settings, db: Database, client: WebClient) -> Bac
             name="weekly report catch-up after start",
             replace_existing=True,
         )
-    scheduler.add_job(
-        forget_searches_job,
-        IntervalTrigger(hours=6, timezone=settings.timezone),
-        args=(db,),
-        id=FORGET_SEARCHES_JOB,
-        name="forget searches older than 90 days",
-        replace_existing=True,
-    )
     return scheduler

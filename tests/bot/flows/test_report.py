@@ -18,14 +18,14 @@ from bot.app import make_client
 from bot.flows.report import ReportError, ReportUnreachable, latest_due, post_report
 from bot.render.chart import HEIGHT, WIDTH
 from bot.scheduler import (
-    FORGET_SEARCHES_JOB,
+    FORGET_JOB,
     REPORT_CATCH_UP_JOB,
     REPORT_JOB,
     create_scheduler,
     report_job,
 )
 from storage.db import open_database
-from storage.models import ReportRun
+from storage.models import ReportRun, SearchLog
 from tests.bot.conftest import make_settings
 from tests.insights_builders import add_article, decide, searched
 from tests.slack_api import mentions_in
@@ -256,16 +256,25 @@ def test_the_report_time_is_local(slack, tmp_path):
 def test_scheduler_jobs(settings, db, slack, tmp_path, database_url):
     client = make_client(settings)
     scheduler = create_scheduler(settings, db, client)
-    assert {REPORT_JOB, REPORT_CATCH_UP_JOB, FORGET_SEARCHES_JOB} <= {
-        job.id for job in scheduler.get_jobs()
-    }
+    assert {REPORT_JOB, REPORT_CATCH_UP_JOB, FORGET_JOB} <= {job.id for job in scheduler.get_jobs()}
     weekly = scheduler.get_job(REPORT_JOB).trigger
     after_sunday = weekly.get_next_fire_time(None, DUE - timedelta(days=1))
     assert after_sunday == DUE  # Monday 09:30
     assert weekly.get_next_fire_time(None, DUE + timedelta(minutes=1)) == DUE + timedelta(days=7)
     off = create_scheduler(make_settings(slack, database_url, tmp_path), db, client)
     assert REPORT_JOB not in {job.id for job in off.get_jobs()}
-    assert FORGET_SEARCHES_JOB in {job.id for job in off.get_jobs()}
+
+
+def test_searches_older_than_90_days_are_deleted_by_the_hourly_housekeeping(settings, db):
+    now = datetime.now(UTC)
+    searched(db, "old", 0, (now - timedelta(days=90, minutes=1)).strftime("%Y-%m-%d %H:%M"))
+    searched(db, "kept", 0, (now - timedelta(days=89, hours=23)).strftime("%Y-%m-%d %H:%M"))
+    scheduler = create_scheduler(settings, db, make_client(settings))
+    forget = scheduler.get_job(FORGET_JOB)
+    assert forget.trigger.interval == timedelta(hours=1)
+    forget.func(*forget.args, **forget.kwargs)
+    with db.Session() as session:
+        assert session.scalars(select(SearchLog.query)).all() == ["kept"]
 
 
 def test_a_start_after_a_missed_report_posts_it_late_once(settings, db, slack):

@@ -313,6 +313,7 @@ Index(
     ReviewDecision.first_decision,
     ReviewDecision.next_decided_at,
     ReviewDecision.article_indexed_at,
+    ReviewDecision.id,
 )
 Index(
     "ix_article_topics_indexed",

@@ -262,6 +262,7 @@ def _decisions(session: Session, bounds: Sequence[datetime]) -> _Decisions:
             _day_of(d.decided_at, bounds).label("day"),
             case((is_last, 1), else_=0).label("last"),
             case((_first(d), 1), else_=0).label("first"),
+            d.id.label("id"),
         )
         .where(d.status == DONE, *_in(d.decided_at, bounds))
         .subquery()
@@ -270,9 +271,11 @@ def _decisions(session: Session, bounds: Sequence[datetime]) -> _Decisions:
     outcomes: dict[tuple[str, int], int] = {}
     counts: dict[str, dict[str, int]] = {}
     firsts: dict[int, int] = {}
-    for reviewer, action, day, last, first, count in session.execute(
-        select(*keys, func.count()).group_by(*keys)
+    latest: dict[str, int] = {}  # each reviewer's latest decision of the period
+    for reviewer, action, day, last, first, count, newest in session.execute(
+        select(*keys, func.count(), func.max(rows.c.id)).group_by(*keys)
     ):
+        latest[reviewer] = max(latest.get(reviewer, 0), int(newest))
         if last:
             key = (action, int(day))
             outcomes[key] = outcomes.get(key, 0) + int(count)
@@ -280,23 +283,21 @@ def _decisions(session: Session, bounds: Sequence[datetime]) -> _Decisions:
             firsts[int(day)] = firsts.get(int(day), 0) + int(count)
         mine = counts.setdefault(reviewer, {})
         mine[action] = mine.get(action, 0) + int(count)
-    return _Decisions(outcomes, _reviewers(session, bounds, counts), firsts)
+    return _Decisions(outcomes, _reviewers(session, counts, latest), firsts)
 
 
 def _reviewers(
-    session: Session, bounds: Sequence[datetime], counts: dict[str, dict[str, int]]
+    session: Session, counts: dict[str, dict[str, int]], latest: dict[str, int]
 ) -> list[ReviewerFigures]:
-    """The reviewers with their decisions of the period, busiest first, by their latest name."""
+    """The reviewers with their decisions of the period, busiest first, by the name on
+    their latest decision of the period (`latest`: its id)."""
     if not counts:
         return []
     d = ReviewDecision
-    latest = (
-        select(func.max(d.id))
-        .where(d.status == DONE, *_in(d.decided_at, bounds))
-        .group_by(d.reviewer_id)
-    )
     names = dict(
-        session.execute(select(d.reviewer_id, d.reviewer_name).where(d.id.in_(latest))).all()
+        session.execute(
+            select(d.reviewer_id, d.reviewer_name).where(d.id.in_(list(latest.values())))
+        ).all()
     )
     figures = [
         ReviewerFigures(

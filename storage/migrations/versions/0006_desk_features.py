@@ -220,6 +220,7 @@ def _insights_up() -> None:
             "first_decision",
             "next_decided_at",
             "article_indexed_at",
+            "id",
         ],
     )
     dialect = op.get_bind().dialect.name

@@ -152,6 +152,7 @@ _ORDER = """
                      AND earlier.id < review_decisions.id))))
 """
 _ORDERED_BY = "status, decided_at, action, article_id"
+_ORDER_QUOTED = _ORDER.replace("'", "''")  # inside a PL/pgSQL string
 _SQLITE_ORDER_TRIGGERS = (
     f"""CREATE TRIGGER review_decisions_order_insert AFTER INSERT ON review_decisions
     BEGIN
@@ -181,7 +182,10 @@ _POSTGRES_ORDER_TRIGGERS = (
         ELSE
             articles := ARRAY[NEW.article_id, OLD.article_id];
         END IF;
-        UPDATE review_decisions SET {_ORDER} WHERE article_id = ANY(articles);
+        -- Planned afresh each time: a plan cached while the table was small would
+        -- scan all of it once it has grown.
+        EXECUTE 'UPDATE review_decisions SET {_ORDER_QUOTED}
+            WHERE article_id = ANY($1)' USING articles;
         RETURN NULL;
     END $$""",
     f"""CREATE TRIGGER review_decisions_order

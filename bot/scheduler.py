@@ -132,11 +132,15 @@ def _kind(exc: SQLAlchemyError) -> str:
 
 
 def forget_job(db: Database) -> None:
-    """Forget Slack request ids too old to be retried, and shares never confirmed (a day old)."""
+    """Forget Slack request ids too old to be retried, shares never confirmed (a day old),
+    and logged /news searches older than 90 days."""
+    from storage.searches import forget_searches
+
     try:
         with db.WriteSession.begin() as session:
             forget_requests(session)
             lost = forget_pending_posts(session)
+            forget_searches(session)
     except SQLAlchemyError as exc:
         log.error("old Slack request ids not pruned: the database failed (%s)", _kind(exc))
         return
@@ -247,6 +251,65 @@ def scheduled_publications_job(
             log.info("scheduled publication %d: %s", schedule_id, status)
 
 
+# --- insights (issue 14)
+REPORT_JOB = "weekly-report"
+REPORT_CATCH_UP_JOB = "report-catch-up"
+REPORT_RETRY_JOB = "report-retry"
+
+
+def report_job(
+    settings: Settings,
+    db: Database,
+    client: WebClient,
+    now: datetime | None = None,
+    *,
+    scheduler: BaseScheduler | None = None,
+) -> None:
+    """Post the weekly report whose time came last, unless the channel has it already.
+
+    The same job runs at NEWSBOT_REPORT_DAY/TIME, at start (a report missed
+    while down goes out late) and after Slack could not be reached.
+    """
+    from bot.flows.report import ReportError, ReportUnreachable, latest_due, post_report
+
+    assert settings.report_channel is not None
+    now = now or datetime.now(UTC)
+    report_date = latest_due(settings, now)
+    try:
+        result = post_report(
+            settings, db, client, channel=settings.report_channel, report_date=report_date, now=now
+        )
+    except ReportUnreachable as exc:
+        if scheduler is None:
+            log.warning("weekly report for %s not posted: %s", report_date, exc)
+            return
+        at = datetime.now(UTC) + DIGEST_RETRY_AFTER
+        scheduler.add_job(
+            report_job,
+            DateTrigger(run_date=at),
+            args=(settings, db, client),
+            kwargs={"scheduler": scheduler},
+            id=REPORT_RETRY_JOB,
+            name="weekly report, again after Slack could not be reached",
+            replace_existing=True,
+        )
+        log.warning(
+            "weekly report for %s not posted yet: %s; trying again at %s",
+            report_date,
+            exc,
+            at.astimezone(settings.timezone).strftime("%H:%M"),
+        )
+    except ReportError as exc:
+        log.error("weekly report for %s: %s", report_date, exc)
+    except SQLAlchemyError as exc:
+        log.error(
+            "weekly report for %s not posted: the database failed (%s)", report_date, _kind(exc)
+        )
+    else:
+        if result.status == "already-posted":
+            log.info("weekly report for %s is in %s already", report_date, result.channel)
+
+
 def create_scheduler(settings: Settings, db: Database, client: WebClient) -> BackgroundScheduler:
     """Every job `newsbot serve` runs, by what the settings ask for.
 
@@ -354,4 +417,18 @@ def create_scheduler(settings: Settings, db: Database, client: WebClient) -> Bac
             next_run_time=datetime.now(tz),
         )
     # --- insights (issue 14)
+    if settings.report_channel:
+        at = settings.report_time
+        scheduler.add_job(
+            report_job,
+            CronTrigger(
+                day_of_week=settings.report_day, hour=at.hour, minute=at.minute, timezone=tz
+            ),
+            args=both,
+            kwargs={"scheduler": scheduler},
+            id=REPORT_JOB,
+            name="weekly desk report",
+            replace_existing=True,
+        )
+        at_start(report_job, REPORT_CATCH_UP_JOB, "weekly report catch-up", scheduler=scheduler)
     return scheduler

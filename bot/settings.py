@@ -128,6 +128,18 @@ def _names(value: str) -> frozenset[str]:
     return names
 
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _weekday(value: str) -> int:
+    """Monday = 0 ... Sunday = 6; the day's English name or its first three letters."""
+    lowered = value.strip().lower()
+    for number, name in enumerate(WEEKDAYS):
+        if lowered in (name, name[:3]):
+            return number
+    raise ValueError("expected a day of the week such as Monday")
+
+
 @dataclass(frozen=True)
 class Setting:
     env: str
@@ -293,6 +305,23 @@ SETTINGS: tuple[Setting, ...] = (
         _names,
     ),
     # --- insights (issue 14)
+    Setting(
+        "NEWSBOT_REPORT_CHANNEL",
+        "report_channel",
+        None,
+        "channel ID for the weekly desk report; unset = no report",
+        _channel,
+    ),
+    Setting(
+        "NEWSBOT_REPORT_DAY",
+        "report_day",
+        "Monday",
+        "day of the weekly report, which covers the seven days before it",
+        _weekday,
+    ),
+    Setting(
+        "NEWSBOT_REPORT_TIME", "report_time", "09:30", "local time of the weekly report", _clock
+    ),
     Setting("PORT", "port", "3000", "HTTP port", _whole(1, 65535)),
 )
 
@@ -334,6 +363,9 @@ class Settings:
     git_push: bool
 
     # --- insights (issue 14)
+    report_channel: str | None
+    report_day: int  # Monday = 0
+    report_time: time
 
     def __post_init__(self) -> None:
         # Without its commit, a decision has nothing to push.

@@ -140,6 +140,10 @@ class ArticleTopic(Base):
     )
     heat: Mapped[int] = mapped_column(Integer)
     published_at: Mapped[datetime | None]
+    # The article's, copied in so the topics of a period are one index range per topic
+    # (migration 0006, insights). The indexer writes it; a trigger fills it when an
+    # insert leaves it out and follows any change of the article's.
+    first_indexed_at: Mapped[datetime | None]
 
 
 class IndexFailure(Base):
@@ -183,6 +187,13 @@ class ReviewDecision(Base):
     status: Mapped[str] = mapped_column(String(16), default="done", server_default="done")
     # "host:pid" of the process writing the file while the decision is pending.
     owner: Mapped[str | None] = mapped_column(String(255))
+    # Kept by triggers (migration 0006, insights), so a period's figures are read from this
+    # table's index alone: the article's first_indexed_at; when the article's next decision
+    # that took effect was made (None: this is its latest); whether this is the article's
+    # first publish or reject that took effect.
+    article_indexed_at: Mapped[datetime | None]
+    next_decided_at: Mapped[datetime | None]
+    first_decision: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class DigestRun(Base):
@@ -501,3 +512,64 @@ class DecisionCommit(Base):
 
 
 # --- insights (issue 14) --------------------------------------------------------------
+
+
+Index("ix_articles_first_indexed_at", Article.first_indexed_at)
+# A period's decisions, with all the figures need from them, read from the index alone.
+Index(
+    "ix_review_decisions_period",
+    ReviewDecision.status,
+    ReviewDecision.decided_at,
+    ReviewDecision.action,
+    ReviewDecision.reviewer_id,
+    ReviewDecision.first_decision,
+    ReviewDecision.next_decided_at,
+    ReviewDecision.article_indexed_at,
+    ReviewDecision.id,
+)
+Index(
+    "ix_article_topics_indexed",
+    ArticleTopic.topic_id,
+    ArticleTopic.first_indexed_at,
+    ArticleTopic.heat,
+)
+
+
+class SearchLog(Base):
+    """One `/news` search: its normalised text and how many articles it found, never who asked.
+
+    Kept 90 days, for the weekly report's searches that found little.
+    """
+
+    __tablename__ = "search_log"
+    __table_args__ = (Index("ix_search_log_searched_at", "searched_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    searched_at: Mapped[datetime] = mapped_column(default=utcnow)
+    query: Mapped[str] = mapped_column(String(200))
+    # Counted up to storage.searches.RESULTS_CAP: that value means "that many or more".
+    results: Mapped[int] = mapped_column(Integer)
+
+
+class ReportRun(Base):
+    """One weekly report per channel and ISO week: the row is claimed before posting.
+
+    status: "claimed" (the message is being posted, or a crash left it unknown),
+    "message" (the message is out, the chart still to upload), "uploading" (the
+    chart is being uploaded, or unknown after a crash), "posted".
+    """
+
+    __tablename__ = "report_runs"
+    __table_args__ = (UniqueConstraint("channel", "week", name="uq_report_runs_channel_week"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    week: Mapped[date] = mapped_column(Date)  # the Monday of the report date's ISO week
+    report_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))
+    claimed_by: Mapped[str | None] = mapped_column(String(255))
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    file_id: Mapped[str | None] = mapped_column(String(32))
+    posted_at: Mapped[datetime | None]
+    late: Mapped[bool] = mapped_column(Boolean, default=False)

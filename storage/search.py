@@ -161,7 +161,7 @@ def search(
     limit: int = 5,
 ) -> SearchPage:
     """One page of articles for the query, hottest first, then newest."""
-    mode, stmt = _select(session, query)
+    mode, stmt = _matching(session, query)
     if stmt is None:
         return SearchPage(query.text, mode, (), offset, limit, has_more=False)
     stmt = stmt.order_by(*_HOTTEST).offset(offset).limit(limit + 1)
@@ -172,7 +172,7 @@ def search(
 
 def newest(session: Session, query: Query, *, limit: int) -> list[ArticleView]:
     """The newest articles (by publishedDateTime) the query finds, rejected ones left out."""
-    _mode, stmt = _select(session, query)
+    _mode, stmt = _matching(session, query)
     if stmt is None:
         return []
     stmt = (
@@ -184,11 +184,13 @@ def newest(session: Session, query: Query, *, limit: int) -> list[ArticleView]:
     return views_of(session, session.scalars(stmt))
 
 
-def _select(session: Session, query: Query) -> tuple[str, Select | None]:
-    """How the query's terms match ("topic", "text" or "all"), and the articles it finds.
+def matching(session: Session, query: Query) -> Select | None:
+    """The articles `search` finds for the query, unordered; None when it finds none."""
+    return _matching(session, query)[1]
 
-    None: the terms name no topic and hold no word, so nothing is found.
-    """
+
+def _matching(session: Session, query: Query) -> tuple[str, Select | None]:
+    """How TERMS match ("topic", "text" or "all"), and the select of the matching articles."""
     topic = None
     if query.terms:
         topic = session.scalar(select(Topic).where(Topic.key == topic_key(query.terms)))

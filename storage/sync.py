@@ -493,7 +493,7 @@ class _BatchWriter:
                         "INSERT INTO articles_fts(rowid, title, excerpt) VALUES (?, ?, ?)",
                         [(i, row.values[_TITLE], row.values[_EXCERPT]) for i, row in pairs],
                     )
-                self._link_topics(session, pairs)
+                self._link_topics(session, pairs, first_indexed_at=created_at)
             if self.updates or self.touches:
                 self._leave_decided_rows(session)
             if self.updates and self.finds is not None:
@@ -563,7 +563,14 @@ class _BatchWriter:
         self.updates = kept
         self.touches = [t for t in self.touches if current.get(t[0]) == self.versions[t[0]]]
 
-    def _link_topics(self, session: Session, pairs: Sequence[tuple[int, _Row]]) -> None:
+    def _link_topics(
+        self, session: Session, pairs: Sequence[tuple[int, _Row]], *, first_indexed_at: Any = None
+    ) -> None:
+        """Link the articles to their topics, heat and dates copied in.
+
+        `first_indexed_at` is the new articles' (driver form); for articles
+        already indexed it is left out and a trigger copies the article's.
+        """
         keys = {name: topic_key(name) for _, row in pairs for name in row.topics}
         new = {key: name for name, key in keys.items() if key not in self.topics}
         if new:
@@ -573,7 +580,13 @@ class _BatchWriter:
             )
             self.topics.update({key: topic_id for topic_id, key in created})
         links = [
-            (article_id, self.topics[keys[name]], row.values[_HEAT], row.values[_PUBLISHED_AT])
+            (
+                article_id,
+                self.topics[keys[name]],
+                row.values[_HEAT],
+                row.values[_PUBLISHED_AT],
+                first_indexed_at,
+            )
             for article_id, row in pairs
             for name in row.topics
         ]
@@ -581,7 +594,8 @@ class _BatchWriter:
             conn = session.connection()
             mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
             conn.exec_driver_sql(
-                "INSERT INTO article_topics (article_id, topic_id, heat, published_at) "
-                f"VALUES ({mark}, {mark}, {mark}, {mark})",
+                "INSERT INTO article_topics"
+                " (article_id, topic_id, heat, published_at, first_indexed_at)"
+                f" VALUES ({mark}, {mark}, {mark}, {mark}, {mark})",
                 links,
             )

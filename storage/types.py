@@ -335,3 +335,88 @@ class Notice:
     by: tuple[str, str]
     channel_id: str | None
     reason: str
+
+
+# --- desk insights ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DayFigures:
+    """One local day of a period: articles in, articles published, median time to decision."""
+
+    day: date
+    articles_in: int
+    published: int
+    median_to_decision: float | None  # seconds; None when no article was first decided that day
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewerFigures:
+    """The decisions one reviewer made in a period (every one that took effect)."""
+
+    reviewer_id: str
+    reviewer_name: str  # as on their latest decision of the period
+    published: int
+    rejected: int
+    unpublished: int
+
+    @property
+    def decisions(self) -> int:
+        return self.published + self.rejected + self.unpublished
+
+
+@dataclass(frozen=True, slots=True)
+class TopicHeat:
+    """A topic's summed heat over the articles that came in in a period, and in the one before."""
+
+    name: str
+    heat: int
+    previous_heat: int
+
+    @property
+    def change(self) -> int:
+        return self.heat - self.previous_heat
+
+
+@dataclass(frozen=True, slots=True)
+class DeskStats:
+    """How the desk did in a period of local days, `first_day` to `last_day` inclusive.
+
+    `published`, `rejected` and `unpublished` count articles by their last
+    decision of the period, so a publish that was undone and done again
+    counts once. `decided` articles had their first publish or reject in the
+    period: the times to decision are theirs, from first indexed to that decision.
+    `waiting` is the drafts waiting now, whatever the period.
+    """
+
+    first_day: date
+    last_day: date
+    start: datetime  # aware, UTC: the first day's local midnight
+    end: datetime  # aware, UTC: the local midnight after the last day
+    articles_in: int
+    published: int
+    rejected: int
+    unpublished: int
+    waiting: int
+    decided: int
+    median_to_decision: float | None  # seconds
+    p90_to_decision: float | None  # seconds
+    reviewers: tuple[ReviewerFigures, ...]
+    topics: tuple[TopicHeat, ...]
+    days: tuple[DayFigures, ...]
+    searches: int = 0
+
+    @property
+    def quiet(self) -> bool:
+        """Nothing came in, nobody decided anything and nobody searched."""
+        return not (self.articles_in or self.searches or any(r.decisions for r in self.reviewers))
+
+
+@dataclass(frozen=True, slots=True)
+class SearchGap:
+    """A search that found little: how often, how many results last time, drafts matching now."""
+
+    query: str
+    searches: int
+    results: int
+    drafts: int

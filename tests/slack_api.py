@@ -132,6 +132,8 @@ class FakeSlack:
         self._changed = threading.Condition()
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
+        # files.getUploadURLExternal: file id -> {"filename", "length", "alt_txt", "bytes"}
+        self.files: dict[str, dict[str, Any]] = {}
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.add_user(BOT_USER_ID, "newsbot", "newsbot", is_bot=True)
@@ -301,6 +303,8 @@ class FakeSlack:
         if method == "response_url":
             self.check_blocks(method, args)
             return {"ok": True}
+        if method == "upload":
+            return _receive_upload(self, args, error)
         token = headers.get("authorization", "").removeprefix("Bearer ") or args.get("token")
         if not token:
             raise SlackApiFailure("not_authed")
@@ -330,7 +334,16 @@ class _RequestHandler(BaseHTTPRequestHandler):
         fake: FakeSlack = self.server.fake  # type: ignore[attr-defined]
         url = urlsplit(self.path)
         headers = {k.lower(): v for k, v in self.headers.items()}
-        raw = self.rfile.read(int(headers.get("content-length") or 0)).decode()
+        body = self.rfile.read(int(headers.get("content-length") or 0))
+        if url.path.startswith("/upload/"):  # files_upload_v2's step 2: raw bytes, no token
+            method, args = "upload", {"file_id": url.path.removeprefix("/upload/"), "_bytes": body}
+            answer = fake._answer(method, args, headers)
+            if answer is None:
+                self.close_connection = True
+                return
+            self._reply(*answer)
+            return
+        raw = body.decode()
         if url.path.startswith("/api/"):
             method = url.path.removeprefix("/api/")
             args = dict(parse_qsl(url.query, keep_blank_values=True))
@@ -351,7 +364,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if answer is None:
             self.close_connection = True
             return
-        status, body, extra = answer
+        self._reply(*answer)
+
+    def _reply(self, status: int, body: dict[str, Any], extra: dict[str, Any]) -> None:
         data = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -595,6 +610,68 @@ def views_open(fake: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def files_get_upload_url_external(fake: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
+    """Step 1 of files_upload_v2: an upload URL on this server and a file id."""
+    _require(args, "filename", "length")
+    if not str(args["length"]).isdigit():
+        raise SlackApiFailure("invalid_arguments", detail="length must be a number")
+    file_id = f"F{next(fake._ids):08d}"
+    with fake._changed:
+        fake.files[file_id] = {
+            "filename": args["filename"],
+            "length": int(args["length"]),
+            "alt_txt": args.get("alt_txt"),
+            "bytes": None,
+        }
+    return {"upload_url": f"{fake.base_url}upload/{file_id}", "file_id": file_id}
+
+
+def _receive_upload(fake: FakeSlack, args: dict[str, Any], error: str | None) -> dict[str, Any]:
+    """Step 2: the file's bytes POSTed to the upload URL, kept for the test to read back."""
+    if error:
+        raise SlackApiFailure(error)
+    data = args.pop("_bytes")
+    args["length"] = len(data)
+    with fake._changed:
+        entry = fake.files.get(args["file_id"])
+        if entry is None:
+            raise SlackApiFailure("file_not_found")
+        entry["bytes"] = data
+    return {"ok": True}
+
+
+def files_complete_upload_external(fake: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
+    """Step 3: share the uploaded files (each uploaded in full) in `channel_id`."""
+    try:
+        files = json.loads(args.get("files") or "[]")
+    except ValueError:
+        raise SlackApiFailure("invalid_arguments", detail="files is not JSON") from None
+    if not isinstance(files, list) or not files:
+        raise SlackApiFailure("invalid_arguments", detail="files must be a non-empty list")
+    channel = args.get("channel_id")
+    if channel is not None and not str(channel).startswith(("C", "G", "D")):
+        raise SlackApiFailure("channel_not_found")
+    shared = []
+    with fake._changed:
+        for item in files:
+            entry = fake.files.get(item.get("id", "")) if isinstance(item, dict) else None
+            if entry is None or entry["bytes"] is None:
+                raise SlackApiFailure("file_not_found")
+            if len(entry["bytes"]) != entry["length"]:
+                raise SlackApiFailure("invalid_arguments", detail="length does not match")
+            entry.update(title=item.get("title"), channel=channel)
+            shared.append(
+                {
+                    "id": item["id"],
+                    "name": entry["filename"],
+                    "title": item.get("title") or entry["filename"],
+                    "size": entry["length"],
+                    "channels": [channel] if channel else [],
+                }
+            )
+    return {"files": shared}
+
+
 HANDLERS: dict[str, Handler] = {
     "auth.test": auth_test,
     "chat.postMessage": chat_post_message,
@@ -608,4 +685,6 @@ HANDLERS: dict[str, Handler] = {
     "usergroups.users.list": usergroups_users_list,
     "conversations.info": conversations_info,
     "views.open": views_open,
+    "files.getUploadURLExternal": files_get_upload_url_external,
+    "files.completeUploadExternal": files_complete_upload_external,
 }

@@ -83,7 +83,7 @@ def positive(value: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser of every command; `newsbot --help` lists the environment too."""
-    from bot.cli import digest, follows, index, search, serve
+    from bot.cli import digest, follows, index, search, serve, stats
 
     env_help = "\n".join(
         f"  {s.env:<26} {s.help.replace('`', '')}"
@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (index, search, digest, serve, follows):
+    for group in (index, search, digest, serve, follows, stats):
         group.add_commands(commands)
     return parser
 
@@ -106,7 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one `newsbot` command; the exit status."""
     args = build_parser().parse_args(argv)
-    for noisy in ("alembic", "watchfiles"):  # a line per migration step, per file change
+    # A line per migration step, per file change, per font cache built.
+    for noisy in ("alembic", "watchfiles", "matplotlib"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,

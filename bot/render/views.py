@@ -133,6 +133,8 @@ def help_message() -> Message:
             # --- editorial workflow (issue 12)
             "• `/news scheduled` — publications scheduled with Publish at…, for reviewers",
             # --- insights (issue 14)
+            "• `/news stats [7d|30d|DATE..DATE]` — the desk's numbers for a period: articles"
+            " in, published, rejected, waiting, time to decision, reviewers, top topics",
             "• `/news help` — this message",
         ]
     )

@@ -42,6 +42,8 @@ def test_scopes_cover_what_the_app_calls_and_no_more():
         "channels:read",
         "groups:read",
         "mpim:read",
+        # The weekly report uploads its chart with files_upload_v2.
+        "files:write",
     }
 
 

@@ -9,7 +9,7 @@ from slack_bolt import Ack, Respond
 
 from bot import render
 from bot.deps import Deps
-from bot.flows import digest, follows, review, schedule, search
+from bot.flows import digest, follows, review, schedule, search, stats
 
 Answer = Callable[[Deps, dict, str], list[render.Message]]
 
@@ -51,6 +51,9 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         lambda deps, command, text: [schedule.scheduled_page(deps, user=command["user_id"])]
     ),
     # --- insights (issue 14)
+    "stats": Subcommand(
+        lambda deps, command, text: [stats.stats_reply(deps, text)], takes_text=True
+    ),
 }
 
 
@@ -60,13 +63,17 @@ def handler(deps: Deps) -> Callable[..., None]:
         typed = " ".join((command.get("text") or "").split())
         word, _, rest = typed.partition(" ")
         sub = SUBCOMMANDS.get(word.lower())
+        searched = None
         if not typed:
             messages = _help(deps, command, "")
         elif sub is not None and (sub.takes_text or not rest):
             messages = sub.answer(deps, command, rest)
         else:  # anything else is a search: `/news ai heat>=50`, `/news topics of the day`
-            messages = [search.search_page(deps, typed, offset=0, user=command["user_id"])]
+            first, searched = search.first_page(deps, typed, user=command["user_id"])
+            messages = [first]
         for message in messages:
             respond(text=message.text, blocks=message.blocks, response_type="ephemeral")
+        if searched is not None:  # after the answer: the log never delays it
+            search.log_search(deps, searched)
 
     return news

@@ -232,9 +232,223 @@ def _git_down() -> None:
 # --- insights (issue 14) --------------------------------------------------------------
 
 
+# article_topics.first_indexed_at and review_decisions.article_indexed_at copy the
+# article's first_indexed_at (as article_topics copies heat and published_at), so a
+# period's topics and times to decision are read from those tables' indexes alone.
+# The indexer writes the links' copy; these triggers fill a copy an insert leaves out
+# (a decision, the indexer's re-links of a changed article, anything else) and follow
+# a change of the article's (which newsbot never makes).
+_SQLITE_TRIGGERS = (
+    """CREATE TRIGGER article_topics_first_indexed_at AFTER INSERT ON article_topics
+    WHEN NEW.first_indexed_at IS NULL
+    BEGIN
+        UPDATE article_topics
+        SET first_indexed_at = (SELECT first_indexed_at FROM articles WHERE id = NEW.article_id)
+        WHERE article_id = NEW.article_id AND topic_id = NEW.topic_id;
+    END""",
+    """CREATE TRIGGER review_decisions_article_indexed_at AFTER INSERT ON review_decisions
+    WHEN NEW.article_indexed_at IS NULL
+    BEGIN
+        UPDATE review_decisions
+        SET article_indexed_at = (SELECT first_indexed_at FROM articles WHERE id = NEW.article_id)
+        WHERE id = NEW.id;
+    END""",
+    """CREATE TRIGGER articles_first_indexed_at AFTER UPDATE OF first_indexed_at ON articles
+    BEGIN
+        UPDATE article_topics SET first_indexed_at = NEW.first_indexed_at
+        WHERE article_id = NEW.id;
+        UPDATE review_decisions SET article_indexed_at = NEW.first_indexed_at
+        WHERE article_id = NEW.id;
+    END""",
+)
+_POSTGRES_TRIGGERS = (
+    """CREATE FUNCTION newsbot_copy_first_indexed_at() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_TABLE_NAME = 'article_topics' THEN
+            NEW.first_indexed_at :=
+                (SELECT first_indexed_at FROM articles WHERE id = NEW.article_id);
+        ELSE
+            NEW.article_indexed_at :=
+                (SELECT first_indexed_at FROM articles WHERE id = NEW.article_id);
+        END IF;
+        RETURN NEW;
+    END $$""",
+    """CREATE TRIGGER article_topics_first_indexed_at BEFORE INSERT ON article_topics
+    FOR EACH ROW WHEN (NEW.first_indexed_at IS NULL)
+    EXECUTE FUNCTION newsbot_copy_first_indexed_at()""",
+    """CREATE TRIGGER review_decisions_article_indexed_at BEFORE INSERT ON review_decisions
+    FOR EACH ROW WHEN (NEW.article_indexed_at IS NULL)
+    EXECUTE FUNCTION newsbot_copy_first_indexed_at()""",
+    """CREATE FUNCTION newsbot_follow_first_indexed_at() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        UPDATE article_topics SET first_indexed_at = NEW.first_indexed_at
+        WHERE article_id = NEW.id;
+        UPDATE review_decisions SET article_indexed_at = NEW.first_indexed_at
+        WHERE article_id = NEW.id;
+        RETURN NULL;
+    END $$""",
+    """CREATE TRIGGER articles_first_indexed_at AFTER UPDATE OF first_indexed_at ON articles
+    FOR EACH ROW WHEN (OLD.first_indexed_at IS DISTINCT FROM NEW.first_indexed_at)
+    EXECUTE FUNCTION newsbot_follow_first_indexed_at()""",
+)
+# A decision's place among its article's decisions that took effect: when the next one
+# was made, and whether it is the first publish or reject. Decisions are few and rare,
+# so every change to one orders all of its article's again.
+_ORDER = """
+    next_decided_at = (
+        SELECT min(later.decided_at) FROM review_decisions AS later
+        WHERE later.article_id = review_decisions.article_id AND later.status = 'done'
+        AND (later.decided_at > review_decisions.decided_at
+             OR (later.decided_at = review_decisions.decided_at
+                 AND later.id > review_decisions.id))),
+    first_decision = (
+        review_decisions.status = 'done'
+        AND review_decisions.action IN ('publish', 'reject')
+        AND NOT EXISTS (
+            SELECT 1 FROM review_decisions AS earlier
+            WHERE earlier.article_id = review_decisions.article_id
+            AND earlier.status = 'done' AND earlier.action IN ('publish', 'reject')
+            AND (earlier.decided_at < review_decisions.decided_at
+                 OR (earlier.decided_at = review_decisions.decided_at
+                     AND earlier.id < review_decisions.id))))
+"""
+_ORDERED_BY = "status, decided_at, action, article_id"
+_ORDER_QUOTED = _ORDER.replace("'", "''")  # inside a PL/pgSQL string
+_SQLITE_ORDER_TRIGGERS = (
+    f"""CREATE TRIGGER review_decisions_order_insert AFTER INSERT ON review_decisions
+    BEGIN
+        UPDATE review_decisions SET {_ORDER} WHERE article_id = NEW.article_id;
+    END""",
+    f"""CREATE TRIGGER review_decisions_order_update
+    AFTER UPDATE OF {_ORDERED_BY} ON review_decisions
+    BEGIN
+        UPDATE review_decisions SET {_ORDER}
+        WHERE article_id IN (NEW.article_id, OLD.article_id);
+    END""",
+    f"""CREATE TRIGGER review_decisions_order_delete AFTER DELETE ON review_decisions
+    BEGIN
+        UPDATE review_decisions SET {_ORDER} WHERE article_id = OLD.article_id;
+    END""",
+)
+_POSTGRES_ORDER_TRIGGERS = (
+    f"""CREATE FUNCTION newsbot_order_decisions() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    DECLARE
+        articles integer[];
+    BEGIN
+        IF TG_OP = 'INSERT' THEN
+            articles := ARRAY[NEW.article_id];
+        ELSIF TG_OP = 'DELETE' THEN
+            articles := ARRAY[OLD.article_id];
+        ELSE
+            articles := ARRAY[NEW.article_id, OLD.article_id];
+        END IF;
+        -- Planned afresh each time: a plan cached while the table was small would
+        -- scan all of it once it has grown.
+        EXECUTE 'UPDATE review_decisions SET {_ORDER_QUOTED}
+            WHERE article_id = ANY($1)' USING articles;
+        RETURN NULL;
+    END $$""",
+    f"""CREATE TRIGGER review_decisions_order
+    AFTER INSERT OR DELETE OR UPDATE OF {_ORDERED_BY} ON review_decisions
+    FOR EACH ROW EXECUTE FUNCTION newsbot_order_decisions()""",
+)
+_COPIES = (
+    ("article_topics", "first_indexed_at", "article_topics.article_id"),
+    ("review_decisions", "article_indexed_at", "review_decisions.article_id"),
+)
+
+
 def _insights_up() -> None:
-    pass
+    op.create_index("ix_articles_first_indexed_at", "articles", ["first_indexed_at"])
+    # ADD COLUMN, not a batch rebuild: nothing is copied, no foreign key disturbed.
+    for table, column, article_id in _COPIES:
+        op.add_column(table, sa.Column(column, sa.DateTime(), nullable=True))
+        op.execute(
+            f"UPDATE {table} SET {column} = "
+            f"(SELECT articles.first_indexed_at FROM articles WHERE articles.id = {article_id})"
+        )
+    op.create_index(
+        "ix_article_topics_indexed", "article_topics", ["topic_id", "first_indexed_at", "heat"]
+    )
+    op.add_column("review_decisions", sa.Column("next_decided_at", sa.DateTime(), nullable=True))
+    op.add_column("review_decisions", sa.Column("first_decision", sa.Boolean(), nullable=True))
+    op.execute(f"UPDATE review_decisions SET {_ORDER}")
+    op.create_index(
+        "ix_review_decisions_period",
+        "review_decisions",
+        [
+            "status",
+            "decided_at",
+            "action",
+            "reviewer_id",
+            "first_decision",
+            "next_decided_at",
+            "article_indexed_at",
+            "id",
+        ],
+    )
+    dialect = op.get_bind().dialect.name
+    triggers = {
+        "sqlite": (*_SQLITE_TRIGGERS, *_SQLITE_ORDER_TRIGGERS),
+        "postgresql": (*_POSTGRES_TRIGGERS, *_POSTGRES_ORDER_TRIGGERS),
+    }
+    for statement in triggers[dialect]:
+        op.execute(statement)
+
+    op.create_table(
+        "search_log",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("searched_at", sa.DateTime(), nullable=False),
+        sa.Column("query", sa.String(length=200), nullable=False),
+        sa.Column("results", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_search_log_searched_at", "search_log", ["searched_at"])
+
+    op.create_table(
+        "report_runs",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("channel", sa.String(length=32), nullable=False),
+        sa.Column("week", sa.Date(), nullable=False),
+        sa.Column("report_date", sa.Date(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("claimed_by", sa.String(length=255), nullable=True),
+        sa.Column("claimed_at", sa.DateTime(), nullable=False),
+        sa.Column("message_ts", sa.String(length=32), nullable=True),
+        sa.Column("file_id", sa.String(length=32), nullable=True),
+        sa.Column("posted_at", sa.DateTime(), nullable=True),
+        sa.Column("late", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("channel", "week", name="uq_report_runs_channel_week"),
+    )
 
 
 def _insights_down() -> None:
-    pass
+    op.drop_table("report_runs")
+    op.drop_index("ix_search_log_searched_at", table_name="search_log")
+    op.drop_table("search_log")
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER review_decisions_order ON review_decisions")
+        op.execute("DROP FUNCTION newsbot_order_decisions()")
+        op.execute("DROP TRIGGER articles_first_indexed_at ON articles")
+        op.execute("DROP TRIGGER review_decisions_article_indexed_at ON review_decisions")
+        op.execute("DROP TRIGGER article_topics_first_indexed_at ON article_topics")
+        op.execute("DROP FUNCTION newsbot_follow_first_indexed_at()")
+        op.execute("DROP FUNCTION newsbot_copy_first_indexed_at()")
+    else:
+        for name in ("insert", "update", "delete"):
+            op.execute(f"DROP TRIGGER review_decisions_order_{name}")
+        op.execute("DROP TRIGGER articles_first_indexed_at")
+        op.execute("DROP TRIGGER review_decisions_article_indexed_at")
+        op.execute("DROP TRIGGER article_topics_first_indexed_at")
+    op.drop_index("ix_review_decisions_period", table_name="review_decisions")
+    op.drop_column("review_decisions", "first_decision")
+    op.drop_column("review_decisions", "next_decided_at")
+    op.drop_index("ix_article_topics_indexed", table_name="article_topics")
+    # Plain DROP COLUMN (SQLite 3.35+): a batch rebuild would cascade into other tables.
+    for table, column, _article_id in reversed(_COPIES):
+        op.drop_column(table, column)
+    op.drop_index("ix_articles_first_indexed_at", table_name="articles")

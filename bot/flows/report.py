@@ -1,0 +1,229 @@
+"""The weekly desk report: when it is due, what it says, and posting it once per channel and week.
+
+The report for a report date covers the seven local days before it. It is two
+posts, the Block Kit message and then the chart image (files_upload_v2), each
+exactly once across replicas and restarts (storage/report.py): a step Slack
+refused or never received is given back for a later run; a step whose
+connection dropped after sending is not tried again (at most once, as the
+digest). A week without activity posts one line and no chart.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from urllib.error import HTTPError
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackRequestError
+
+from bot.flows.cards import CALL_FAILED, never_sent
+from bot.flows.digest import _host, _reason
+from bot.localtime import local_today, wall_time
+from bot.render import chart
+from bot.render.stats import report_message
+from bot.settings import Settings
+from storage.db import Database
+from storage.report import (
+    MESSAGE,
+    POSTED,
+    claim_chart,
+    claim_report,
+    find_report,
+    mark_chart,
+    mark_message,
+    release_chart,
+    release_report,
+    week_of,
+)
+from storage.searches import search_gaps
+from storage.stats import desk_stats, week_before
+from storage.types import DeskStats, SearchGap
+
+log = logging.getLogger(__name__)
+
+# Posted this much after its time, a report says "(posted late)".
+LATE_AFTER = timedelta(minutes=10)
+
+FIXES = {
+    "not_in_channel": "the bot is not in channel {channel}: invite it there with /invite @newsbot",
+    "channel_not_found": (
+        "channel {channel} was not found: set NEWSBOT_REPORT_CHANNEL to the ID of a channel "
+        "the bot is in"
+    ),
+    "is_archived": "channel {channel} is archived: choose another NEWSBOT_REPORT_CHANNEL",
+    "missing_scope": (
+        "the app lacks a scope the report needs (files:write for the chart): add it under "
+        "OAuth & Permissions, as manifest.yaml has it, and reinstall the app"
+    ),
+    "invalid_auth": (
+        "Slack refused SLACK_BOT_TOKEN (invalid_auth): copy the Bot User OAuth Token again from "
+        "your app's OAuth & Permissions page"
+    ),
+    "not_authed": "SLACK_BOT_TOKEN is missing: set it to the app's Bot User OAuth Token",
+    "token_revoked": "SLACK_BOT_TOKEN was revoked: reinstall the app and copy the new token",
+    "account_inactive": "SLACK_BOT_TOKEN belongs to an uninstalled app: reinstall it",
+}
+
+
+class ReportError(Exception):
+    """A part of the report was not posted (or may not have been); one sentence says why."""
+
+
+class ReportUnreachable(ReportError):
+    """Slack could not be reached: nothing was posted by this step, and it was given back."""
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    status: str  # "posted" (this call posted the message, the chart or both), "already-posted"
+    channel: str
+    report_date: date
+    message_ts: str | None = None
+    file_id: str | None = None
+    late: bool = False
+
+
+def due_at(settings: Settings, report_date: date) -> datetime:
+    """When the report of that date is due (NEWSBOT_REPORT_TIME in NEWSBOT_TIMEZONE)."""
+    return wall_time(report_date, settings.report_time, settings.timezone)
+
+
+def latest_due(settings: Settings, now: datetime) -> date:
+    """The report date (a NEWSBOT_REPORT_DAY) whose time came last, at or before `now`."""
+    today = local_today(settings.timezone, now)
+    day = today - timedelta(days=(today.weekday() - settings.report_day) % 7)
+    return day if now >= due_at(settings, day) else day - timedelta(days=7)
+
+
+def build(settings: Settings, db: Database, report_date: date) -> tuple[DeskStats, list[SearchGap]]:
+    """The figures of the seven days before the report date, and that week's content gaps."""
+    with db.Session() as session:
+        stats = desk_stats(session, week_before(report_date), settings.timezone)
+        gaps = search_gaps(session, stats.start, stats.end)
+    return stats, gaps
+
+
+def post_report(
+    settings: Settings,
+    db: Database,
+    client: WebClient,
+    *,
+    channel: str,
+    report_date: date,
+    now: datetime | None = None,
+) -> ReportResult:
+    """Post the report of `report_date`'s week unless the channel has it: message, then chart.
+
+    Raises ReportUnreachable when Slack could not be reached (that step is
+    free for the next run), ReportError when Slack refused (free too, with
+    the fix) or when the connection dropped after sending (not tried again).
+    """
+    now = now or datetime.now(UTC)
+    late = now - due_at(settings, report_date) > LATE_AFTER
+    week = week_of(report_date)
+    with db.Session() as session:
+        run = find_report(session, channel=channel, week=week)
+        state = (run.id, run.status, run.message_ts, run.report_date) if run else None
+    built: tuple[DeskStats, list[SearchGap]] | None = None
+    posted_message = False
+    if state is None:
+        built = build(settings, db, report_date)
+        stats, gaps = built
+        message = report_message(stats, gaps, late=late)
+        with db.WriteSession.begin() as session:
+            run_id = claim_report(session, channel=channel, report_date=report_date, late=late)
+        if run_id is None:  # a replica was quicker
+            with db.Session() as session:
+                run = find_report(session, channel=channel, week=week)
+                assert run is not None
+                state = (run.id, run.status, run.message_ts, run.report_date)
+        else:
+            try:
+                response = client.chat_postMessage(
+                    channel=channel,
+                    text=message.text,
+                    blocks=message.blocks,
+                    unfurl_links=False,
+                    unfurl_media=False,
+                )
+            except CALL_FAILED as exc:
+                refused = isinstance(exc, SlackApiError)
+                if refused or never_sent(exc):
+                    with db.WriteSession.begin() as session:
+                        release_report(session, run_id)
+                raise _error(exc, client, channel, "the weekly report", refused) from None
+            ts = str(response["ts"])
+            with db.WriteSession.begin() as session:
+                mark_message(session, run_id, message_ts=ts, chart=not stats.quiet)
+            log.info("posted the weekly report for %s to %s", report_date, channel)
+            state = (run_id, POSTED if stats.quiet else MESSAGE, ts, report_date)
+            posted_message = True
+    run_id, status, message_ts, run_date = state
+    if status != MESSAGE:
+        return ReportResult(
+            "posted" if posted_message else "already-posted",
+            channel,
+            run_date,
+            message_ts,
+            late=late,
+        )
+    with db.WriteSession.begin() as session:
+        if not claim_chart(session, run_id):
+            return ReportResult(
+                "posted" if posted_message else "already-posted", channel, run_date, message_ts
+            )
+    if built is None or run_date != report_date:
+        built = build(settings, db, run_date)
+    file_id = _upload_chart(db, client, run_id, channel, built[0])
+    log.info("uploaded the weekly report's chart for %s to %s", run_date, channel)
+    return ReportResult("posted", channel, run_date, message_ts, file_id, late)
+
+
+def _upload_chart(
+    db: Database, client: WebClient, run_id: int, channel: str, stats: DeskStats
+) -> str | None:
+    png = chart.draw_png(stats)
+    try:
+        response = client.files_upload_v2(
+            channel=channel,
+            file=png,
+            filename=f"desk-report-{stats.first_day}-{stats.last_day}.png",
+            title=chart.title(stats),
+            alt_txt=chart.alt_text(stats),
+        )
+    except (*CALL_FAILED, SlackRequestError) as exc:
+        # Before files.completeUploadExternal nothing is shared: a refusal of any
+        # step, an upload the file server answered with an error, or no connection.
+        refused = isinstance(exc, SlackApiError | SlackRequestError | HTTPError)
+        if refused or never_sent(exc):
+            with db.WriteSession.begin() as session:
+                release_chart(session, run_id)
+        raise _error(exc, client, channel, "the weekly report's chart", refused) from None
+    shared: Any = response.get("file") or {}
+    file_id = shared.get("id") if isinstance(shared, dict) else None
+    with db.WriteSession.begin() as session:
+        mark_chart(session, run_id, file_id=file_id)
+    return file_id
+
+
+def _error(
+    exc: BaseException, client: WebClient, channel: str, what: str, refused: bool
+) -> ReportError:
+    if isinstance(exc, SlackApiError):
+        error = str(exc.response.get("error", "unknown_error"))
+        fix = FIXES.get(error, "Slack refused it ({error})").format(channel=channel, error=error)
+        return ReportError(f"{what} was not posted: {fix}")
+    if refused:
+        return ReportError(f"{what} was not posted: Slack refused the upload ({_reason(exc)})")
+    if never_sent(exc):
+        return ReportUnreachable(
+            f"Slack could not be reached at {_host(client)} ({_reason(exc)}), so {what} was not "
+            f"posted to {channel}"
+        )
+    return ReportError(
+        f"the connection to Slack failed after {what} was sent ({_reason(exc)}), so it may be in "
+        f"{channel}: it is not posted again"
+    )

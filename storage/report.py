@@ -1,0 +1,99 @@
+"""The weekly report's claim: one report per channel and ISO week, its message and chart once.
+
+A report run is a row keyed by (channel, week). Whoever inserts it posts the
+message; the chart is uploaded by whoever moves the row from "message" to
+"uploading". Each step is given back when Slack refused it or could not be
+reached, and kept (at most once) when Slack may have acted.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from storage.db import insert_if_absent
+from storage.decisions import writer_id
+from storage.models import ReportRun, utcnow
+
+CLAIMED, MESSAGE, UPLOADING, POSTED = "claimed", "message", "uploading", "posted"
+
+
+def week_of(day: date) -> date:
+    """The Monday of the ISO week `day` is in: the key of that week's report."""
+    return day - timedelta(days=day.weekday())
+
+
+def claim_report(session: Session, *, channel: str, report_date: date, late: bool) -> int | None:
+    """Claim the report of `report_date`'s week for the channel; its id, or None when taken."""
+    claimed = insert_if_absent(
+        session,
+        ReportRun,
+        channel=channel,
+        week=week_of(report_date),
+        report_date=report_date,
+        status=CLAIMED,
+        claimed_by=writer_id(),
+        claimed_at=utcnow(),
+        late=late,
+    )
+    if not claimed:
+        return None
+    run = find_report(session, channel=channel, week=week_of(report_date))
+    assert run is not None
+    return run.id
+
+
+def find_report(session: Session, *, channel: str, week: date) -> ReportRun | None:
+    """The report run of that channel and week, if any."""
+    return session.scalars(
+        select(ReportRun).where(ReportRun.channel == channel, ReportRun.week == week)
+    ).first()
+
+
+def mark_message(session: Session, run_id: int, *, message_ts: str, chart: bool) -> None:
+    """Slack accepted the message: the chart is next, or (no chart) the report is out."""
+    session.execute(
+        update(ReportRun)
+        .where(ReportRun.id == run_id)
+        .values(
+            status=MESSAGE if chart else POSTED,
+            message_ts=message_ts,
+            posted_at=None if chart else utcnow(),
+        )
+    )
+
+
+def release_report(session: Session, run_id: int) -> None:
+    """Give the claim back (Slack refused the message, or was not reached)."""
+    session.execute(delete(ReportRun).where(ReportRun.id == run_id, ReportRun.status == CLAIMED))
+
+
+def claim_chart(session: Session, run_id: int) -> bool:
+    """Take the chart's upload; False when it is someone else's, or done."""
+    won = session.execute(
+        update(ReportRun)
+        .where(ReportRun.id == run_id, ReportRun.status == MESSAGE)
+        .values(status=UPLOADING, claimed_by=writer_id(), claimed_at=utcnow())
+        .returning(ReportRun.id)
+    ).first()
+    return won is not None
+
+
+def mark_chart(session: Session, run_id: int, *, file_id: str | None) -> None:
+    """Slack has the chart: the report is out."""
+    session.execute(
+        update(ReportRun)
+        .where(ReportRun.id == run_id)
+        .values(status=POSTED, file_id=file_id, posted_at=utcnow())
+    )
+
+
+def release_chart(session: Session, run_id: int) -> None:
+    """Give the chart's upload back (Slack refused it, or was not reached)."""
+    session.execute(
+        update(ReportRun)
+        .where(ReportRun.id == run_id, ReportRun.status == UPLOADING)
+        .values(status=MESSAGE)
+    )

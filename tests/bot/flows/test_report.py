@@ -1,0 +1,320 @@
+"""The weekly report against the Slack-like server: numbers, then the chart, once a week."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from PIL import Image
+from sqlalchemy import select
+
+from bot.app import make_client
+from bot.flows.report import ReportError, ReportUnreachable, latest_due, post_report
+from bot.render.chart import HEIGHT, WIDTH
+from bot.scheduler import (
+    FORGET_JOB,
+    REPORT_CATCH_UP_JOB,
+    REPORT_JOB,
+    create_scheduler,
+    report_job,
+)
+from storage.db import open_database
+from storage.models import ReportRun, SearchLog
+from tests.builders import make_settings
+from tests.insights_builders import add_article, decide, searched
+from tests.slack_api import mentions_in
+
+CHANNEL = "C0REPORT"
+MONDAY = date(2026, 11, 23)  # reports on Nov 16-22
+DUE = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+
+
+def closed_port_url() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/api/"
+
+
+@pytest.fixture
+def db(database_url):
+    database = open_database(database_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def settings(slack, database_url, tmp_path):
+    return make_settings(slack, database_url, tmp_path, NEWSBOT_REPORT_CHANNEL=CHANNEL)
+
+
+def week_of_work(db) -> None:
+    a1 = add_article(db, "2026-11-16 10:00", heat=50, topics=("AI",), published=True)
+    a2 = add_article(db, "2026-11-17 08:00", heat=30, topics=("Privacy",), rejected=True)
+    add_article(db, "2026-11-18 08:00", heat=20, topics=("Space",))
+    decide(db, a1, "publish", "2026-11-16 12:00")
+    decide(db, a2, "reject", "2026-11-17 11:00", "U0SAM", "Sam")
+
+
+def post(settings, db, now=DUE):
+    client = make_client(settings, retry_connections=False)
+    return post_report(settings, db, client, channel=CHANNEL, report_date=MONDAY, now=now)
+
+
+def runs(db) -> list[tuple[str, str | None, str | None]]:
+    with db.Session() as session:
+        return [(r.status, r.message_ts, r.file_id) for r in session.scalars(select(ReportRun))]
+
+
+def blocks_of(call) -> str:
+    return json.dumps(call.args["blocks"], ensure_ascii=False)
+
+
+def test_the_numbers_then_the_chart_once(settings, db, slack):
+    week_of_work(db)
+    result = post(settings, db)
+    assert result.status == "posted" and not result.late
+    methods = [c.method for c in slack.calls]
+    assert methods == [
+        "chat.postMessage",
+        "files.getUploadURLExternal",
+        "upload",
+        "files.completeUploadExternal",
+    ]
+    (message,) = slack.calls_to("chat.postMessage")
+    assert message.args["channel"] == CHANNEL
+    text = blocks_of(message)
+    assert "Weekly desk report: Nov 16 – Nov 22, 2026" in text
+    assert "*Articles in*\\n3" in text and "*Published*\\n1" in text
+    assert "*Rejected*\\n1" in text and "*Still waiting*\\n1" in text
+    assert "`█▁▁▁▁▁▁` published" in text  # the sparkline: all of it on Monday
+    assert "Sam: 1 decision (1 rejected)" in text
+    (done,) = slack.calls_to("files.completeUploadExternal")
+    assert done.args["channel_id"] == CHANNEL
+    (shared,) = json.loads(done.args["files"])
+    png = slack.files[shared["id"]]["bytes"]
+    image = Image.open(io.BytesIO(png))
+    assert image.format == "PNG" and image.size == (WIDTH, HEIGHT)
+    assert slack.files[shared["id"]]["alt_txt"].startswith("Chart of articles in and published")
+    assert runs(db) == [("posted", message.response["ts"], shared["id"])]
+
+    again = post(settings, db, now=DUE + timedelta(hours=3))
+    assert again.status == "already-posted"
+    assert len(slack.calls) == 4
+
+
+def test_a_week_without_activity_posts_one_line_and_no_chart(settings, db, slack):
+    add_article(db, "2026-11-10 10:00")  # the week before: still waiting now
+    assert post(settings, db).status == "posted"
+    (message,) = slack.calls_to("chat.postMessage")
+    (block,) = message.args["blocks"]
+    line = block["text"]["text"]
+    assert "\n" not in line and "no activity" in line and "1 draft still waiting" in line
+    assert slack.calls_to("files.getUploadURLExternal") == []
+    assert runs(db) == [("posted", message.response["ts"], None)]
+
+
+def test_a_refused_message_gives_the_claim_back(settings, db, slack):
+    week_of_work(db)
+    slack.fail_next("chat.postMessage", "not_in_channel")
+    with pytest.raises(ReportError) as raised:
+        post(settings, db)
+    assert "invite it there with /invite @newsbot" in str(raised.value)
+    assert runs(db) == []
+    assert post(settings, db).status == "posted"
+    assert [c.ok for c in slack.calls_to("chat.postMessage")] == [False, True]
+
+
+def test_a_refused_chart_keeps_the_message_and_is_uploaded_by_the_next_run(settings, db, slack):
+    week_of_work(db)
+    slack.fail_next("files.completeUploadExternal", "missing_scope")
+    with pytest.raises(ReportError) as raised:
+        post(settings, db)
+    assert "files:write" in str(raised.value)
+    (message,) = slack.calls_to("chat.postMessage")
+    assert runs(db) == [("message", message.response["ts"], None)]
+
+    result = post(settings, db, now=DUE + timedelta(hours=1))
+    assert result.status == "posted" and result.file_id
+    assert len(slack.calls_to("chat.postMessage")) == 1  # the message is not posted again
+    assert [c.ok for c in slack.calls_to("files.completeUploadExternal")] == [False, True]
+    assert runs(db) == [("posted", message.response["ts"], result.file_id)]
+
+
+def test_slack_out_of_reach_gives_everything_back(slack, db, database_url, tmp_path):
+    week_of_work(db)
+    down = make_settings(
+        slack,
+        database_url,
+        tmp_path,
+        NEWSBOT_REPORT_CHANNEL=CHANNEL,
+        SLACK_API_URL=closed_port_url(),
+    )
+    with pytest.raises(ReportUnreachable) as raised:
+        post(down, db)
+    assert "could not be reached" in str(raised.value) and "was not posted" in str(raised.value)
+    assert runs(db) == []
+
+
+def test_a_connection_dropped_after_sending_is_not_posted_twice(settings, db, slack):
+    week_of_work(db)
+    slack.drop_next("chat.postMessage")
+    with pytest.raises(ReportError) as raised:
+        post(settings, db)
+    assert not isinstance(raised.value, ReportUnreachable)
+    assert f"may be in {CHANNEL}" in str(raised.value)
+    assert runs(db) == [("claimed", None, None)]
+    assert post(settings, db).status == "already-posted"
+    assert len(slack.calls_to("chat.postMessage", all_attempts=True)) == 1
+
+
+def test_a_chart_whose_sharing_may_have_happened_is_not_uploaded_again(settings, db, slack):
+    week_of_work(db)
+    slack.drop_next("files.completeUploadExternal")
+    with pytest.raises(ReportError):
+        post(settings, db)
+    assert [status for status, _ts, _file in runs(db)] == ["uploading"]
+    assert post(settings, db).status == "already-posted"
+    assert len(slack.calls_to("files.completeUploadExternal", all_attempts=True)) == 1
+
+
+def test_searches_that_found_little_with_the_drafts_that_match_now(settings, db, slack):
+    week_of_work(db)
+    for _ in range(3):
+        add_article(db, "2026-11-25 08:00", topics=("Quantum Dots",))  # came in since
+    add_article(db, "2026-11-25 08:00", topics=("Quantum Dots",), published=True)
+    add_article(db, "2026-11-25 08:00", topics=("Quantum Dots",), rejected=True)
+    for day in (17, 18, 19):
+        searched(db, "quantum dots", 0, f"2026-11-{day} 09:00")
+    searched(db, "heat pump subsidy", 1, "2026-11-20 09:00")
+    searched(db, "ai", 12, "2026-11-20 10:00")
+    searched(db, "lidar", 0, "2026-11-09 10:00")  # the week before
+    post(settings, db)
+    (message,) = slack.calls_to("chat.postMessage")
+    gaps = next(b for b in message.args["blocks"] if b["block_id"] == "stats-gaps")
+    lines = gaps["text"]["text"].splitlines()[1:]
+    assert lines == [
+        "• “quantum dots”: searched 3 times, 0 results · 3 drafts match, waiting for review",
+        "• “heat pump subsidy”: searched 1 time, 1 result · no draft matches",
+    ]
+
+
+def test_names_and_searches_never_ping_anyone(settings, db, slack):
+    article = add_article(db, "2026-11-16 10:00", topics=("<!here>",))
+    decide(db, article, "publish", "2026-11-16 11:00", "U0EVIL", "<!channel> <@U111>")
+    searched(db, "<!everyone> news", 0, "2026-11-17 09:00")
+    post(settings, db)
+    (message,) = slack.calls_to("chat.postMessage")
+    assert mentions_in(message.args) == []
+    assert "&lt;!channel&gt;" in blocks_of(message)
+
+
+def test_late_reports_say_so(settings, db, slack):
+    week_of_work(db)
+    result = post(settings, db, now=DUE + timedelta(days=2))
+    assert result.late
+    assert "(posted late)" in blocks_of(slack.calls_to("chat.postMessage")[0])
+
+
+@pytest.mark.parametrize(
+    ("now", "day", "expected"),
+    [
+        (DUE, "Monday", MONDAY),
+        (DUE - timedelta(minutes=1), "Monday", MONDAY - timedelta(days=7)),
+        (DUE + timedelta(days=6), "Monday", MONDAY),
+        (DUE + timedelta(days=7), "Monday", MONDAY + timedelta(days=7)),
+        (DUE, "Friday", date(2026, 11, 20)),
+        (DUE, "sun", date(2026, 11, 22)),
+    ],
+)
+def test_the_report_whose_time_came_last(slack, tmp_path, now, day, expected):
+    settings = make_settings(slack, "sqlite://", tmp_path, NEWSBOT_REPORT_DAY=day)
+    assert latest_due(settings, now) == expected
+
+
+def test_the_report_time_is_local(slack, tmp_path):
+    settings = make_settings(
+        slack,
+        "sqlite://",
+        tmp_path,
+        NEWSBOT_TIMEZONE="America/New_York",
+        NEWSBOT_REPORT_TIME="23:30",
+    )
+    # Monday 23:30 in New York is Tuesday 04:30 UTC.
+    monday_night = datetime(2026, 11, 24, 4, 30, tzinfo=UTC)
+    assert latest_due(settings, monday_night) == MONDAY
+    assert latest_due(settings, monday_night - timedelta(seconds=1)) == MONDAY - timedelta(days=7)
+
+
+def test_scheduler_jobs(settings, db, slack, tmp_path, database_url):
+    client = make_client(settings)
+    scheduler = create_scheduler(settings, db, client)
+    assert {REPORT_JOB, REPORT_CATCH_UP_JOB, FORGET_JOB} <= {job.id for job in scheduler.get_jobs()}
+    weekly = scheduler.get_job(REPORT_JOB).trigger
+    after_sunday = weekly.get_next_fire_time(None, DUE - timedelta(days=1))
+    assert after_sunday == DUE  # Monday 09:30
+    assert weekly.get_next_fire_time(None, DUE + timedelta(minutes=1)) == DUE + timedelta(days=7)
+    off = create_scheduler(make_settings(slack, database_url, tmp_path), db, client)
+    assert REPORT_JOB not in {job.id for job in off.get_jobs()}
+
+
+def test_searches_older_than_90_days_are_deleted_by_the_hourly_housekeeping(settings, db):
+    now = datetime.now(UTC)
+    searched(db, "old", 0, (now - timedelta(days=90, minutes=1)).strftime("%Y-%m-%d %H:%M"))
+    searched(db, "kept", 0, (now - timedelta(days=89, hours=23)).strftime("%Y-%m-%d %H:%M"))
+    scheduler = create_scheduler(settings, db, make_client(settings))
+    forget = scheduler.get_job(FORGET_JOB)
+    assert forget.trigger.interval == timedelta(hours=1)
+    forget.func(*forget.args, **forget.kwargs)
+    with db.Session() as session:
+        assert session.scalars(select(SearchLog.query)).all() == ["kept"]
+
+
+def test_a_start_after_a_missed_report_posts_it_late_once(settings, db, slack):
+    week_of_work(db)
+    client = make_client(settings, retry_connections=False)
+    thursday = DUE + timedelta(days=3)
+    report_job(settings, db, client, now=thursday)  # the catch-up at start
+    report_job(settings, db, client, now=thursday + timedelta(hours=1))  # a restart
+    (message,) = slack.calls_to("chat.postMessage")
+    assert "Nov 16 – Nov 22" in blocks_of(message) and "(posted late)" in blocks_of(message)
+    assert len(slack.calls_to("files.completeUploadExternal")) == 1
+
+
+@pytest.mark.postgres
+def test_two_processes_at_once_post_one_report(slack, postgres_url, tmp_path):
+    db = open_database(postgres_url)
+    week_of_work(db)
+    db.dispose()
+    command = [sys.executable, "-m", "tests.bot.flows.report_race", postgres_url, slack.api_url]
+    procs = [
+        subprocess.Popen(
+            [*command, DUE.isoformat()],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=120)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    # One posts the message; the chart is uploaded by one of the two.
+    assert {o.strip().splitlines()[-1] for o in outputs} <= {"posted", "already-posted"}
+    assert len(slack.calls_to("chat.postMessage")) == 1
+    assert len(slack.calls_to("files.completeUploadExternal")) == 1
+
+
+def test_the_manifest_asks_for_files_write_and_says_why():
+    with open(os.path.join(REPO, "manifest.yaml"), encoding="utf-8") as file:
+        manifest = file.read()
+    (line,) = [line for line in manifest.splitlines() if "- files:write" in line]
+    assert "weekly report's chart" in line and "files_upload_v2" in line
+    assert "stats [7d|30d]" in manifest

@@ -105,6 +105,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one `newsbot` command; the exit status."""
+    try:
+        try:
+            return _run(argv)
+        finally:
+            sys.stdout.flush()  # here, while a closed pipe can still be caught
+    except BrokenPipeError:
+        # The reader went away (`newsbot search ai | head -1`): stop quietly with 1, as
+        # rich does for the tables. Point stdout at /dev/null so that the interpreter's
+        # own flush at exit does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     # A line per migration step, per file change, per font cache built.
     for noisy in ("alembic", "watchfiles", "matplotlib"):

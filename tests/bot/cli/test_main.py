@@ -1,6 +1,10 @@
 """What every `newsbot` command shares (bot/cli/__init__.py): a mistake the user can fix is
 one sentence on stderr and exit 2, never a traceback and never a password."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from tests.builders import run_newsbot
@@ -40,3 +44,25 @@ def test_user_mistakes_exit_non_zero_without_a_traceback(tmp_path, args, env_var
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert "s3cret" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(
+    "args", [["stats", "--since", "366d"], ["stats", "--json"], ["search", "--topics"], ["--help"]]
+)
+def test_a_reader_that_went_away_ends_the_command_quietly(tmp_path, args):
+    """`newsbot stats | head -1`: the pipe's reader is gone before the first write."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    env = {"PATH": "/usr/bin:/bin", "NEWSBOT_DATABASE_URL": f"sqlite:///{tmp_path}/n.db"}
+    with os.fdopen(write_end, "wb") as stdout:
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", *args],
+            cwd=tmp_path,
+            env=env,
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert result.stderr == ""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -81,27 +81,52 @@ def digest_job(
             now=now,
         )
     except DigestUnreachable as exc:
-        if scheduler is None:
-            log.warning("daily digest for %s not posted: %s", local_date, exc)
-            return
-        at = datetime.now(UTC) + DIGEST_RETRY_AFTER
-        scheduler.add_job(
+        _again_later(
+            scheduler,
             digest_job,
-            DateTrigger(run_date=at),
-            args=(settings, db, client),
-            kwargs={"scheduler": scheduler, "catch_up": True},
-            id=DIGEST_RETRY_JOB,
-            name="daily digest, again after Slack could not be reached",
-            replace_existing=True,
-        )
-        log.warning(
-            "daily digest for %s not posted yet: %s; trying again at %s",
-            local_date,
-            exc,
-            at.astimezone(settings.timezone).strftime("%H:%M"),
+            (settings, db, client),
+            {"catch_up": True},
+            job_id=DIGEST_RETRY_JOB,
+            what=f"daily digest for {local_date}",
+            why=exc,
+            tz=settings.timezone,
         )
     except DigestError as exc:
         log.error("daily digest not posted: %s", exc)
+
+
+def _again_later(
+    scheduler: BaseScheduler | None,
+    job: Callable[..., None],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    *,
+    job_id: str,
+    what: str,
+    why: Exception,
+    tz: tzinfo,
+) -> None:
+    """After Slack could not be reached (so nothing was posted), run `job` again a few
+    minutes later; without a scheduler (the CLI), only say so."""
+    if scheduler is None:
+        log.warning("%s not posted: %s", what, why)
+        return
+    at = datetime.now(UTC) + DIGEST_RETRY_AFTER
+    scheduler.add_job(
+        job,
+        DateTrigger(run_date=at),
+        args=args,
+        kwargs={**kwargs, "scheduler": scheduler},
+        id=job_id,
+        name=f"{what}, again after Slack could not be reached",
+        replace_existing=True,
+    )
+    log.warning(
+        "%s not posted yet: %s; trying again at %s",
+        what,
+        why,
+        at.astimezone(tz).strftime("%H:%M"),
+    )
 
 
 def reindex_job(settings: Settings, db: Database) -> None:
@@ -280,24 +305,15 @@ def report_job(
             settings, db, client, channel=settings.report_channel, report_date=report_date, now=now
         )
     except ReportUnreachable as exc:
-        if scheduler is None:
-            log.warning("weekly report for %s not posted: %s", report_date, exc)
-            return
-        at = datetime.now(UTC) + DIGEST_RETRY_AFTER
-        scheduler.add_job(
+        _again_later(
+            scheduler,
             report_job,
-            DateTrigger(run_date=at),
-            args=(settings, db, client),
-            kwargs={"scheduler": scheduler},
-            id=REPORT_RETRY_JOB,
-            name="weekly report, again after Slack could not be reached",
-            replace_existing=True,
-        )
-        log.warning(
-            "weekly report for %s not posted yet: %s; trying again at %s",
-            report_date,
-            exc,
-            at.astimezone(settings.timezone).strftime("%H:%M"),
+            (settings, db, client),
+            {},
+            job_id=REPORT_RETRY_JOB,
+            what=f"weekly report for {report_date}",
+            why=exc,
+            tz=settings.timezone,
         )
     except ReportError as exc:
         log.error("weekly report for %s: %s", report_date, exc)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import ColumnElement, Engine, create_engine, event, inspect, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session as OrmSession
@@ -277,3 +277,19 @@ def insert_if_absent(session: OrmSession, model: type[Base], **values: Any) -> b
         return session.execute(pg.returning(*key)).first() is not None
     lite = sqlite.insert(model).values(**values).on_conflict_do_nothing()
     return session.execute(lite.returning(*key)).first() is not None
+
+
+def update_won(
+    session: OrmSession,
+    model: type[Base],
+    *where: ColumnElement[bool],
+    **values: Any,
+) -> bool:
+    """One conditional UPDATE of `model`'s rows matching `where`; True when it changed a row.
+
+    The database decides, so of several processes (or replicas) claiming the
+    same row with the same condition, exactly one gets True.
+    """
+    key = inspect(model).primary_key
+    statement = update(model).where(*where).values(**values).returning(*key)
+    return session.execute(statement).first() is not None

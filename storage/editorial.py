@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Exists, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from storage.db import update_won
 from storage.decision_state import DONE, WAITING, lock_article, pending_decision, state_of
 from storage.models import (
     SCHEDULE_ACTIVE,
@@ -520,18 +521,16 @@ def claim_schedule(session: Session, due: Due, holder: str, *, now: datetime) ->
         owned = row.status == "waiting"
     else:
         owned = and_(row.status == "pending", row.due_at <= now)
-    won = session.execute(
-        update(row)
-        .where(row.id == due.id, owned)
-        .values(
-            status="running",
-            claimed_by=holder,
-            claimed_at=now,
-            late=now - due.due_at > LATE_AFTER,
-        )
-        .returning(row.id)
-    ).first()
-    return won is not None
+    return update_won(
+        session,
+        row,
+        row.id == due.id,
+        owned,
+        status="running",
+        claimed_by=holder,
+        claimed_at=now,
+        late=now - due.due_at > LATE_AFTER,
+    )
 
 
 def settle_schedule(
@@ -611,13 +610,15 @@ def notices_due(session: Session) -> list[Notice]:
 def claim_notice(session: Session, notice_id: int, holder: str, *, now: datetime) -> bool:
     """Take the telling of one failure; False when someone else has it."""
     row = ScheduledPublication
-    won = session.execute(
-        update(row)
-        .where(row.id == notice_id, row.notice == "due")
-        .values(notice="sending", claimed_by=holder, claimed_at=now)
-        .returning(row.id)
-    ).first()
-    return won is not None
+    return update_won(
+        session,
+        row,
+        row.id == notice_id,
+        row.notice == "due",
+        notice="sending",
+        claimed_by=holder,
+        claimed_at=now,
+    )
 
 
 def finish_notice(session: Session, notice_id: int, holder: str, *, sent: bool) -> None:

@@ -27,7 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from storage.db import insert_if_absent
+from storage.db import insert_if_absent, update_won
 from storage.matching import (
     ArticleState,
     Compiled,
@@ -560,16 +560,14 @@ def channels_waiting(session: Session) -> list[str]:
 def claim_channel(session: Session, channel: str, holder: str, *, now: datetime) -> bool:
     """Take the channel's posting lease; False while another poster holds it."""
     insert_if_absent(session, FollowChannel, channel=channel)
-    won = session.execute(
-        update(FollowChannel)
-        .where(
-            FollowChannel.channel == channel,
-            or_(FollowChannel.posting_by.is_(None), FollowChannel.posting_until < now),
-        )
-        .values(posting_by=holder, posting_until=now + LEASE)
-        .returning(FollowChannel.channel)
-    ).first()
-    return won is not None
+    return update_won(
+        session,
+        FollowChannel,
+        FollowChannel.channel == channel,
+        or_(FollowChannel.posting_by.is_(None), FollowChannel.posting_until < now),
+        posting_by=holder,
+        posting_until=now + LEASE,
+    )
 
 
 def release_channel(session: Session, channel: str, holder: str) -> None:
@@ -657,13 +655,15 @@ def set_follows(session: Session, claim_id: int, follow_ids: Sequence[int]) -> N
 
 def take_claim(session: Session, claim_id: int, holder: str, *, now: datetime) -> bool:
     """Claim a pending card for posting: one conditional UPDATE, so one poster wins."""
-    won = session.execute(
-        update(FollowClaim)
-        .where(FollowClaim.id == claim_id, FollowClaim.status == "pending")
-        .values(status="claimed", claimed_by=holder, claimed_at=now)
-        .returning(FollowClaim.id)
-    ).first()
-    return won is not None
+    return update_won(
+        session,
+        FollowClaim,
+        FollowClaim.id == claim_id,
+        FollowClaim.status == "pending",
+        status="claimed",
+        claimed_by=holder,
+        claimed_at=now,
+    )
 
 
 def mark_posted(

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from storage.db import insert_if_absent
+from storage.db import insert_if_absent, update_won
 from storage.decisions import writer_id
 from storage.models import ReportRun, utcnow
 
@@ -72,13 +72,15 @@ def release_report(session: Session, run_id: int) -> None:
 
 def claim_chart(session: Session, run_id: int) -> bool:
     """Take the chart's upload; False when it is someone else's, or done."""
-    won = session.execute(
-        update(ReportRun)
-        .where(ReportRun.id == run_id, ReportRun.status == MESSAGE)
-        .values(status=UPLOADING, claimed_by=writer_id(), claimed_at=utcnow())
-        .returning(ReportRun.id)
-    ).first()
-    return won is not None
+    return update_won(
+        session,
+        ReportRun,
+        ReportRun.id == run_id,
+        ReportRun.status == MESSAGE,
+        status=UPLOADING,
+        claimed_by=writer_id(),
+        claimed_at=utcnow(),
+    )
 
 
 def mark_chart(session: Session, run_id: int, *, file_id: str | None) -> None:

@@ -15,7 +15,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from storage.db import insert_if_absent
+from storage.db import insert_if_absent, update_won
 from storage.models import (
     Article,
     HandledRequest,
@@ -201,16 +201,14 @@ def claim_update(session: Session, message_id: int, holder: str) -> bool:
     One conditional UPDATE: of several claimants, one gets it.
     """
     now = utcnow()
-    won = session.execute(
-        update(PostedMessage)
-        .where(
-            PostedMessage.id == message_id,
-            or_(PostedMessage.updating_by.is_(None), PostedMessage.updating_until < now),
-        )
-        .values(updating_by=holder, updating_until=now + UPDATE_LEASE)
-        .returning(PostedMessage.id)
-    ).first()
-    return won is not None
+    return update_won(
+        session,
+        PostedMessage,
+        PostedMessage.id == message_id,
+        or_(PostedMessage.updating_by.is_(None), PostedMessage.updating_until < now),
+        updating_by=holder,
+        updating_until=now + UPDATE_LEASE,
+    )
 
 
 def record_update(

@@ -91,6 +91,16 @@ class Gate:
             self._answered.set()
 
 
+# The scope a method needs, for Slack's `missing_scope` answer (its `needed` field).
+_SCOPE_OF = {
+    "files.getUploadURLExternal": "files:write",
+    "files.completeUploadExternal": "files:write",
+    "conversations.info": "channels:read",
+    "usergroups.users.list": "usergroups:read",
+    "chat.unfurl": "links:write",
+}
+
+
 class SlackApiFailure(Exception):
     """Raised by a handler to answer `{"ok": false, "error": ...}`."""
 
@@ -310,6 +320,8 @@ class FakeSlack:
             raise SlackApiFailure("not_authed")
         if token != self.bot_token:
             raise SlackApiFailure("invalid_auth")
+        if error == "missing_scope":
+            raise SlackApiFailure(error, needed=_SCOPE_OF.get(method, "chat:write"), provided="")
         if error:
             raise SlackApiFailure(error)
         handler = self.handlers.get(method)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from http.client import HTTPException
 from typing import Any
 from urllib.error import HTTPError, URLError
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
@@ -49,6 +50,18 @@ _GONE = {"message_not_found", "channel_not_found", "cant_update_message", "is_ar
 #: Kinds of posted message meant for reviewers (the review channel's): their cards keep
 #: the buttons only reviewers get, such as Publish at….
 REVIEWER_KINDS = frozenset({"review", "reminder", "schedule-notice"})
+
+
+def api_host(client: WebClient) -> str:
+    """The Web API's host, for a sentence about reaching it (never a whole URL)."""
+    return urlsplit(client.base_url).netloc or client.base_url
+
+
+def failure_reason(exc: BaseException) -> str:
+    """What went wrong with a call, in a few words (never a URL or a traceback)."""
+    reason = exc.reason if isinstance(exc, URLError) else exc
+    said = getattr(reason, "strerror", None) or str(reason) or type(reason).__name__
+    return " ".join(str(said).split())
 
 
 def never_sent(exc: BaseException) -> bool:

@@ -7,8 +7,6 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from urllib.error import URLError
-from urllib.parse import urlsplit
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -16,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot import render
 from bot.deps import Deps
-from bot.flows.cards import CALL_FAILED, never_sent, post_cards
+from bot.flows.cards import CALL_FAILED, api_host, failure_reason, never_sent, post_cards
 from bot.localtime import local_today, wall_time
 from bot.settings import Settings
 from storage.db import Database
@@ -36,21 +34,8 @@ log = logging.getLogger(__name__)
 LATE_AFTER = timedelta(minutes=10)
 _CARD_BLOCK = re.compile(r"^card:(\d+)$")
 
-FIXES = {
-    "not_in_channel": "the bot is not in channel {channel}: invite it there with /invite @newsbot",
-    "channel_not_found": (
-        "channel {channel} was not found: set NEWSBOT_DIGEST_CHANNEL (or --channel) to the ID of "
-        "a channel the bot is in"
-    ),
-    "is_archived": "channel {channel} is archived: choose another NEWSBOT_DIGEST_CHANNEL",
-    "invalid_auth": (
-        "Slack refused SLACK_BOT_TOKEN (invalid_auth): copy the Bot User OAuth Token again from "
-        "your app's OAuth & Permissions page"
-    ),
-    "not_authed": "SLACK_BOT_TOKEN is missing: set it to the app's Bot User OAuth Token",
-    "token_revoked": "SLACK_BOT_TOKEN was revoked: reinstall the app and copy the new token",
-    "account_inactive": "SLACK_BOT_TOKEN belongs to an uninstalled app: reinstall it",
-}
+# The setting an operator changes when Slack refuses the digest channel.
+_SETTING = "NEWSBOT_DIGEST_CHANNEL (or --channel)"
 
 
 class DigestError(Exception):
@@ -167,15 +152,17 @@ def post_digest(
             with db.WriteSession.begin() as session:
                 release_claim(session, run_id)
         if isinstance(exc, SlackApiError):
-            raise DigestError(_fix(exc, channel)) from None
+            raise DigestError(
+                render.channel_refusal(exc.response, channel, setting=_SETTING)
+            ) from None
         if never_sent(exc):
             raise DigestUnreachable(
-                f"Slack could not be reached at {_host(client)} ({_reason(exc)}), "
+                f"Slack could not be reached at {api_host(client)} ({failure_reason(exc)}), "
                 f"so nothing was posted to {channel}"
             ) from None
         raise DigestError(
             f"the connection to Slack failed after the digest for {local_date} was sent "
-            f"({_reason(exc)}), so it may be in {channel}: it is not posted again "
+            f"({failure_reason(exc)}), so it may be in {channel}: it is not posted again "
             "(see README, 'Exactly once')"
         ) from None
     posted = [(first, messages[0])]
@@ -184,7 +171,11 @@ def post_digest(
             posted.append((_post(client, channel, reply, thread_ts=first), reply))
         except CALL_FAILED as exc:
             # The channel post is out; posting it again would be worse than a short thread.
-            why = _fix(exc, channel) if isinstance(exc, SlackApiError) else _reason(exc)
+            why = (
+                render.channel_refusal(exc.response, channel, setting=_SETTING)
+                if isinstance(exc, SlackApiError)
+                else failure_reason(exc)
+            )
             log.error("digest thread reply in %s failed: %s", channel, why)
             break
     carried = [article_id for _ts, message in posted for article_id in card_ids(message)]
@@ -212,20 +203,3 @@ def card_ids(message: render.Message) -> list[int]:
     """The article ids whose cards a rendered message carries, in order."""
     found = (_CARD_BLOCK.match(block.get("block_id", "")) for block in message.blocks)
     return [int(m.group(1)) for m in found if m]
-
-
-def _host(client: WebClient) -> str:
-    return urlsplit(client.base_url).netloc or client.base_url
-
-
-def _reason(exc: BaseException) -> str:
-    """What went wrong with the connection, in a few words (never a URL or a traceback)."""
-    reason = exc.reason if isinstance(exc, URLError) else exc
-    said = getattr(reason, "strerror", None) or str(reason) or type(reason).__name__
-    return " ".join(str(said).split())
-
-
-def _fix(exc: SlackApiError, channel: str) -> str:
-    error = str(exc.response.get("error", "unknown_error"))
-    template = FIXES.get(error, "Slack refused the digest ({error})")
-    return template.format(channel=channel, error=error)

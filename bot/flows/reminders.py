@@ -153,7 +153,11 @@ def post_reminder(
         if refused or never_sent(exc):
             with db.WriteSession.begin() as session:
                 release_claim(session, run_id)
-            why = _fix(exc, channel) if isinstance(exc, SlackApiError) else "Slack unreachable"
+            why = (
+                render.channel_refusal(exc.response, channel, setting="NEWSBOT_REVIEW_CHANNEL")
+                if isinstance(exc, SlackApiError)
+                else "Slack unreachable"
+            )
             log.error("reminder for %s not posted (tried again at the next run): %s", slot, why)
             return ReminderResult("not-posted", slot, error=why)
         # Sent, then the connection failed: it may be in the channel, and at most once beats twice.
@@ -172,18 +176,3 @@ def post_reminder(
         )
     log.info("reminded %s of %d draft(s) waiting (slot %s)", channel, len(shown), slot)
     return ReminderResult("posted", slot, tuple(shown), posted["ts"], thread)
-
-
-_FIXES = {
-    "not_in_channel": "the bot is not in {channel}: invite it there with /invite @newsbot",
-    "channel_not_found": (
-        "channel {channel} was not found: set NEWSBOT_REVIEW_CHANNEL to the ID of a channel the"
-        " bot is in"
-    ),
-    "is_archived": "channel {channel} is archived: choose another NEWSBOT_REVIEW_CHANNEL",
-}
-
-
-def _fix(exc: SlackApiError, channel: str) -> str:
-    error = str(exc.response.get("error", "unknown_error"))
-    return _FIXES.get(error, "Slack refused it ({error})").format(channel=channel, error=error)

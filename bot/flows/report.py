@@ -19,10 +19,10 @@ from urllib.error import HTTPError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 
-from bot.flows.cards import CALL_FAILED, never_sent
-from bot.flows.digest import _host, _reason
+from bot.flows.cards import CALL_FAILED, api_host, failure_reason, never_sent
 from bot.localtime import local_today, wall_time
 from bot.render import chart
+from bot.render.replies import channel_refusal
 from bot.render.stats import report_message
 from bot.settings import Settings
 from storage.db import Database
@@ -47,25 +47,8 @@ log = logging.getLogger(__name__)
 # Posted this much after its time, a report says "(posted late)".
 LATE_AFTER = timedelta(minutes=10)
 
-FIXES = {
-    "not_in_channel": "the bot is not in channel {channel}: invite it there with /invite @newsbot",
-    "channel_not_found": (
-        "channel {channel} was not found: set NEWSBOT_REPORT_CHANNEL to the ID of a channel "
-        "the bot is in"
-    ),
-    "is_archived": "channel {channel} is archived: choose another NEWSBOT_REPORT_CHANNEL",
-    "missing_scope": (
-        "the app lacks a scope the report needs (files:write for the chart): add it under "
-        "OAuth & Permissions, as manifest.yaml has it, and reinstall the app"
-    ),
-    "invalid_auth": (
-        "Slack refused SLACK_BOT_TOKEN (invalid_auth): copy the Bot User OAuth Token again from "
-        "your app's OAuth & Permissions page"
-    ),
-    "not_authed": "SLACK_BOT_TOKEN is missing: set it to the app's Bot User OAuth Token",
-    "token_revoked": "SLACK_BOT_TOKEN was revoked: reinstall the app and copy the new token",
-    "account_inactive": "SLACK_BOT_TOKEN belongs to an uninstalled app: reinstall it",
-}
+# The setting an operator changes when Slack refuses the report channel.
+_SETTING = "NEWSBOT_REPORT_CHANNEL"
 
 
 class ReportError(Exception):
@@ -213,17 +196,18 @@ def _error(
     exc: BaseException, client: WebClient, channel: str, what: str, refused: bool
 ) -> ReportError:
     if isinstance(exc, SlackApiError):
-        error = str(exc.response.get("error", "unknown_error"))
-        fix = FIXES.get(error, "Slack refused it ({error})").format(channel=channel, error=error)
+        fix = channel_refusal(exc.response, channel, setting=_SETTING)
         return ReportError(f"{what} was not posted: {fix}")
     if refused:
-        return ReportError(f"{what} was not posted: Slack refused the upload ({_reason(exc)})")
+        return ReportError(
+            f"{what} was not posted: Slack refused the upload ({failure_reason(exc)})"
+        )
     if never_sent(exc):
         return ReportUnreachable(
-            f"Slack could not be reached at {_host(client)} ({_reason(exc)}), so {what} was not "
-            f"posted to {channel}"
+            f"Slack could not be reached at {api_host(client)} ({failure_reason(exc)}), "
+            f"so {what} was not posted to {channel}"
         )
     return ReportError(
-        f"the connection to Slack failed after {what} was sent ({_reason(exc)}), so it may be in "
-        f"{channel}: it is not posted again"
+        f"the connection to Slack failed after {what} was sent ({failure_reason(exc)}), "
+        f"so it may be in {channel}: it is not posted again"
     )

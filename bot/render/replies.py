@@ -6,6 +6,7 @@ through `ephemeral_text`'s escaping; everything from an article is escaped.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -139,3 +140,38 @@ _CANNOT_POST = {
 def cannot_post(error: str) -> str | None:
     """What to tell the user when Slack refuses a post into their channel, if we know."""
     return _CANNOT_POST.get(error)
+
+
+# Slack's refusals of a post to a configured channel, and what the operator does about each.
+_TOKEN_FIXES = {
+    "invalid_auth": (
+        "Slack refused SLACK_BOT_TOKEN (invalid_auth): copy the Bot User OAuth Token again from "
+        "your app's OAuth & Permissions page"
+    ),
+    "not_authed": "SLACK_BOT_TOKEN is missing: set it to the app's Bot User OAuth Token",
+    "token_revoked": "SLACK_BOT_TOKEN was revoked: reinstall the app and copy the new token",
+    "account_inactive": "SLACK_BOT_TOKEN belongs to an uninstalled app: reinstall it",
+}
+
+
+def channel_refusal(answer: Mapping[str, Any], channel: str, *, setting: str) -> str:
+    """Why Slack refused a post to the channel that `setting` names, and the fix, as one clause.
+
+    `answer` is Slack's error response (its `error`, and `needed` for a missing scope).
+    """
+    error = str(answer.get("error") or "unknown_error")
+    if error == "not_in_channel":
+        return f"the bot is not in channel {channel}: invite it there with /invite @newsbot"
+    if error == "channel_not_found":
+        return (
+            f"channel {channel} was not found: set {setting} to the ID of a channel the bot is in"
+        )
+    if error == "is_archived":
+        return f"channel {channel} is archived: choose another {setting}"
+    if error == "missing_scope":
+        needed = str(answer.get("needed") or "a scope")
+        return (
+            f"the app lacks {needed}: add it under OAuth & Permissions, as manifest.yaml has it, "
+            "and reinstall the app"
+        )
+    return _TOKEN_FIXES.get(error, f"Slack refused it ({error})")

@@ -25,13 +25,13 @@ from tests.builders import (
     DIGEST_DAY,
     DIGEST_DUE,
     digest_settings,
-    get,
     indexed,
     make_settings,
     newsbot_env,
     run_newsbot,
     serve_env,
     start_newsbot,
+    wait_until_healthy,
     write_article,
     write_story,
 )
@@ -162,7 +162,8 @@ def test_serve_logs_one_sentence_when_slack_is_gone_at_digest_time(slack, tmp_pa
             assert time.monotonic() < deadline, "".join(lines)
             assert proc.poll() is None, "".join(lines)
             time.sleep(0.1)
-        assert get(f"http://127.0.0.1:{port}/healthz")[0] == 200  # still serving
+        # Still serving: the digest's catch-up may run before the listener is up, so wait.
+        wait_until_healthy(port, proc)
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
         reader.join(timeout=10)

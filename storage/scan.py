@@ -221,7 +221,7 @@ def walk(root: Path) -> Folder:
     """
     if not root.is_dir():
         raise FolderError(f"the articles folder {root} does not exist or is not a folder")
-    real_root = root.resolve()
+    real_root = Path(os.path.realpath(root))
     seen_dirs = {real_root}
     found: dict[str, tuple[int, int]] = {}
     refused: list[Failure] = []
@@ -283,7 +283,9 @@ def walk(root: Path) -> Folder:
         for name in others:  # folders and symlinks
             path = folder / name
             try:
-                real = path.resolve()
+                # realpath, not Path.resolve: on a symlink loop resolve raises RuntimeError
+                # (Python 3.11), realpath gives a path whose stat fails like a dangling link's.
+                real = Path(os.path.realpath(path))
                 if not real.is_relative_to(real_root):
                     continue
                 if path.is_dir():

@@ -139,6 +139,25 @@ def test_anything_that_is_not_a_regular_file_is_named_and_never_opened(
     ]
 
 
+def test_symlinks_in_a_loop_are_skipped_and_every_good_file_is_indexed(db, database_url, tmp_path):
+    folder = tmp_path / "articles"
+    (folder / "2026").mkdir(parents=True)
+    (folder / "2026" / "good.md").write_text(article("https://x.example/good"))
+    (folder / "top.md").write_text(article("https://x.example/top"))
+    (folder / "2026" / "self").symlink_to("self")  # a folder-looking link to itself
+    (folder / "loop.md").symlink_to("loop.md")  # an article-looking one
+    (folder / "ping.md").symlink_to("pong.md")  # two links pointing at each other
+    (folder / "pong.md").symlink_to("ping.md")
+    (folder / "2026" / "up").symlink_to("..")  # back into a folder already walked
+
+    result = index_cli(database_url, folder)
+
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout.splitlines() == ["2 added, 0 updated, 0 unchanged, 0 missing, 0 failed"]
+    assert urls(db) == {"https://x.example/good", "https://x.example/top"}
+
+
 def test_an_article_whose_file_became_a_pipe_keeps_its_last_good_version(db, articles_dir):
     sync(db.WriteSession, articles_dir)
     cameras = next(articles_dir.rglob("harbor-city-tests-ai-traffic-cameras.md"))

@@ -80,8 +80,18 @@ def _link(client: Any, result: Any) -> str:
         return f"message ts {result.message_ts}"
 
 
+# --date's range: a day's digest window (24 h before its time, in any zone) must be a
+# moment Python can represent.
+_FIRST_DATE, _LAST_DATE = date(1900, 1, 1), date(9998, 12, 31)
+
+
 def _date(value: str) -> date:
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise UserError(f"--date {value!r} is not a date: use YYYY-MM-DD") from None
+    if not _FIRST_DATE <= day <= _LAST_DATE:
+        raise UserError(
+            f"--date {value!r} is out of range: use a date from {_FIRST_DATE} to {_LAST_DATE}"
+        )
+    return day

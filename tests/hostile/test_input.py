@@ -248,6 +248,14 @@ def newsbot(*args: str, database_url: str, cwd: Path, tty_out: bool = False, **e
             "`--since soon [31m` is not a date: use --since 7d, --since 12h or --since 2026-11-01",
         ),
         (
+            ["digest", "--channel", "C1", "--date", "0001-01-01", "--dry-run"],
+            "--date '0001-01-01' is out of range: use a date from 1900-01-01 to 9998-12-31",
+        ),
+        (
+            ["digest", "--channel", "C1", "--date", "9999-12-31", "--dry-run"],
+            "--date '9999-12-31' is out of range: use a date from 1900-01-01 to 9998-12-31",
+        ),
+        (
             ["search", "ai", "--limit", "99999999999999999999"],
             "argument --limit: expected a whole number from 1 to 1000000000, "
             "got '99999999999999999999'",

@@ -6,7 +6,8 @@ import logging
 from concurrent.futures import Executor
 from typing import Any
 
-from slack_bolt import App, BoltContext
+from slack_bolt import App, BoltContext, BoltResponse
+from slack_bolt.error import BoltUnhandledRequestError
 from slack_sdk import WebClient
 from slack_sdk.http_retry import RetryHandler
 from slack_sdk.http_retry.builtin_handlers import (
@@ -57,6 +58,9 @@ class NewsbotApp(App):
             # logs the whole body of every request it refuses.
             request_verification_enabled=False,
             before_authorize=authenticate(signing_secret),
+            # Bolt's own warning for a request no listener takes is several lines
+            # with values from the body; `on_error` logs one line instead.
+            raise_error_for_unhandled_request=True,
             **kwargs,
         )
         self.signing_secret = signing_secret
@@ -92,12 +96,15 @@ def create_app(
     @app.error
     def on_error(
         error: Exception, body: dict, context: BoltContext, respond, logger: logging.Logger
-    ) -> None:
+    ) -> BoltResponse | None:
+        if isinstance(error, BoltUnhandledRequestError):
+            logger.warning("no listener for this request: 404 (%s)", _describe(body))
+            return BoltResponse(status=404, body="")
         if context.get(AUTHENTIC) is not True:
             # It failed before the request was known to be Slack's: its body, and
             # the response_url in it, may be anyone's. Nothing is sent anywhere.
             logger.error("request failed before it was authenticated: %s", type(error).__name__)
-            return
+            return None
         logger.exception("listener failed (%s)", _describe(body), exc_info=error)
         if isinstance(body.get("response_url"), str):
             message = ephemeral_text(SORRY)
@@ -107,6 +114,7 @@ def create_app(
                 response_type="ephemeral",
                 replace_original=False,
             )
+        return None
 
     return app
 

@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from slack_bolt import BoltContext
 from slack_bolt.request import BoltRequest
@@ -100,6 +100,7 @@ def parse_body(raw: bytes, content_type: str | None) -> dict[str, Any]:
     missing = [name for name in COMMAND_FIELDS if name not in form]
     if missing:
         raise Refused(400, f"slash command without {', '.join(missing)}")
+    _check_response_url(form["response_url"])
     return form
 
 
@@ -120,11 +121,32 @@ def _event(body: dict[str, Any]) -> dict[str, Any]:
         event = body.get("event")
         if not (isinstance(event, dict) and isinstance(event.get("type"), str)):
             raise Refused(400, "event_callback without an event type")
+        if not _readable(event):
+            raise Refused(400, f"{event['type']} event without the fields the app reads")
     return body
 
 
+def _readable(event: dict[str, Any]) -> bool:
+    """Whether an event the app subscribes to has the fields its listener reads."""
+
+    def strings(*names: str) -> bool:
+        return all(isinstance(event.get(name), str) for name in names)
+
+    if event["type"] == "app_home_opened":
+        return strings("user")
+    if event["type"] == "link_shared":
+        links = event.get("links")
+        return (
+            (strings("channel", "message_ts") or strings("unfurl_id", "source"))
+            and isinstance(links, list)
+            and all(isinstance(link, dict) and isinstance(link.get("url"), str) for link in links)
+        )
+    return True
+
+
 def _interaction(body: dict[str, Any]) -> dict[str, Any]:
-    if not isinstance(body.get("type"), str):
+    kind = body.get("type")
+    if not isinstance(kind, str):
         raise Refused(400, "payload without a type")
     user = body.get("user")
     if not (isinstance(user, dict) and isinstance(user.get("id"), str)):
@@ -137,7 +159,26 @@ def _interaction(body: dict[str, Any]) -> dict[str, Any]:
             and all(isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in actions)
         ):
             raise Refused(400, "payload with malformed actions")
+    if "view" in body or kind in ("view_submission", "view_closed"):
+        view = body.get("view")
+        if not (
+            isinstance(view, dict)
+            and all(isinstance(view.get(name), str) for name in ("id", "type", "callback_id"))
+        ):
+            raise Refused(400, "payload with a malformed view")
+    _check_response_url(body.get("response_url"))
     return body
+
+
+def _check_response_url(url: object) -> None:
+    """A `response_url`, where there is one, is an http(s) URL: never a file, never a path."""
+    if url is None:
+        return
+    if not isinstance(url, str):
+        raise Refused(400, "response_url is not a string")
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise Refused(400, "response_url is not an https URL")
 
 
 class SlackHttpRequest(BoltRequest):

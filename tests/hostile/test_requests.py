@@ -213,6 +213,12 @@ def test_a_failure_over_socket_mode_still_tells_the_user(local):
 
 # Where a body carries a response_url, it is the stand-in's: answering there would show.
 HERE = b"RESPONSE_URL"
+
+
+def _payload(payload: dict) -> bytes:
+    return b"payload=" + quote(json.dumps(payload)).encode()
+
+
 MALFORMED = {
     "JSON array": (b"[1, 2]", JSON),
     "JSON string": (b'"event_callback"', JSON),
@@ -237,6 +243,60 @@ MALFORMED = {
         ).encode(),
         FORM,
     ),
+    "view_submission whose view is a string": (
+        _payload({"type": "view_submission", "user": {"id": "U1"}, "view": "x"}),
+        FORM,
+    ),
+    "view_submission whose view has no type": (
+        _payload({"type": "view_submission", "user": {"id": "U1"}, "view": {"id": "V1"}}),
+        FORM,
+    ),
+    "block_actions with a view of the wrong type": (
+        _payload(
+            {
+                "type": "block_actions",
+                "user": {"id": "U1"},
+                "actions": [{"action_id": "publish"}],
+                "view": [1],
+            }
+        ),
+        FORM,
+    ),
+    "interaction whose response_url is a file": (
+        _payload(
+            {
+                "type": "block_actions",
+                "user": {"id": "U1"},
+                "actions": [{"action_id": "publish"}],
+                "response_url": "file:///etc/passwd",
+            }
+        ),
+        FORM,
+    ),
+    "link_shared whose links are not links": (
+        json.dumps(
+            {
+                "type": "event_callback",
+                "event_id": "Ev1",
+                "event": {
+                    "type": "link_shared",
+                    "channel": "C1",
+                    "message_ts": "1.2",
+                    "links": [5, {"url": 7}],
+                },
+            }
+        ).encode(),
+        JSON,
+    ),
+    "app_home_opened without a user": (
+        b'{"type": "event_callback", "event_id": "Ev2", "event": {"type": "app_home_opened"}}',
+        JSON,
+    ),
+    "slash command whose response_url is a file": (
+        b"command=%2Fnews&text=ai&user_id=U1&channel_id=C1&team_id=T1"
+        b"&response_url=file%3A%2F%2F%2Fetc%2Fpasswd",
+        FORM,
+    ),
     "bytes that are not UTF-8": (b"command=%2Fnews&text=\xff\xfe", FORM),
     "empty body": (b"", FORM),
     "slash command without its fields": (b"command=%2Fnews&text=ai&response_url=" + HERE, FORM),
@@ -258,6 +318,18 @@ def test_a_signed_malformed_body_gets_400_and_no_traceback(fresh, body, content_
     assert "Traceback" not in output
     assert len(refused_lines(output)) == 1
     assert [c.method for c in fresh.slack.calls] == ["response_url"]
+
+
+def test_a_signed_request_no_listener_takes_is_one_line_and_404(fresh):
+    """Bolt's own warning for it is several lines, with values from the body in them."""
+    log_start = fresh.output_size()
+    unknown = block_action("no-such-action", MARKER, response_url=fresh.slack.response_url())
+    assert fresh.post(unknown) == 404
+    output = fresh.output(log_start)
+    (line,) = output.splitlines()
+    assert "no listener for this request: 404 (block_actions no-such-action user U111)" in line
+    assert MARKER not in output
+    assert fresh.slack.calls == []
 
 
 def test_a_command_naming_payload_is_answered(fresh):

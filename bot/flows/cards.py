@@ -53,8 +53,14 @@ REVIEWER_KINDS = frozenset({"review", "reminder", "schedule-notice"})
 
 
 def api_host(client: WebClient) -> str:
-    """The Web API's host, for a sentence about reaching it (never a whole URL)."""
-    return urlsplit(client.base_url).netloc or client.base_url
+    """The Web API's host and port, for a sentence about reaching it: never a whole URL,
+    nor the credentials a proxy's URL may carry."""
+    parts = urlsplit(client.base_url)
+    host = parts.hostname or "the Slack API"
+    try:
+        return f"{host}:{parts.port}" if parts.port else host
+    except ValueError:  # a port that is not a number
+        return host
 
 
 def failure_reason(exc: BaseException) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import signal
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from tests.builders import (
     DIGEST_CHANNEL,
     DIGEST_DAY,
     DIGEST_DUE,
+    closed_port_url,
     digest_settings,
     indexed,
     make_settings,
@@ -36,14 +36,6 @@ from tests.builders import (
     write_story,
 )
 from tests.slack_api import BOT_TOKEN
-
-
-def closed_port_url() -> str:
-    """An API URL on a local port that refuses connections: bound, then closed."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}/api/"
 
 
 @pytest.fixture
@@ -69,7 +61,9 @@ def test_unreachable_slack_gives_the_claim_back_and_tries_again(
     slack, folder, db, database_url, caplog
 ):
     caplog.set_level(logging.INFO)
-    down = digest_settings(slack, database_url, folder, SLACK_API_URL=closed_port_url())
+    # A proxy's URL may carry credentials: the sentence names the host, never them.
+    proxy = closed_port_url(credentials="newsbot:pr0xy-pa55@")
+    down = digest_settings(slack, database_url, folder, SLACK_API_URL=proxy)
     client = make_client(down, retry_connections=False)
     scheduler = create_scheduler(down, db, client)
 
@@ -79,8 +73,8 @@ def test_unreachable_slack_gives_the_claim_back_and_tries_again(
     ours = [r for r in caplog.records if r.name.startswith("bot") and r.levelno >= logging.WARNING]
     (said,) = ours
     assert said.exc_info is None and "\n" not in said.getMessage()
-    assert "Slack could not be reached" in said.getMessage()
-    assert "nothing was posted" in said.getMessage()
+    assert "Slack could not be reached at 127.0.0.1:" in said.getMessage()
+    assert "nothing was posted" in said.getMessage() and "pr0xy-pa55" not in caplog.text
     retry = scheduler.get_job(DIGEST_RETRY_JOB)
     assert retry is not None and retry.func is digest_job and retry.kwargs["catch_up"] is True
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta
@@ -26,7 +25,7 @@ from bot.scheduler import (
 )
 from storage.db import open_database
 from storage.models import ReportRun, SearchLog
-from tests.builders import make_settings
+from tests.builders import closed_port_url, make_settings
 from tests.insights_builders import add_article, decide, searched
 from tests.slack_api import mentions_in
 
@@ -34,13 +33,6 @@ CHANNEL = "C0REPORT"
 MONDAY = date(2026, 11, 23)  # reports on Nov 16-22
 DUE = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
-
-
-def closed_port_url() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}/api/"
 
 
 @pytest.fixture

@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 MAX_BODY_BYTES = 1024 * 1024
+# A chunked body on the wire: its chunk sizes too, six times the body in one-byte chunks.
+MAX_WIRE_BODY_BYTES = 8 * MAX_BODY_BYTES
 # The request line and all headers; it bounds each line too. Slack sends about 1 KiB.
 MAX_HEAD_BYTES = 32 * 1024
 READ_SECONDS = 10.0  # to receive a whole request, head and body
@@ -164,6 +166,16 @@ class _Parser(HTTPRequestParser):
         if len(self.start) < _START_BYTES:
             self.start += data[: _START_BYTES - len(self.start)]
         consumed = super().received(data)
+        # waitress bounds the bytes on the wire, chunk sizes included; the limit is on
+        # the body itself: its declared length, or what the chunks decoded to so far.
+        if self.error is None and self.headers_finished:
+            if self.chunked:
+                body = len(self.body_rcv) if self.body_rcv is not None else 0
+            else:
+                body = self.content_length
+            if body > MAX_BODY_BYTES:
+                self.error = RequestEntityTooLarge("body over 1 MiB")
+                self.completed = True
         if self.error is not None:
             # Refused already: no 100 Continue, the client must not send its body.
             self.expect_continue = False
@@ -338,7 +350,8 @@ class HttpServer:
             "threads": threads,
             "connection_limit": CONNECTIONS,
             "max_request_header_size": MAX_HEAD_BYTES,
-            "max_request_body_size": MAX_BODY_BYTES + 1,  # waitress refuses at the limit
+            # Bytes on the wire; `_Parser` holds the body itself to MAX_BODY_BYTES.
+            "max_request_body_size": MAX_WIRE_BODY_BYTES,
             "inbuf_overflow": IN_MEMORY_BODY_BYTES,
             # How often `maintenance` looks for requests past their deadline.
             "cleanup_interval": 1,

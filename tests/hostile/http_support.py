@@ -149,6 +149,11 @@ class Served:
     def output_size(self) -> int:
         return self.log.stat().st_size
 
+    def searches_logged(self) -> int:
+        """Rows in the search log, which a search writes after it is answered."""
+        with sqlite3.connect(f"file:{self.database}?mode=ro", uri=True) as conn:
+            return conn.execute("SELECT count(*) FROM search_log").fetchone()[0]
+
     def database_dump(self) -> str:
         """Every row of every table, as SQL: equal dumps mean nothing was written."""
         with sqlite3.connect(f"file:{self.database}?mode=ro", uri=True) as conn:

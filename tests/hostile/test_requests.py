@@ -84,9 +84,15 @@ def reply_at(slack: FakeSlack, response_url: str, count: int = 1) -> list[Call]:
 
 
 def news(served: Served, text: str, response_url: str) -> Call:
-    """A signed `/news text` over HTTP, and its answer."""
+    """A signed `/news text` over HTTP, and its answer, once its search is logged too (the log
+    is written after the answer: a test comparing the database next must not see it land)."""
+    logged = served.searches_logged()
     assert served.post(slash_command(text, response_url=response_url)) == 200
     (answer,) = reply_at(served.slack, response_url)
+    deadline = time.monotonic() + 30
+    while served.searches_logged() == logged:
+        assert time.monotonic() < deadline, f"the search for {text!r} was never logged"
+        time.sleep(0.02)
     return answer
 
 
@@ -368,18 +374,24 @@ def test_a_body_over_1_mib_gets_413_before_it_is_read(fresh, chunked):
     news(fresh, "ai", fresh.slack.response_url())
 
 
-def test_a_signed_chunked_body_is_read_whole(fresh):
-    request = url_verification("c" * 300_000)
+@pytest.mark.parametrize(
+    ("length", "chunk"),
+    [(300_000, 70_000), (200_000, 1), (MiB - 200, 4096)],
+    ids=["300 KB in 70 KB chunks", "200 KB in 1-byte chunks", "just under 1 MiB"],
+)
+def test_a_signed_chunked_body_is_read_whole(fresh, length, chunk):
+    """The limit is on the body, not on the chunk sizes that frame it on the wire."""
+    request = url_verification("c" * length)
     body = request.body.encode()
     chunked = b"".join(
-        b"%x\r\n%s\r\n" % (len(body[i : i + 70_000]), body[i : i + 70_000])
-        for i in range(0, len(body), 70_000)
+        b"%x\r\n%s\r\n" % (len(body[i : i + chunk]), body[i : i + chunk])
+        for i in range(0, len(body), chunk)
     )
     headers = {**request.headers, "Transfer-Encoding": "chunked"}
     data = raw_request("POST", "/slack/events", headers, content_length=False)
     answer = fresh.send(data + chunked + b"0\r\n\r\n")
     assert answer.status == 200
-    assert json.loads(answer.body) == {"challenge": "c" * 300_000}
+    assert json.loads(answer.body) == {"challenge": "c" * length}
 
 
 def test_a_signed_body_just_under_1_mib_is_read_whole(fresh):

@@ -157,6 +157,8 @@ class _RequestTimeout(BadRequest):
 class _Parser(HTTPRequestParser):
     """One request as waitress receives it, with when it began and how it starts."""
 
+    error: Any  # waitress's, untyped: None until the request is refused
+
     def __init__(self, adj: Any) -> None:
         super().__init__(adj)
         self.began = time.time()  # waitress's own clock, as `maintenance` gets it

@@ -79,8 +79,10 @@ def parse_query(typed: str, *, now: datetime | None = None, tz: ZoneInfo = _UTC)
             min_heat = _min_heat(token, *heat.groups())
         elif lowered.startswith("since:"):
             since = parse_since(token[6:], now=now, tz=tz)
-        elif lowered.startswith("provider:") and len(token) > 9:
+        elif lowered.startswith("provider:"):
             provider = lowered[9:].removeprefix("www.")
+            if not provider:
+                raise QueryError(f"`{_shown(token)}` needs a domain, as in provider:reuters.com")
         elif lowered in ("published", "unpublished", "is:published", "is:draft", "drafts"):
             published = lowered in ("published", "is:published")
         else:

@@ -58,6 +58,8 @@ REFUSED = [
     ("heat>=-2147483649", f"`heat>=-2147483649` {OUT_OF_RANGE}"),
     ("heat>2147483647", f"`heat>2147483647` {OUT_OF_RANGE}"),
     ("heat>=" + "9" * 5000, f"`heat>={'9' * 33}…` {OUT_OF_RANGE}"),
+    ("ai provider:", "`provider:` needs a domain, as in provider:reuters.com"),
+    ("Provider:www.", "`Provider:www.` needs a domain, as in provider:reuters.com"),
     ("since:0001-01-01", f"`since:0001-01-01` {TOO_EARLY}"),
     ("since:1899-12-31", f"`since:1899-12-31` {TOO_EARLY}"),
     ("since:99999d", f"`since:99999d` {TOO_EARLY}"),

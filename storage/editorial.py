@@ -763,6 +763,16 @@ def waiting_drafts(session: Session, *, limit: int) -> tuple[list[ArticleView], 
     return views_of(session, list(rows)), total or 0
 
 
+def queue_counts(session: Session) -> tuple[int, int]:
+    """Drafts waiting for a decision, in two: those for review (as `waiting_drafts` counts
+    them), and those scheduled to go out (which no reviewer needs to look at)."""
+    ahead = scheduled_ahead()
+    total, out = session.execute(
+        select(func.count(), func.count().filter(ahead)).select_from(Article).where(*WAITING)
+    ).one()
+    return (total or 0) - (out or 0), out or 0
+
+
 def decision_notes(session: Session, decision_ids: Sequence[int]) -> dict[int, str]:
     """For the audit trail: the approvers of each of these Publish decisions when more than
     one approved it, and who scheduled it when a schedule ran it."""

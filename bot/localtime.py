@@ -25,16 +25,38 @@ def local_today(tz: ZoneInfo, now: datetime | None = None) -> date:
 
 @dataclass(frozen=True)
 class QuietHours:
-    """A daily span of local wall-clock time, such as 20:00-08:00 (it may cross midnight)."""
+    """A nightly span of local wall-clock time, such as 20:00-08:00 (it may cross midnight).
+
+    Its moments are `wall_time`'s, the rule the digest's time follows too: an end
+    in a spring-forward gap (02:30) is reached an hour later by the clock (03:30),
+    and one in the repeated hour of a fall-back night the first time round. Each
+    night is one span of real time, so quiet hours never come back for the
+    repeated hour, and reminder slots (which start where a span ends) agree with them.
+    """
 
     start: time
     end: time
 
-    def __contains__(self, moment: time) -> bool:
-        at = moment.replace(tzinfo=None, fold=0)
-        if self.start < self.end:
-            return self.start <= at < self.end
-        return at >= self.start or at < self.end
+    def span(self, now: datetime, tz: ZoneInfo) -> tuple[datetime, datetime] | None:
+        """The quiet span `now` falls in, as its (start, end) in UTC; None outside quiet hours."""
+        today = now.astimezone(tz).date()
+        crosses = self.end <= self.start
+        for day in (today - timedelta(days=1), today):
+            start = wall_time(day, self.start, tz).astimezone(UTC)
+            end_day = day + timedelta(days=1) if crosses else day
+            end = wall_time(end_day, self.end, tz).astimezone(UTC)
+            if start <= now < end:
+                return start, end
+        return None
+
+    def last_end(self, now: datetime, tz: ZoneInfo) -> datetime:
+        """The latest end of quiet hours at or before `now`, in UTC."""
+        today = now.astimezone(tz).date()
+        for back in range(3):
+            end = wall_time(today - timedelta(days=back), self.end, tz).astimezone(UTC)
+            if end <= now:
+                return end
+        raise AssertionError("quiet hours end every day")  # pragma: no cover
 
     def __str__(self) -> str:
         return f"{self.start:%H:%M}-{self.end:%H:%M}"

@@ -43,11 +43,23 @@ class ReviewerDirectory:
         return bool(self.users or self.groups)
 
     def is_reviewer(self, user_id: str) -> bool:
+        return self.membership(user_id) is True
+
+    def membership(self, user_id: str) -> bool | None:
+        """Whether the user is a reviewer; None when that hangs on a user group Slack could
+        not list just now (for what a reviewer queued earlier: unknown is not "removed")."""
         if user_id in self.users:
             return True
-        return any(user_id in self._group_members(group) for group in self.groups)
+        unknown = False
+        for group in self.groups:
+            members = self._group_members(group)
+            if members is None:
+                unknown = True
+            elif user_id in members:
+                return True
+        return None if unknown else False
 
-    def _group_members(self, group: str) -> frozenset[str]:
+    def _group_members(self, group: str) -> frozenset[str] | None:
         now = self.clock()
         with self._lock:
             cached = self._members.get(group)
@@ -57,7 +69,7 @@ class ReviewerDirectory:
             response = self.client.usergroups_users_list(usergroup=group)
         except (SlackApiError, SlackClientError) as exc:
             log.warning("cannot list members of user group %s: %s", group, _reason(exc))
-            return frozenset()
+            return None
         members = frozenset(response.get("users") or ())
         with self._lock:
             self._members[group] = (now, members)

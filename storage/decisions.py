@@ -153,6 +153,7 @@ class _Request:
     message_ts: str | None
     two_reviewers: Collection[str] | None
     schedule_id: int | None
+    revoked: Collection[str] = ()
 
 
 def decide(
@@ -168,6 +169,7 @@ def decide(
     message_ts: str | None = None,
     two_reviewers: Collection[str] | None = None,
     schedule_id: int | None = None,
+    revoked: Collection[str] = (),
 ) -> Outcome:
     """Apply one review decision exactly once, in the database and in the article file.
 
@@ -186,12 +188,13 @@ def decide(
     records this reviewer's approval (see `storage.editorial.publish_gate`),
     counted under the same lock. `schedule_id` is a scheduled publication
     being run (claimed by the caller) on behalf of whoever scheduled it.
+    Approvals by reviewers in `revoked` (no longer reviewers) do not count.
     A decision that takes effect ends the article's open approvals and
     schedules in its own transaction.
     """
     request = _Request(
         article_id, action, fingerprint, (reviewer_id, reviewer_name), root,
-        channel_id, message_ts, two_reviewers, schedule_id,
+        channel_id, message_ts, two_reviewers, schedule_id, revoked,
     )  # fmt: skip
     with session_factory.begin() as session:
         started = _begin(session, request)
@@ -234,7 +237,8 @@ def _begin(session: Session, r: _Request) -> Outcome | _Started:
         return Outcome("already", view, previous=previous, state=state)
     if touches_file and r.fingerprint is not None and article.content_hash != r.fingerprint:
         return Outcome("stale", views_of(session, [article])[0], state=state)
-    approvers: tuple[tuple[str, str], ...] = ()
+    go = editorial.Go(())
+    now = utcnow()
     if r.action == "publish":
         gate = editorial.publish_gate(
             session,
@@ -244,13 +248,14 @@ def _begin(session: Session, r: _Request) -> Outcome | _Started:
             schedule_id=r.schedule_id,
             channel_id=r.channel_id,
             message_ts=r.message_ts,
-            now=utcnow(),
+            now=now,
+            revoked=r.revoked,
         )
         if isinstance(gate, str):
             session.flush()
             view = views_of(session, [article])[0]
             return Outcome(gate, view, state=state, approvers=_approvers(view))
-        approvers = gate
+        go = gate
     before = getattr(article, column)
     setattr(article, column, after)
     article.version = Article.version + 1
@@ -270,6 +275,9 @@ def _begin(session: Session, r: _Request) -> Outcome | _Started:
     )
     session.add(decision)
     session.flush()
+    if go.completing is not None:
+        editorial.link_approval(session, article, decision, go.completing, at=now)
+        session.flush()
     if not touches_file:
         editorial.after_decision(session, article, decision, fingerprint=article.content_hash)
         session.flush()
@@ -284,7 +292,7 @@ def _begin(session: Session, r: _Request) -> Outcome | _Started:
         after=after,
         fingerprint=article.content_hash,
         schedule_id=r.schedule_id,
-        approvers=approvers,
+        approvers=go.approvers,
     )
 
 
@@ -297,7 +305,12 @@ def _finish(session: Session, started: _Started, written: WriteResult | None) ->
     # the new value now: the record and the row say so.
     decision.status, decision.owner = DONE, None
     editorial.after_decision(
-        session, article, decision, fingerprint=started.fingerprint, schedule_id=started.schedule_id
+        session,
+        article,
+        decision,
+        fingerprint=started.fingerprint,
+        schedule_id=started.schedule_id,
+        approvers={i for i, _name in started.approvers},
     )
     setattr(article, started.column, started.after)
     if written is not None:
@@ -329,6 +342,7 @@ def _undo(
         assert article is not None
         decision = session.get(ReviewDecision, started.decision_id, populate_existing=True)
         if decision is not None and decision.status == PENDING:
+            editorial.drop_approvals(session, decision.id)
             session.delete(decision)
             # Unless the indexer has read the file since, and the row says what it says.
             if article.content_hash == started.fingerprint:
@@ -399,6 +413,7 @@ def _settle(session: Session, decision_id: int, root: Path) -> Settled | None:
         setattr(article, column, after)
     else:
         decision.status = ABANDONED
+        editorial.drop_approvals(session, decision.id)
         setattr(article, column, decision.old_value == "true")
     decision.owner = None
     # The file's fingerprint stays as the row has it: the indexer reads the file anew.

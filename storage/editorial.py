@@ -127,6 +127,20 @@ def open_approvals(session: Session, article: Article) -> list[Approval]:
     )
 
 
+def approver_ids(session: Session, article_id: int) -> set[str]:
+    """Who has an open approval of the article (of any version of its file), read unlocked:
+    for the caller to find which of them are no longer reviewers."""
+    return set(
+        session.scalars(
+            select(Approval.reviewer_id).where(
+                Approval.article_id == article_id,
+                Approval.decision_id.is_(None),
+                Approval.voided_at.is_(None),
+            )
+        )
+    )
+
+
 def _approvers(rows: Sequence[Approval]) -> tuple[tuple[str, str], ...]:
     seen: dict[str, str] = {}
     for row in rows:
@@ -155,6 +169,20 @@ def _approve(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Go:
+    """A Publish goes ahead: its approvers, in order; and when this click is the approval
+    that makes two, that reviewer (`completing`), whose approval is recorded with the
+    decision (`link_approval`), so a Publish that does not take effect leaves none."""
+
+    approvers: tuple[tuple[str, str], ...]
+    completing: tuple[str, str] | None = None
+
+
+def _scheduled_later(session: Session, article_id: int, now: datetime) -> bool:
+    return any(s.status == "pending" and s.due_at > now for s in _active(session, article_id))
+
+
 def publish_gate(
     session: Session,
     article: Article,
@@ -165,29 +193,41 @@ def publish_gate(
     channel_id: str | None,
     message_ts: str | None,
     now: datetime,
-) -> str | tuple[tuple[str, str], ...]:
+    revoked: Collection[str] = (),
+) -> str | Go:
     """Whether a Publish of this draft goes ahead; called with the article row locked.
 
     It does when the article needs one reviewer, or when with this reviewer's
-    approval (recorded here) two different reviewers have approved the file as
-    it is now: then the approvers, in order, are returned. Otherwise what
-    happened instead: "approved" (a first approval, recorded), "approved-already"
-    (this reviewer's approval is there; another's is missing). A scheduled
-    execution (`schedule_id`) adds no approval: "waiting" when two are not
-    there by its time, "cancelled" when its schedule ended meanwhile.
+    approval two different reviewers have approved the file as it is now.
+    Otherwise what happened instead: "approved" (an approval, recorded),
+    "approved-already" (this reviewer's approval is there; another's is missing,
+    or the publication waits for its time), "approved-enough" (two others approved, and
+    it waits for its time). While a publication of the article
+    is scheduled for later, a Publish is only an approval: the schedule
+    publishes it at its time. A scheduled execution (`schedule_id`) adds no
+    approval: "waiting" when two are not there by its time, "cancelled" when
+    its schedule ended meanwhile. Approvals of reviewers in `revoked` (no
+    longer in NEWSBOT_REVIEWERS) do not count.
     """
     if schedule_id is not None:
         schedule = session.get(ScheduledPublication, schedule_id, populate_existing=True)
         if schedule is None or schedule.article_id != article.id or schedule.status != "running":
             return "cancelled"
     if not needs_two(article, rule):
-        return (reviewer,)
-    approvers = _approvers(open_approvals(session, article))
+        return Go((reviewer,))
+    approvers = tuple(
+        a for a in _approvers(open_approvals(session, article)) if a[0] not in revoked
+    )
     ids = {i for i, _name in approvers}
     if schedule_id is not None:
-        return approvers if len(ids) >= 2 else "waiting"
+        return Go(approvers) if len(ids) >= 2 else "waiting"
+    later = _scheduled_later(session, article.id, now)
+    if later and reviewer[0] not in ids and len(ids) >= 2:
+        return "approved-enough"
     if reviewer[0] in ids:
-        return approvers if len(ids) >= 2 else "approved-already"
+        return Go(approvers) if len(ids) >= 2 and not later else "approved-already"
+    if len(ids) + 1 >= 2 and not later:
+        return Go((*approvers, reviewer), completing=reviewer)
     _approve(session, article, reviewer, now)
     audit(
         session,
@@ -199,10 +239,39 @@ def publish_gate(
         message_ts=message_ts,
         at=now,
     )
-    if len(ids) + 1 >= 2:
-        return (*approvers, reviewer)
     bump(article)
     return "approved"
+
+
+def link_approval(
+    session: Session,
+    article: Article,
+    decision: ReviewDecision,
+    reviewer: tuple[str, str],
+    *,
+    at: datetime,
+) -> None:
+    """The approval that completes two, recorded with the Publish it starts (still pending):
+    its audit record follows when the Publish takes effect (`after_decision`), and it goes
+    with the decision if that is dropped (`drop_approvals`)."""
+    session.add(
+        Approval(
+            article_id=article.id,
+            reviewer_id=reviewer[0],
+            reviewer_name=reviewer[1],
+            fingerprint=article.content_hash,
+            approved_at=at,
+            decision_id=decision.id,
+        )
+    )
+
+
+def drop_approvals(session: Session, decision_id: int) -> None:
+    """A pending Publish came to nothing: the approval it carried (`link_approval`) goes too,
+    so neither the approvals nor the audit trail say it was approved twice."""
+    for approval in session.scalars(select(Approval).where(Approval.decision_id == decision_id)):
+        session.delete(approval)
+    session.flush()
 
 
 def after_decision(
@@ -212,16 +281,33 @@ def after_decision(
     *,
     fingerprint: str,
     schedule_id: int | None = None,
+    approvers: Collection[str] | None = None,
 ) -> None:
     """A Publish, Reject or Unpublish took effect: it ends the article's open approvals and
     active schedules, in the decision's transaction.
 
-    A Publish uses the approvals of the file it published (`fingerprint`) and
+    A Publish uses the approvals of the file it published (`fingerprint`) by the
+    reviewers that counted (`approvers`, when known; the others are voided) and
     fulfils the schedule that ran it, or one waiting for a second reviewer; a
     schedule still to come is cancelled, as by a Reject or an Unpublish, and
     the cancel goes into the audit trail.
     """
     now = utcnow()
+    if decision.action == "publish":
+        linked = session.scalars(
+            select(Approval).where(Approval.decision_id == decision.id).order_by(Approval.id)
+        )
+        for approval in linked:
+            audit(
+                session,
+                article.id,
+                APPROVE,
+                (approval.reviewer_id, approval.reviewer_name),
+                new_value="2 of 2",
+                channel_id=decision.channel_id,
+                message_ts=decision.message_ts,
+                at=approval.approved_at,
+            )
     for approval in session.scalars(
         select(Approval).where(
             Approval.article_id == article.id,
@@ -229,13 +315,16 @@ def after_decision(
             Approval.voided_at.is_(None),
         )
     ):
-        if decision.action == "publish" and approval.fingerprint == fingerprint:
+        counted = approvers is None or approval.reviewer_id in approvers
+        if decision.action == "publish" and approval.fingerprint == fingerprint and counted:
             approval.decision_id = decision.id
         else:
             approval.voided_at = now
     for schedule in _active(session, article.id):
         fulfils = decision.action == "publish" and (
-            schedule.id == schedule_id or schedule.status in ("waiting", "running")
+            schedule.id == schedule_id
+            or schedule.status in ("waiting", "running")
+            or schedule.due_at <= now  # its time came, and its run is still to come
         )
         schedule.finished_at = now
         if fulfils:
@@ -672,6 +761,16 @@ def waiting_drafts(session: Session, *, limit: int) -> tuple[list[ArticleView], 
         .limit(limit)
     )
     return views_of(session, list(rows)), total or 0
+
+
+def queue_counts(session: Session) -> tuple[int, int]:
+    """Drafts waiting for a decision, in two: those for review (as `waiting_drafts` counts
+    them), and those scheduled to go out (which no reviewer needs to look at)."""
+    ahead = scheduled_ahead()
+    total, out = session.execute(
+        select(func.count(), func.count().filter(ahead)).select_from(Article).where(*WAITING)
+    ).one()
+    return (total or 0) - (out or 0), out or 0
 
 
 def decision_notes(session: Session, decision_ids: Sequence[int]) -> dict[int, str]:

@@ -119,17 +119,19 @@ def name_drafts(session: Session, run_id: int, article_ids: list[int]) -> None:
     session.flush()
 
 
-def thread_of(session: Session, *, channel: str, since: datetime) -> str | None:
-    """The ts of the top-level reminder posted to the channel since that moment, if any:
-    later reminders are threaded under it."""
+def thread_of(session: Session, *, channel: str, since: datetime | None = None) -> str | None:
+    """The thread of the last reminder posted to the channel (since that moment, if given):
+    the ts of the top-level reminder it is, or replied to; None when there is none."""
+    posted = [
+        ReminderRun.channel == channel,
+        ReminderRun.status == "posted",
+        ReminderRun.message_ts.is_not(None),
+    ]
+    if since is not None:
+        posted.append(ReminderRun.slot >= since)
     row = session.execute(
         select(ReminderRun.message_ts, ReminderRun.thread_ts)
-        .where(
-            ReminderRun.channel == channel,
-            ReminderRun.status == "posted",
-            ReminderRun.slot >= since,
-            ReminderRun.message_ts.is_not(None),
-        )
+        .where(*posted)
         .order_by(ReminderRun.slot.desc())
         .limit(1)
     ).first()

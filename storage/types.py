@@ -226,9 +226,11 @@ class AuditEntry:
 class Outcome:
     """What a review click did.
 
-    status: "done" (this click decided), "approved" (a first approval was
-    recorded: the article needs a second reviewer), "approved-already" (this
-    reviewer approved it before; another must), "waiting" (a scheduled
+    status: "done" (this click decided), "approved" (an approval was
+    recorded: the article needs a second reviewer, or its scheduled time),
+    "approved-already" (this reviewer approved it before; another must, or its
+    scheduled time must come), "approved-enough" (two others approved it and it
+    is scheduled for later: nothing recorded), "waiting" (a scheduled
     publication lacks its second approval), "cancelled" (the scheduled
     publication was ended meanwhile), "already" (the article is not in the
     state the action needs: `previous` is the decision that put it there, a

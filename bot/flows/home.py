@@ -9,8 +9,7 @@ from slack_sdk import WebClient
 from bot import render
 from bot.deps import Deps
 from bot.render.views import HOME_QUEUE_CARDS, HOME_SCHEDULED
-from storage.decisions import pending_count
-from storage.editorial import scheduled, waiting_drafts
+from storage.editorial import queue_counts, scheduled, waiting_drafts
 from storage.search import hottest, topic_counts
 
 
@@ -26,7 +25,7 @@ def publish_home(deps: Deps, client: WebClient, user: str, *, notice: str | None
     with deps.db.Session() as session:
         articles = hottest(session, since=now - timedelta(hours=24), limit=5)
         topics = topic_counts(session, limit=render.HOME_TOPICS)
-        pending = pending_count(session) if reviewer else None
+        pending, going_out = queue_counts(session) if reviewer else (None, 0)
         if reviewer:
             drafts, drafts_total = waiting_drafts(session, limit=HOME_QUEUE_CARDS)
             ahead, ahead_total = scheduled(session, limit=HOME_SCHEDULED)
@@ -35,6 +34,7 @@ def publish_home(deps: Deps, client: WebClient, user: str, *, notice: str | None
         hottest=articles,
         topics=topics,
         pending_reviews=pending,
+        scheduled_reviews=going_out,
         tz=deps.settings.timezone,
         notice=notice,
         queue=queue,

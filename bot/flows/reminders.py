@@ -12,7 +12,8 @@ the slot's start (waiting counts from when it was first indexed, or unpublished;
 an approval does not stop it, a scheduled publication does) and no reminder
 named it in the interval before. One message per slot lists the due drafts,
 hottest first, each card with how long it waited and its buttons; it is threaded
-under the first reminder since quiet hours ended, if there is one.
+under the previous reminder when there is one (the issue's rule), and the first
+one after quiet hours is also sent to the channel, so the morning's list is seen.
 
 Exactly once: the slot's row is claimed first (storage.reminders), and given
 back when nothing is due or Slack refused or could not be reached, for the next run.
@@ -23,6 +24,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
@@ -54,16 +56,18 @@ _MOST_CARDS = 16
 
 def window_start(now: datetime, *, quiet: QuietHours | None, tz: ZoneInfo) -> datetime | None:
     """When the span of time without quiet hours that `now` falls in began (in UTC): the last
-    end of quiet hours, or local midnight without any. None inside quiet hours."""
+    end of quiet hours, or local midnight without any. None inside quiet hours.
+
+    Both come from `QuietHours`, so across a daylight-saving change the first slot
+    is where quiet hours end, never a slot of the day before."""
+    if quiet is not None:
+        return None if quiet.span(now, tz) is not None else quiet.last_end(now, tz)
     local = now.astimezone(tz)
-    if quiet is not None and local.time() in quiet:
-        return None
-    at = quiet.end if quiet is not None else time(0)
     for day in (local.date(), local.date() - timedelta(days=1)):
-        start = wall_time(day, at, tz)
+        start = wall_time(day, time(0), tz).astimezone(UTC)
         if start <= now:
-            return start.astimezone(UTC)
-    return None  # pragma: no cover - yesterday's end of quiet hours is always past
+            return start
+    return None  # pragma: no cover - yesterday's midnight is always past
 
 
 def reminder_slot(
@@ -145,9 +149,15 @@ def post_reminder(
     since = window_start(now, quiet=settings.quiet_hours, tz=tz) or slot
     with db.WriteSession.begin() as session:
         name_drafts(session, run_id, shown)
-        thread = reminder_thread(session, channel=channel, since=since)
+        thread = reminder_thread(session, channel=channel)
+        first_of_day = reminder_thread(session, channel=channel, since=since) is None
+    # The first reply since quiet hours ended is also sent to the channel: seen there in
+    # the morning, while every reminder stays in the one thread.
+    extra: dict[str, Any] = {"thread_ts": thread}
+    if thread is not None and first_of_day:
+        extra["reply_broadcast"] = True
     try:
-        posted = post_cards(client, channel, message, thread_ts=thread)
+        posted = post_cards(client, channel, message, **extra)
     except CALL_FAILED as exc:
         refused = isinstance(exc, SlackApiError)
         if refused or never_sent(exc):

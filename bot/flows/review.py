@@ -15,6 +15,7 @@ from bot.flows.cards import refresh_cards
 from bot.flows.follows import decision_taken
 from bot.flows.gitsync import commit_decision, pull_for
 from storage.decisions import decide, review_queue
+from storage.editorial import approver_ids
 from storage.types import Outcome
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,19 @@ def _decide(deps: Deps, click: Click) -> Outcome:
         message_ts=click.message_ts,
         two_reviewers=deps.settings.two_reviewers,
         schedule_id=click.schedule_id,
+        revoked=_revoked(deps, click),
     )
+
+
+def _revoked(deps: Deps, click: Click) -> frozenset[str]:
+    """Who approved the article and is no longer a reviewer: their approvals do not count.
+
+    Asked before the decision's transaction, since a user group may take a Slack call."""
+    if click.action != "publish" or not deps.settings.two_reviewers:
+        return frozenset()
+    with deps.db.Session() as session:
+        ids = approver_ids(session, click.article_id)
+    return frozenset(i for i in ids if deps.reviewers.membership(i) is False)
 
 
 def trailers(click: Click, outcome: Outcome) -> list[tuple[str, str]]:

@@ -286,6 +286,15 @@ def run_due(
         with db.WriteSession.begin() as session:
             if not claim_schedule(session, due, holder, now=now):
                 continue
+        member = deps.reviewers.membership(due.by[0])
+        if member is not True:
+            # Removed from NEWSBOT_REVIEWERS since: nothing goes out in their name. Unknown
+            # (a user group Slack could not list) is not removed: the next run asks again.
+            why = f"{due.by[1]} is no longer a reviewer"
+            status = "failed" if member is False else "pending"
+            _end(deps, client, due.id, due.article_id, holder, status, why, "not a reviewer", now)
+            ran.append((due.id, "not-reviewer" if member is False else "unknown-reviewer"))
+            continue
         click = Click(
             action="publish",
             article_id=due.article_id,
@@ -330,6 +339,21 @@ def _settle(
         reason, code = f"it was {outcome.state} already", f"{outcome.state} already"
     else:
         status = "pending"  # another decision is being written: the next run tries again
+    _end(deps, client, schedule_id, article_id, holder, status, reason, code, now)
+
+
+def _end(
+    deps: Deps,
+    client: WebClient,
+    schedule_id: int,
+    article_id: int,
+    holder: str,
+    status: str,
+    reason: str | None,
+    code: str | None,
+    now: datetime,
+) -> None:
+    """Settle a run that published nothing; a failure shows on the cards (and in the audit)."""
     with deps.db.WriteSession.begin() as session:
         settled = settle_schedule(
             session, schedule_id, holder, status=status, reason=reason, code=code, now=now

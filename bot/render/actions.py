@@ -72,10 +72,21 @@ def review_page_value(offset: int) -> str:
     return _dumps({"o": offset})
 
 
+#: The largest integer a payload may carry: an id, offset or number must fit SQL INTEGER, which
+#: PostgreSQL refuses to compare beyond (a hand-made value would be an error, not a refusal).
+MAX_INT = 2**31 - 1
+
+
 def value_int(value: dict[str, Any], key: str, default: int = 0) -> int:
-    """An integer field of a decoded button value; `default` when absent or not an integer."""
+    """A non-negative integer field of a decoded button value or private_metadata, no larger
+    than `MAX_INT`; `default` when absent, not an integer, or out of that range.
+
+    Every id, offset and number read from a payload comes through here, so a forged
+    one is refused at the edge as a broken button."""
     found = value.get(key)
-    return found if isinstance(found, int) and not isinstance(found, bool) else default
+    if isinstance(found, int) and not isinstance(found, bool) and 0 <= found <= MAX_INT:
+        return found
+    return default
 
 
 def value_str(value: dict[str, Any], key: str) -> str | None:

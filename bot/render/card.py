@@ -136,12 +136,26 @@ def schedule_line(schedule: Schedule) -> str:
     return f"Scheduled for {when} by {who}"
 
 
-def approvals_line(approvals: Sequence[Approval]) -> str:
-    """ "Approved by <@U…> · needs one more reviewer" (or both names, once there are two)."""
+def approvals_line(approvals: Sequence[Approval], *, scheduled: bool = False) -> str:
+    """ "Approved by <@U…> · needs one more reviewer" (or both names, once there are two);
+    for an article `scheduled` for later, what its time will bring."""
     names = [user_mention(a.reviewer_id, a.reviewer_name) for a in approvals]
     if len(names) == 1:
+        if scheduled:
+            return (
+                f"Approved by {names[0]} · needs one more reviewer to Approve by then,"
+                " or it waits for them"
+            )
         return f"Approved by {names[0]} · needs one more reviewer"
-    return f"Approved by {', '.join(names[:-1])} and {names[-1]}"
+    both = f"Approved by {', '.join(names[:-1])} and {names[-1]}"
+    return f"{both} · goes out as scheduled" if scheduled else both
+
+
+def scheduled_later(article: ArticleView) -> bool:
+    """An article that needs two reviewers, with its publication still to come: a Publish on
+    it is an approval (the button says Approve), and the schedule publishes it."""
+    schedule = article.schedule
+    return bool(article.approvals) and schedule is not None and schedule.status == "pending"
 
 
 def _meta(article: ArticleView, tz: ZoneInfo, notes: Sequence[str]) -> str:
@@ -165,7 +179,7 @@ def _meta(article: ArticleView, tz: ZoneInfo, notes: Sequence[str]) -> str:
     if article.schedule is not None:
         text += "\n" + schedule_line(article.schedule)
     if article.approvals and not article.published:
-        text += "\n" + approvals_line(article.approvals)
+        text += "\n" + approvals_line(article.approvals, scheduled=scheduled_later(article))
     return text
 
 
@@ -214,9 +228,15 @@ def _buttons(article: ArticleView, *, share: bool, review: bool, reviewer: bool)
     review_value = actions.review_value(article.id, article.fingerprint)
     if review and _reviewable(article):
         scheduled = _scheduled(article)
-        buttons.append(
-            _button("Publish", actions.REVIEW_PUBLISH, review_value, style="primary"),
-        )
+        if not scheduled_later(article):
+            buttons.append(
+                _button("Publish", actions.REVIEW_PUBLISH, review_value, style="primary"),
+            )
+        elif len(article.approvals) < 2:
+            # Approving leaves the publication to its time; two approvals need no more.
+            buttons.append(
+                _button("Approve", actions.REVIEW_PUBLISH, review_value, style="primary"),
+            )
         # On cards shown to reviewers only: anyone sees a channel's buttons.
         if (
             reviewer

@@ -13,8 +13,15 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 
-from bot.render.card import article_card, decided_card, decision_line, title_text
+from bot.render.card import (
+    article_card,
+    decided_card,
+    decision_line,
+    scheduled_later,
+    title_text,
+)
 from bot.render.message import Message, to_dicts
+from bot.render.mrkdwn import date_token
 from bot.render.views import ephemeral_text
 from storage.types import ArticleView, Decision, Outcome
 
@@ -77,12 +84,14 @@ def decision_reply(
     if outcome.status == "changed_upstream" and article is not None:
         fresh = article_card(article, tz=tz, review=True, reviewer=True)
         return DecisionReply(fresh, ephemeral_text(changed_upstream(verb)))
-    if outcome.status in ("approved", "approved-already") and article is not None:
+    if outcome.status in ("approved", "approved-already", "approved-enough") and article:
         card = (
             None
             if clicked_card_updated
             else article_card(article, tz=tz, review=True, reviewer=True)
         )
+        if article.schedule is not None and scheduled_later(article):
+            return DecisionReply(card, _approved_for_later(outcome.status, article))
         if outcome.status == "approved":
             notice = (
                 "Approved. This article needs a second reviewer: it is published when another"
@@ -97,6 +106,31 @@ def decision_reply(
         notice = "The article file is gone from the articles folder: nothing changed."
         return DecisionReply(None, ephemeral_text(notice))
     return DecisionReply(None, ephemeral_text(f"Could not {verb} it: {outcome.problem}"))
+
+
+def _approved_for_later(status: str, article: ArticleView) -> Message:
+    """An approval of an article scheduled for later: nothing is published now."""
+    assert article.schedule is not None
+    when = date_token(article.schedule.due_at)
+    if len(article.approvals) >= 2:
+        said = {"approved": "Approved", "approved-already": "You approved it already"}.get(
+            status, "Two reviewers approved it already"
+        )
+        line = f"{said}: with two approvals, it is published as scheduled, {when}."
+    elif status == "approved":
+        line = (
+            f"Approved. It is published as scheduled, {when}, once another reviewer"
+            " approves it too; until then it waits."
+        )
+    else:
+        line = (
+            f"You approved it already: another reviewer must approve it before {when},"
+            " when it is scheduled to be published."
+        )
+    return Message(
+        text=line,
+        blocks=to_dicts([SectionBlock(block_id="notice", text=MarkdownTextObject(text=line))]),
+    )
 
 
 _DONE = {"publish": "published", "unpublish": "unpublished", "reject": "rejected"}

@@ -327,10 +327,13 @@ def app_home(
     tz: ZoneInfo,
     notice: str | None = None,
     queue: HomeQueue | None = None,
+    scheduled_reviews: int = 0,
 ) -> dict[str, Any]:
     """The App Home tab: today's hottest cards, top topics, and for reviewers the queue.
 
-    Reviewers (`pending_reviews` is not None) get the queue size and, given a
+    Reviewers (`pending_reviews` is not None) get the queue size (drafts waiting for
+    review, which the queue lists, and apart from them the `scheduled_reviews` drafts
+    scheduled to go out, which the Scheduled list shows) and, given a
     `queue`, the drafts waiting and the publications scheduled, each with its
     buttons; their cards carry Publish, Publish at… and Reject. Everyone else
     sees the cards without buttons. `notice` is a line of our own for the top,
@@ -341,13 +344,20 @@ def app_home(
     if notice:
         blocks.append(SectionBlock(block_id="home-notice", text=md(notice)))
     if pending_reviews is not None:
+        going_out = (
+            f"{_plural(scheduled_reviews, 'more draft')} scheduled to go out"
+            if scheduled_reviews > 0
+            else ""
+        )
         if pending_reviews > 0:
+            also = f", and {going_out}" if going_out else ""
             waiting_text = (
-                f"*{_plural(pending_reviews, 'draft')} waiting* — type `/news review` to go"
-                " through them."
+                f"*{_plural(pending_reviews, 'draft')} waiting* for review{also} — type"
+                " `/news review` to go through them."
             )
         else:
-            waiting_text = "No drafts waiting for review."
+            also = f"; {going_out}" if going_out else ""
+            waiting_text = f"No drafts waiting for review{also}."
         blocks.append(SectionBlock(block_id="home-reviews", text=md(waiting_text)))
 
     queued: set[int] = set()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import UTC, datetime, time
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -36,7 +37,9 @@ def test_values():
     assert settings.two_reviewers == frozenset({"privacy", "computer vision"})
     assert Settings.from_env({"NEWSBOT_TWO_REVIEWERS": "*"}).two_reviewers == frozenset({"*"})
     lunch = Settings.from_env({"NEWSBOT_QUIET_HOURS": "12:00-13:30"}).quiet_hours
-    assert lunch is not None and time(13, 29) in lunch and time(13, 30) not in lunch
+    utc = ZoneInfo("UTC")
+    assert lunch is not None and lunch.span(datetime(2026, 11, 30, 13, 29, tzinfo=UTC), utc)
+    assert lunch.span(datetime(2026, 11, 30, 13, 30, tzinfo=UTC), utc) is None
 
 
 @pytest.mark.parametrize(

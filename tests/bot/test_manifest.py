@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 from bot.listeners.commands import COMMANDS
+from bot.listeners.commands.news import SUBCOMMANDS
 from bot.listeners.events import EVENTS
 from tests.slack_requests import app_home_opened, link_shared, slash_command
 
@@ -16,6 +17,13 @@ def test_commands_and_events_match_the_listeners():
     declared = [c["command"] for c in MANIFEST["features"]["slash_commands"]]
     assert declared == list(COMMANDS)
     assert sorted(MANIFEST["settings"]["event_subscriptions"]["bot_events"]) == sorted(EVENTS)
+
+
+def test_the_usage_hint_names_every_subcommand():
+    (news,) = MANIFEST["features"]["slash_commands"]
+    hint = news["usage_hint"].replace("|", " ").split()
+    assert sorted(set(SUBCOMMANDS) - {"?"} - set(hint)) == []
+    assert len(news["usage_hint"]) <= 1000 and len(news["description"]) <= 2000
 
 
 def test_every_url_is_the_single_request_url():

@@ -12,6 +12,9 @@ from bot.deps import Deps
 from bot.flows import schedule
 from bot.render import actions
 
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+_LATEST = datetime.max.replace(tzinfo=UTC)
+
 BROKEN = "This form is broken: close it and click Publish at… on the card again."
 
 
@@ -24,7 +27,8 @@ def _chosen(view: dict) -> datetime | None:
     try:
         return datetime.fromtimestamp(seconds, UTC)
     except (OverflowError, OSError, ValueError):
-        return None
+        # Beyond the calendar: still a time, past or too far ahead, and refused as one.
+        return _EARLIEST if seconds < 0 else _LATEST
 
 
 def handler(deps: Deps) -> Callable[..., None]:

@@ -72,6 +72,19 @@ def test_the_reviewers_queue_and_what_is_scheduled(desk, slack):
     assert f"card:{cloud}" not in cards[:3]
 
 
+def test_the_header_counts_what_the_queue_lists_and_the_scheduled_apart(desk, slack):
+    desk.schedule(CLOUD, datetime.now(UTC) + timedelta(days=1))
+    view = home(desk, REVIEWER)
+    (header,) = [b for b in view["blocks"] if b.get("block_id") == "home-reviews"]
+    # Four drafts: three wait for review (the queue lists them), one is scheduled to go out.
+    assert header["text"]["text"].startswith(
+        "*3 drafts waiting* for review, and 1 more draft scheduled to go out"
+    )
+    queued = block_ids(view, "card:")[:3]
+    assert f"card:{desk.article_id(CLOUD)}" not in queued
+    assert block_ids(view, "home-queue-more") == []
+
+
 def test_cancel_on_app_home_publishes_the_tab_again(desk, slack):
     desk.schedule(CLOUD, datetime.now(UTC) + timedelta(days=1))
     view = home(desk, REVIEWER)

@@ -3,6 +3,7 @@ what they say, and one per slot across restarts, refusals and two processes."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import socket
@@ -102,6 +103,52 @@ def test_what_falls_due_in_quiet_hours_goes_out_when_they_end(since, expected):
     assert named == expected
 
 
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+@pytest.mark.parametrize(
+    ("quiet", "start"),
+    [
+        # 02:30 does not exist on 2026-03-08: the clock jumps from 02:00 to 03:00.
+        (QuietHours(time(22), time(2, 30)), at("2026-03-07 12:00")),
+        # 01:30 happens twice on 2026-11-01: once in EDT, then again in EST.
+        (QuietHours(time(23), time(1, 30)), at("2026-10-31 12:00")),
+        (QuietHours(time(1, 30), time(8)), at("2026-10-31 12:00")),
+        (QuietHours(time(2, 30), time(6)), at("2026-03-07 12:00")),
+    ],
+    ids=["end-in-gap", "end-in-fold", "start-in-fold", "start-in-gap"],
+)
+def test_slots_and_quiet_hours_agree_across_daylight_saving(quiet, start):
+    """A fake clock runs the job every five minutes for two days around the change."""
+    named: list[datetime] = []  # when a draft waiting all along was named, hours=1
+    last: datetime | None = None
+    now, running = start, False
+    while now < start + timedelta(days=2):
+        slot = reminder_slot(now, hours=1, quiet=quiet, tz=NEW_YORK)
+        assert (slot is None) == (quiet.span(now, NEW_YORK) is not None)
+        running = running or slot == now  # the job's first run is at the start of a slot
+        if slot is not None and running:
+            # A slot starts where quiet hours are over, never in the night before.
+            assert quiet.span(slot, NEW_YORK) is None and slot <= now < slot + timedelta(hours=1)
+            if draft_due(
+                slot, waiting_since=start - timedelta(days=1), last_reminded=last, hours=1
+            ):
+                named.append(now)
+                last = slot
+        now += timedelta(minutes=5)
+    gaps = [b - a for a, b in itertools.pairwise(named)]
+    assert len(named) > 20 and min(gaps) >= timedelta(hours=1)
+
+
+def test_quiet_hours_ending_in_the_spring_gap_end_when_the_clock_reaches_them():
+    night = QuietHours(time(22), time(2, 30))
+    # At 03:00 EDT the clock has skipped 02:30; like the digest's time, it is reached at 03:30.
+    assert reminder_slot(at("2026-03-08 07:00"), hours=1, quiet=night, tz=NEW_YORK) is None
+    assert reminder_slot(at("2026-03-08 07:30"), hours=1, quiet=night, tz=NEW_YORK) == at(
+        "2026-03-08 07:30"
+    )  # 03:30 EDT
+
+
 def test_without_quiet_hours_a_draft_is_reminded_every_interval_across_the_change():
     since = at("2026-03-28 20:00")  # 21:00 CET; at 02:00 the clocks jump to 03:00
     named = reminders_between(since, since + timedelta(hours=14), since=since, quiet=None)
@@ -196,9 +243,17 @@ def test_a_draft_is_reminded_at_most_once_per_interval_and_later_ones_go_in_the_
     assert again.thread_ts == first.message_ts
     posts = slack.calls_to("chat.postMessage")
     assert [p.args.get("thread_ts") for p in posts] == [None, first.message_ts, first.message_ts]
-    # The next morning starts a new thread.
+    assert not any(p.args.get("reply_broadcast") for p in posts)
+    # The next morning's goes in the same thread, under the previous reminder, and is also
+    # sent to the channel, where the night's news would otherwise hide it.
+    slack.reset()
     morning = remind(desk, at("2026-12-01 08:00"))
-    assert morning.status == "posted" and morning.thread_ts is None
+    assert morning.status == "posted" and morning.thread_ts == first.message_ts
+    (post,) = slack.calls_to("chat.postMessage")
+    assert post.args["thread_ts"] == first.message_ts and post.args["reply_broadcast"] is True
+    later = remind(desk, at("2026-12-01 12:00"))
+    assert later.status == "posted" and later.thread_ts == first.message_ts
+    assert "reply_broadcast" not in slack.calls_to("chat.postMessage")[-1].args
 
 
 def test_nothing_inside_quiet_hours_and_what_fell_due_goes_out_when_they_end(desk, slack):

@@ -452,3 +452,58 @@ def closed_port_url() -> str:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     return f"http://127.0.0.1:{port}/api/"
+
+
+# --- the scheduler's rights, checked when it runs ------------------------------------------
+
+
+def test_a_scheduler_removed_from_the_reviewers_publishes_nothing_and_everyone_is_told(
+    desk, slack, database_url, articles_dir
+):
+    shared = desk.share(ZURICH)
+    before = (articles_dir / "2026/11/zurich-heat-pump-subsidy.md").read_bytes()
+    when = in_a_day()
+    desk.schedule(ZURICH, when)
+    slack.reset()
+    # NEWSBOT_REVIEWERS no longer names rita when the time comes.
+    later = make_desk(
+        slack,
+        database_url,
+        articles_dir,
+        NEWSBOT_REVIEW_CHANNEL=REVIEW_CHANNEL,
+        NEWSBOT_REVIEWERS=SECOND,
+    )
+    ((_id, status),) = run_due(later.settings, later.db, later.client, now=when)
+    later.db.dispose()
+    assert status == "not-reviewer"
+    assert (articles_dir / "2026/11/zurich-heat-pump-subsidy.md").read_bytes() == before
+    assert desk.decisions("publish") == []
+    (schedule,) = desk.schedules()
+    assert schedule.status == "failed" and schedule.reason == "rita is no longer a reviewer"
+    assert [d.new_value for d in desk.decisions("schedule-failed")] == ["not a reviewer"]
+    zurich = desk.article_id(ZURICH)
+    (update_,) = slack.calls_to("chat.update")
+    assert update_.args["ts"] == shared["ts"]
+    assert "rita is no longer a reviewer" in card_text(update_.args, zurich)
+    (told,) = slack.calls_to("chat.postMessage")
+    assert told.args["channel"] == REVIEW_CHANNEL
+    assert "rita is no longer a reviewer" in told.args["text"]
+
+
+def test_a_scheduler_slack_cannot_vouch_for_now_is_asked_again_at_the_next_run(
+    desk, slack, database_url, articles_dir
+):
+    when = in_a_day()
+    desk.schedule(ZURICH, when)
+    # rita is a reviewer through a user group, and Slack cannot list it just now.
+    slack.fail_next("usergroups.users.list", "ratelimited")
+    later = make_desk(slack, database_url, articles_dir, NEWSBOT_REVIEWERS="S0DESK")
+    assert [s for _i, s in run_due(later.settings, later.db, later.client, now=when)] == [
+        "unknown-reviewer"
+    ]
+    assert [s.status for s in desk.schedules()] == ["pending"]
+    assert desk.decisions("publish") == [] and desk.decisions("schedule-failed") == []
+    slack.set_usergroup("S0DESK", [REVIEWER])
+    again = when + timedelta(minutes=1)
+    assert [s for _i, s in run_due(later.settings, later.db, later.client, now=again)] == ["done"]
+    later.db.dispose()

@@ -326,3 +326,107 @@ def test_one_waiting_for_a_second_reviewer_fails_when_its_file_changes(desk, sla
     assert schedule.status == "failed"
     (told,) = slack.calls_to("chat.postMessage")
     assert f"<@{REVIEWER}> the publication you scheduled" in told.args["text"]
+
+
+def test_a_second_reviewer_approves_a_scheduled_one_and_it_still_waits_for_its_time(desk, slack):
+    before = file_of(desk)
+    shared = desk.share(VOTER)
+    when = in_a_day()
+    desk.schedule(VOTER, when)
+    voter = desk.article_id(VOTER)
+    # Sam's card offers Approve, not Publish, and says what it will do.
+    queue = desk.queue(SECOND)
+    assert action_ids(queue, voter) == [
+        actions.REVIEW_PUBLISH,
+        actions.REVIEW_CANCEL_SCHEDULE,
+        actions.REVIEW_REJECT,
+    ]
+    assert button(queue, actions.REVIEW_PUBLISH, voter)["text"]["text"] == "Approve"
+    assert "needs one more reviewer to Approve by then" in card_text(queue, voter)
+    slack.reset()
+    replies = desk.click(queue, actions.REVIEW_PUBLISH, VOTER, user=SECOND)
+    # Recorded as an approval; nothing is published before its time, and it stays scheduled.
+    assert file_of(desk) == before and desk.decisions("publish") == []
+    assert [s.status for s in desk.schedules()] == ["pending"]
+    assert any("with two approvals, it is published as scheduled" in r["text"] for r in replies)
+    assert [d.new_value for d in desk.decisions("approve")] == ["2 of 2"]
+    (update,) = slack.calls_to("chat.update")
+    assert update.args["ts"] == shared["ts"]
+    said = card_text(update.args, voter)
+    assert f"Approved by <@{REVIEWER}> and <@{SECOND}> · goes out as scheduled" in said
+    assert action_ids(update.args, voter) == [
+        actions.REVIEW_CANCEL_SCHEDULE,
+        actions.REVIEW_REJECT,
+    ]
+    # A third reviewer's click on an old card changes nothing either.
+    slack.reset()
+    replies = desk.click(queue, actions.REVIEW_PUBLISH, VOTER, user=THIRD)
+    assert any("Two reviewers approved it already" in r["text"] for r in replies)
+    assert file_of(desk) == before and [s.status for s in desk.schedules()] == ["pending"]
+    assert len(approvals(desk)) == 2
+    # At its time it goes out, naming both approvers and who scheduled it.
+    ((_id, status),) = run_due(desk.settings, desk.db, desk.client, now=when)
+    assert status == "done" and b"published: true" in file_of(desk)
+    entry = next(e for e in audit(desk) if e.action == "publish")
+    assert entry.note.startswith("approved by rita (U0REVIEW) and sam (U0SECOND); scheduled by")
+
+
+def test_two_reviewers_approving_a_scheduled_one_at_once_publish_nothing_before_its_time(
+    desk, slack
+):
+    when = in_a_day()
+    desk.schedule(VOTER, when)
+    clicks_at_once(desk, [SECOND, THIRD])
+    assert desk.decisions("publish") == [] and b"published: false" in file_of(desk)
+    assert [s.status for s in desk.schedules()] == ["pending"]
+    assert [s for _i, s in run_due(desk.settings, desk.db, desk.client, now=when)] == ["done"]
+    assert len(desk.decisions("publish")) == 1
+
+
+def test_a_refused_second_approval_leaves_no_approval_in_the_audit(desk, slack):
+    desk.click(desk.queue(), actions.REVIEW_PUBLISH, VOTER)
+    old_card = desk.queue(SECOND)
+    # The file is edited on disk; the index has not read it yet.
+    path = desk.settings.articles_dir / VOTER_FILE
+    edited = path.read_bytes().replace(b"quality: 48", b"quality: 49")
+    path.write_bytes(edited)
+    replies = desk.click(old_card, actions.REVIEW_PUBLISH, VOTER, user=SECOND)
+    assert any("changed since the card was posted" in r["text"] for r in replies)
+    assert file_of(desk) == edited and desk.decisions("publish") == []
+    assert [(d.reviewer_id, d.new_value) for d in desk.decisions("approve")] == [
+        (REVIEWER, "1 of 2")
+    ]
+    assert [a.reviewer_id for a in approvals(desk)] == [REVIEWER]
+    assert [e.action for e in audit(desk)] == ["approve"]
+
+
+def test_the_approval_that_publishes_is_in_the_audit_before_the_publish(desk, slack):
+    desk.click(desk.queue(), actions.REVIEW_PUBLISH, VOTER)
+    desk.click(desk.queue(SECOND), actions.REVIEW_PUBLISH, VOTER, user=SECOND)
+    assert [(e.action, e.reviewer_id, e.new_value) for e in audit(desk)] == [
+        ("approve", REVIEWER, "1 of 2"),
+        ("approve", SECOND, "2 of 2"),
+        ("publish", SECOND, "true"),
+    ]
+
+
+def test_an_approval_by_someone_no_longer_a_reviewer_does_not_count(
+    desk, slack, database_url, articles_dir
+):
+    desk.click(desk.queue(), actions.REVIEW_PUBLISH, VOTER)
+    # rita leaves NEWSBOT_REVIEWERS: her open approval no longer counts towards two.
+    later = make_desk(
+        slack,
+        database_url,
+        articles_dir,
+        NEWSBOT_TWO_REVIEWERS="privacy",
+        NEWSBOT_REVIEWERS=f"{SECOND},{THIRD}",
+    )
+    replies = later.click(later.queue(SECOND), actions.REVIEW_PUBLISH, VOTER, user=SECOND)
+    assert any("needs a second reviewer" in r["text"] for r in replies)
+    assert b"published: false" in file_of(desk) and desk.decisions("publish") == []
+    later.click(later.queue(THIRD), actions.REVIEW_PUBLISH, VOTER, user=THIRD)
+    assert b"published: true" in file_of(desk)
+    entry = next(e for e in audit(desk) if e.action == "publish")
+    assert entry.note == "approved by sam (U0SECOND) and tia (U0THIRD)"
+    later.db.dispose()

@@ -257,6 +257,26 @@ def test_empty_review_queue() -> None:
 # --- App Home -----------------------------------------------------------------------------
 
 
+def test_app_home_counts_the_drafts_to_review_and_apart_those_scheduled() -> None:
+    def header(waiting: int, going_out: int) -> str:
+        view = app_home(
+            hottest=[],
+            topics=[],
+            pending_reviews=waiting,
+            scheduled_reviews=going_out,
+            tz=TZ,
+        )
+        (block,) = [b for b in view["blocks"] if b.get("block_id") == "home-reviews"]
+        return block["text"]["text"]
+
+    assert header(7, 3) == (
+        "*7 drafts waiting* for review, and 3 more drafts scheduled to go out — type"
+        " `/news review` to go through them."
+    )
+    assert header(0, 1) == "No drafts waiting for review; 1 more draft scheduled to go out."
+    assert header(0, 0) == "No drafts waiting for review."
+
+
 def test_app_home_for_a_reviewer() -> None:
     view = app_home(
         hottest=[article(1), article(2)],
@@ -266,7 +286,7 @@ def test_app_home_for_a_reviewer() -> None:
     )
     assert view["type"] == "home"
     texts = json.dumps(view["blocks"], ensure_ascii=False)
-    assert "*7 drafts waiting* — type `/news review`" in texts
+    assert "*7 drafts waiting* for review — type `/news review`" in texts
     assert "• *AI* — 370" in texts
     # Reviewers act from App Home too: drafts carry Publish and Reject.
     ids = [e["action_id"] for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]

@@ -7,8 +7,10 @@ could not take before are pushed then. A decision whose article changed
 upstream before its commit was pushed is undone, in git and in the database,
 and its reviewer is told with the fresh card.
 
-All git work on one clone takes turns (`storage.gitsync.clone_lock`); no
-database transaction is open across a git command that uses the network.
+Commits and the moves of a clone's branch take turns (`storage.gitsync.clone_lock`,
+held for local git commands only), and so do exchanges with the remote
+(`exchange_lock`); no database transaction is open across a git command that
+uses the network.
 """
 
 from __future__ import annotations
@@ -100,12 +102,13 @@ def commit_decision(
                 return outcome
             with db.WriteSession.begin() as session:
                 record_commit(session, outcome.decision_id, sha, pushing=settings.git_push)
-            if not settings.git_push:
-                return outcome
-            exchanged = _exchange(settings, db, root, pull=False)
     except (GitError, ValueError) as exc:  # ValueError: a name git cannot take
         log.error("the decision stands, but it was not committed to git: %s", exc)
         return outcome
+    if not settings.git_push:
+        return outcome
+    # Outside the clone lock: the next click's commit does not wait for the network.
+    exchanged = _exchange(settings, db, root, pull=False)
     if exchanged.problem:
         log.warning(
             "the %s of %s stands and is pushed at the next re-index: %s",
@@ -185,6 +188,20 @@ def _exchange(settings: Settings, db: Database, root: Path, *, pull: bool) -> Ex
     with db.Session() as session:
         pending = pending_pushes(session) if settings.git_push else []
     result = synchronize(root, pull=pull, push=settings.git_push, pending=pending)
+    if result.own and settings.git_push:
+        log.warning(
+            "git: the clone at %s has %d commit(s) of its own, which newsbot does not push: "
+            "push or drop them by hand",
+            root,
+            result.own,
+        )
+    if result.gone:
+        log.warning(
+            "git: the upstream of %s no longer has %d commit(s) the clone had from it (a "
+            "force-push): the clone follows it and does not push them again",
+            root,
+            result.gone,
+        )
     waiting = set(pending)
     shas = {
         c.decision: c.now

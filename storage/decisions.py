@@ -503,7 +503,8 @@ def revert_decision(session_factory: sessionmaker[Session], decision_id: int) ->
     decision has changed it since; its version is bumped, so its posted cards
     are brought up to date; the audit record is marked "reverted" (and its
     commit "dropped"), so `newsbot audit` shows what happened. The file is
-    not touched: the caller has put it back already. Returns the record and
+    not touched: the caller has put it back already, and the row's file
+    fingerprint is cleared so that the next index reads the file again. Returns the record and
     the article as it is now, or None when the decision is not one that took
     effect, or whose commit is on the remote already (that is never undone).
     """
@@ -533,6 +534,9 @@ def revert_decision(session_factory: sessionmaker[Session], decision_id: int) ->
         decision.status = REVERTED
         if commit is not None:
             commit.push_state, commit.updated_at = DROPPED, utcnow()
+        # The file is now whatever the upstream has, which may be byte for byte what the
+        # decision wrote: the next index must read it again, not skip it by its hash.
+        article.content_hash, article.size, article.mtime_ns = "", -1, -1
         article.version = Article.version + 1
         article.updated_at = utcnow()
         session.flush()

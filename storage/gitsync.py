@@ -62,6 +62,7 @@ __all__ = [
     "LocalCommit",
     "SyncResult",
     "clone_lock",
+    "decision_commits",
     "exchange_lock",
     "synchronize",
 ]
@@ -556,19 +557,30 @@ class _Clone:
         """The commits on the upstream (its last SCANNED_COMMITS) of these decisions."""
         if not self.has_upstream_tip():
             return {}
-        out = self.git(
-            "log",
-            f"-n{SCANNED_COMMITS}",
-            f"--format=%H{_SEP}%(trailers:key={TRAILER},valueonly,separator=%x2C){_END}",
-            self.tracking,
-        )
-        found: dict[int, str] = {}
-        for record in out.split(_END):
-            sha, _, trailer = record.strip().partition(_SEP)
-            first = trailer.split(",")[0].strip()
-            if first.isascii() and first.isdigit() and int(first) in decisions:
-                found.setdefault(int(first), sha)
-        return found
+        return decision_commits(self.folder, decisions, rev=self.tracking)
+
+
+def decision_commits(
+    folder: Path, decisions: Collection[int], *, rev: str = "HEAD"
+) -> dict[int, str]:
+    """The commits of these decisions (by their trailer) among the last SCANNED_COMMITS of
+    `rev`: the newest of each."""
+    out = run_git(
+        folder,
+        "log",
+        f"-n{SCANNED_COMMITS}",
+        f"--format=%H{_SEP}%(trailers:key={TRAILER},valueonly,separator=%x2C){_END}",
+        rev,
+        "--",
+        subject=f" in {folder}",
+    )
+    found: dict[int, str] = {}
+    for record in out.split(_END):
+        sha, _, trailer = record.strip().partition(_SEP)
+        first = trailer.split(",")[0].strip()
+        if first.isascii() and first.isdigit() and int(first) in decisions:
+            found.setdefault(int(first), sha)
+    return found
 
 
 def _git_in(folder: Path) -> Callable[..., str]:

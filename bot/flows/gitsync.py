@@ -248,6 +248,7 @@ def pull_for(deps: Deps, client: WebClient, outcome: Outcome, fingerprint: str |
     root = settings.articles_dir
     if not is_git_work_tree(root):
         return False
+    commit_owed(settings, deps.db, root)  # as before every pull
     exchanged = _exchange(settings, deps.db, root, pull=True)
     if exchanged.problem:
         log.warning("git: %s", exchanged.problem)

@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.flows.cards import refresh_behind
 from bot.flows.digest import DigestError, DigestUnreachable, due_at, post_digest, today
 from bot.flows.follows import post_pending
-from bot.flows.gitsync import after_index, before_index
+from bot.flows.gitsync import after_index, before_index, owing_clone
 from bot.flows.reminders import post_reminder
 from bot.flows.schedule import run_due
 from bot.settings import Settings
@@ -181,7 +181,13 @@ def finish_decisions_job(settings: Settings, db: Database, *, at_start: bool = F
     """Settle review decisions whose writer died between the database and the file."""
     if not settings.articles_dir.is_dir():
         return  # an unmounted folder proves nothing; the index run says what is wrong
-    for settled in finish_interrupted(db.WriteSession, settings.articles_dir, at_start=at_start):
+    settled_all = finish_interrupted(
+        db.WriteSession,
+        settings.articles_dir,
+        at_start=at_start,
+        owe_commit_in=owing_clone(settings),  # committed before the next pull
+    )
+    for settled in settled_all:
         outcome = (
             "done: the file has the new value"
             if settled.status == "done"

@@ -33,7 +33,14 @@ from storage.decision_state import (
 # LEASE, state_of and writer_id are also imported from here, as before decision_state.
 from storage.decision_state import LEASE as LEASE
 from storage.decision_state import writer_id as writer_id
-from storage.models import Article, DecisionCommit, ReviewDecision, utcnow
+from storage.models import (
+    Approval,
+    Article,
+    DecisionCommit,
+    ReviewDecision,
+    ScheduledPublication,
+    utcnow,
+)
 from storage.types import ArticleView, AuditEntry, Decision, Outcome
 from storage.views import views_of
 from storage.writeback import (
@@ -49,6 +56,8 @@ from storage.writeback import (
 REVERTED = "reverted"
 #: Where a decision's git commit is (storage.models.DecisionCommit).
 LOCAL, PUSH_PENDING, PUSHED, DROPPED = "local", "pending", "pushed", "dropped"
+#: The decision's file is written and its commit owed (`owed_commits`).
+UNCOMMITTED = "uncommitted"
 #: A writer gives up replacing the file this many seconds after its decision went pending.
 WRITE_DEADLINE = 60.0
 
@@ -170,6 +179,7 @@ def decide(
     two_reviewers: Collection[str] | None = None,
     schedule_id: int | None = None,
     revoked: Collection[str] = (),
+    owe_commit_in: str | None = None,
 ) -> Outcome:
     """Apply one review decision exactly once, in the database and in the article file.
 
@@ -190,7 +200,10 @@ def decide(
     being run (claimed by the caller) on behalf of whoever scheduled it.
     Approvals by reviewers in `revoked` (no longer reviewers) do not count.
     A decision that takes effect ends the article's open approvals and
-    schedules in its own transaction.
+    schedules in its own transaction. With `owe_commit_in` (a clone's id,
+    NEWSBOT_GIT_COMMIT), a decision that rewrote its file is marked done
+    together with its git commit owed in that clone (`owed_commits`), so that
+    a commit that then fails or never happens is made later.
     """
     request = _Request(
         article_id, action, fingerprint, (reviewer_id, reviewer_name), root,
@@ -219,7 +232,7 @@ def decide(
             return _undo(session_factory, started, "failed", problem=str(exc))
         written = None
     with session_factory.begin() as session:
-        return _finish(session, started, written)
+        return _finish(session, started, written, owe_commit_in)
 
 
 def _begin(session: Session, r: _Request) -> Outcome | _Started:
@@ -296,7 +309,9 @@ def _begin(session: Session, r: _Request) -> Outcome | _Started:
     )
 
 
-def _finish(session: Session, started: _Started, written: WriteResult | None) -> Outcome:
+def _finish(
+    session: Session, started: _Started, written: WriteResult | None, owe_commit_in: str | None
+) -> Outcome:
     article = lock_article(session, started.article_id)
     assert article is not None  # articles are never deleted
     decision = session.get(ReviewDecision, started.decision_id, populate_existing=True)
@@ -318,6 +333,8 @@ def _finish(session: Session, started: _Started, written: WriteResult | None) ->
         article.size, article.mtime_ns = written.size, written.mtime_ns
     article.version = Article.version + 1
     article.updated_at = utcnow()
+    if owe_commit_in is not None:
+        _owe_commit(session, decision.id, owe_commit_in)
     session.flush()
     return Outcome(
         "done",
@@ -370,11 +387,14 @@ def finish_interrupted(
     *,
     at_start: bool = False,
     now: datetime | None = None,
+    owe_commit_in: str | None = None,
 ) -> list[Settled]:
     """Settle the pending decisions whose writer is gone, each from what its file says.
 
-    The file has the new value: the decision is done. It has not (or is gone):
-    the decision is abandoned and the article row put back. A writer is gone
+    The file has the new value: the decision is done, and with `owe_commit_in`
+    (the clone `root` is in, NEWSBOT_GIT_COMMIT) its commit is owed there, as
+    `decide` owes it. It has not (or is gone): the decision is abandoned and
+    the article row put back. A writer is gone
     when it is a process of this host that no longer runs (at start, that
     includes this process id, reused by a container restart), or when the
     decision has been pending longer than `LEASE`, which a live writer never
@@ -392,13 +412,15 @@ def finish_interrupted(
         if not writer_gone(owner, decided_at, now=now, at_start=at_start):
             continue
         with session_factory.begin() as session:
-            result = _settle(session, decision_id, root)
+            result = _settle(session, decision_id, root, owe_commit_in)
         if result is not None:
             settled.append(result)
     return settled
 
 
-def _settle(session: Session, decision_id: int, root: Path) -> Settled | None:
+def _settle(
+    session: Session, decision_id: int, root: Path, owe_commit_in: str | None
+) -> Settled | None:
     article_id = session.scalar(
         select(ReviewDecision.article_id).where(ReviewDecision.id == decision_id)
     )
@@ -411,6 +433,8 @@ def _settle(session: Session, decision_id: int, root: Path) -> Settled | None:
         decision.status = DONE
         editorial.after_decision(session, article, decision, fingerprint=article.content_hash)
         setattr(article, column, after)
+        if owe_commit_in is not None:
+            _owe_commit(session, decision.id, owe_commit_in)
     else:
         decision.status = ABANDONED
         editorial.drop_approvals(session, decision.id)
@@ -456,9 +480,79 @@ def record_commit(session: Session, decision_id: int, sha: str, *, pushing: bool
             commit_sha=sha,
             push_state=PUSH_PENDING if pushing else LOCAL,
             updated_at=utcnow(),
+            owed_in=None,
         )
     )
     session.flush()
+
+
+def _owe_commit(session: Session, decision_id: int, clone: str) -> None:
+    session.merge(
+        DecisionCommit(
+            decision_id=decision_id,
+            commit_sha="",
+            push_state=UNCOMMITTED,
+            updated_at=utcnow(),
+            owed_in=clone,
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class OwedCommit:
+    """A decision whose file is written and whose git commit is still to be made: what
+    the commit says (`Publish: <title>`, its approvers and who scheduled it)."""
+
+    decision_id: int
+    action: str
+    source_path: str
+    title: str
+    approvers: tuple[tuple[str, str], ...]  # (user id, name), at least the reviewer
+    scheduled_by: tuple[str, str] | None
+
+
+def owed_commits(session: Session, clone: str) -> list[OwedCommit]:
+    """The decisions whose commits are owed in the clone `clone`, oldest first."""
+    rows = session.execute(
+        select(ReviewDecision, Article.source_path, Article.title)
+        .join(DecisionCommit, DecisionCommit.decision_id == ReviewDecision.id)
+        .join(Article, Article.id == ReviewDecision.article_id)
+        .where(DecisionCommit.push_state == UNCOMMITTED, DecisionCommit.owed_in == clone)
+        .order_by(ReviewDecision.id)
+    ).all()
+    ids = [d.id for d, _path, _title in rows]
+    approvals: dict[int, list[tuple[str, str]]] = {}
+    scheduled: dict[int, tuple[str, str]] = {}
+    if ids:
+        for a in session.scalars(
+            select(Approval).where(Approval.decision_id.in_(ids)).order_by(Approval.id)
+        ):
+            assert a.decision_id is not None
+            approvals.setdefault(a.decision_id, []).append((a.reviewer_id, a.reviewer_name))
+        for p in session.scalars(
+            select(ScheduledPublication).where(ScheduledPublication.decision_id.in_(ids))
+        ):
+            assert p.decision_id is not None
+            scheduled[p.decision_id] = (p.scheduled_by_id, p.scheduled_by_name)
+    return [
+        OwedCommit(
+            d.id,
+            d.action,
+            path,
+            title,
+            tuple(approvals.get(d.id) or [(d.reviewer_id, d.reviewer_name)]),
+            scheduled.get(d.id),
+        )
+        for d, path, title in rows
+    ]
+
+
+def forget_owed(session: Session, decision_id: int) -> None:
+    """The owed commit has nothing to commit (the file has no change): no commit is owed."""
+    row = session.get(DecisionCommit, decision_id, populate_existing=True)
+    if row is not None and row.push_state == UNCOMMITTED:
+        session.delete(row)
+        session.flush()
 
 
 def pending_pushes(session: Session) -> list[int]:
@@ -518,7 +612,8 @@ def revert_decision(session_factory: sessionmaker[Session], decision_id: int) ->
     decision has changed it since; its version is bumped, so its posted cards
     are brought up to date; the audit record is marked "reverted" (and its
     commit "dropped"), so `newsbot audit` shows what happened. The file is
-    not touched: the caller has put it back already. Returns the record and
+    not touched: the caller has put it back already, and the row's file
+    fingerprint is cleared so that the next index reads the file again. Returns the record and
     the article as it is now, or None when the decision is not one that took
     effect, or whose commit is on the remote already (that is never undone).
     """
@@ -548,6 +643,9 @@ def revert_decision(session_factory: sessionmaker[Session], decision_id: int) ->
         decision.status = REVERTED
         if commit is not None:
             commit.push_state, commit.updated_at = DROPPED, utcnow()
+        # The file is now whatever the upstream has, which may be byte for byte what the
+        # decision wrote: the next index must read it again, not skip it by its hash.
+        article.content_hash, article.size, article.mtime_ns = "", -1, -1
         article.version = Article.version + 1
         article.updated_at = utcnow()
         session.flush()

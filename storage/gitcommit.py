@@ -14,15 +14,17 @@ file with a `filter` attribute (whose clean command git would run) is refused.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import secrets
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from storage.gitrun import NOT_IN_A_LINE as _NOT_IN_A_LINE
 from storage.gitrun import GitError, run_git
 
-__all__ = ["GitCommitError", "commit_file", "is_git_work_tree"]
+__all__ = ["GitCommitError", "clone_id", "commit_file", "current_branch", "is_git_work_tree"]
 
 _TRAILER_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*\Z")
 _AUTHOR = re.compile(r"[^<>\n]*[^<>\s][^<>\n]* <[^<>\n]*>\Z")
@@ -39,6 +41,67 @@ def is_git_work_tree(path: Path) -> bool:
     except GitError:
         return False
     return out.strip() == "true"
+
+
+def clone_id(path: Path) -> str | None:
+    """The id of the clone holding `path` (a folder, or a file's folder), None outside a git
+    work tree.
+
+    Kept in the clone's git folder (`newsbot-clone-id`), so it names the clone across
+    restarts and host names: a decision whose commit is owed is committed by the
+    clone whose work tree holds its change, and by no other replica's.
+    """
+    folder = path if path.is_dir() else path.parent
+    try:
+        if run_git(folder, "rev-parse", "--is-inside-work-tree", ok=(0, 128)).strip() != "true":
+            return None
+        git_dir = run_git(folder, "rev-parse", "--path-format=absolute", "--git-common-dir")
+    except GitError:
+        return None
+    target = Path(git_dir.strip()) / _ID_FILE
+    found = _read_id(target)
+    if found is None:
+        # Written aside and linked in place: of two processes starting at once, one id wins.
+        spare = target.with_name(f"{_ID_FILE}.{secrets.token_hex(8)}")
+        try:
+            fd = os.open(spare, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_hex(16) + "\n")
+            with contextlib.suppress(FileExistsError):
+                os.link(spare, target)
+        except OSError as exc:
+            raise GitCommitError(f"cannot write {target} ({exc.strerror})") from None
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(spare)
+        found = _read_id(target)
+    if found is None:
+        raise GitCommitError(f"{target} does not hold a newsbot clone id: remove it")
+    return found
+
+
+_ID_FILE = "newsbot-clone-id"
+_ID = re.compile(r"[0-9a-f]{32}\Z")
+
+
+def _read_id(target: Path) -> str | None:
+    try:
+        fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise GitCommitError(f"cannot read {target} ({exc.strerror})") from None
+    with os.fdopen(fd) as file:
+        text = file.read(64).strip()
+    return text if _ID.match(text) else None
+
+
+def current_branch(work_tree: Path) -> str | None:
+    """The branch checked out in `work_tree`, None on a detached HEAD."""
+    out = run_git(
+        work_tree, "symbolic-ref", "-q", "--short", "HEAD", ok=(0, 1), subject=f" in {work_tree}"
+    )
+    return out.strip() or None
 
 
 def commit_file(

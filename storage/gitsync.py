@@ -2,9 +2,14 @@
 run, push each decision's commit.
 
 The branch checked out follows an upstream (`origin/main`). `synchronize`
-fetches it; then the local commits not on it yet (newsbot's decisions, and
-anything else committed in the clone) are put on top of it, and with
-`push=True` pushed. A push the remote rejects because someone pushed first is
+fetches it; then the local commits not on it yet are put on top of it, and
+with `push=True` the commits of newsbot's own decisions (those listed in
+`pending`) are pushed, and nothing else: a commit made by hand in the clone
+stays there, on top of them, and is never pushed. Commits the upstream had and
+no longer has (a force-push removed them; git's fork point, from the reflog
+of the tracking branch, tells) leave the branch as `git pull --rebase` drops
+them, so they never go back. A push the remote rejects because someone pushed
+first, or because another push held the branch's ref lock at that moment, is
 fetched and put on top again, a few times with a pause in between.
 
 What is never done: a forced push; rewriting a commit the upstream has (only
@@ -19,8 +24,14 @@ refusal is one sentence in `SyncResult.problem`.
 
 A decision commit carries its decision's id in a `Newsbot-Decision:` trailer.
 With `push=True`, a decision commit listed in `pending` whose file changed on
-the upstream since the clone last had it is dropped rather than put on top of
-someone else's edit; the caller then undoes the decision in the database.
+the upstream since the clone last had it, or which the upstream had and
+removed, is dropped rather than put on top of someone else's edit; the caller
+then undoes the decision in the database.
+
+Two locks take turns in a clone: `clone_lock` for what moves the branch or
+the index (a decision's commit, the replay and the checkout), held for local
+git commands only; and `exchange_lock` around a whole fetch-replay-push, so a
+click's commit never waits behind the network.
 
 A repository's own config may name commands that these git commands would run
 (credential helpers, filter and merge drivers, ...): such a config is refused
@@ -51,6 +62,8 @@ __all__ = [
     "LocalCommit",
     "SyncResult",
     "clone_lock",
+    "decision_commits",
+    "exchange_lock",
     "synchronize",
 ]
 
@@ -65,6 +78,7 @@ LOCK_WAIT_SECONDS = 120.0
 #: Upstream commits searched for decisions pushed before their push was recorded.
 SCANNED_COMMITS = 1000
 LOCK_FILE = "newsbot-sync.lock"
+EXCHANGE_LOCK_FILE = "newsbot-exchange.lock"
 
 # Config keys naming a command fetch, push, merge-tree or checkout could run
 # (lower-cased as `git config --list` prints them). From the repository's own
@@ -103,9 +117,11 @@ class SyncResult:
     """What `synchronize` did.
 
     `moved`: the branch and work tree moved (the index run should follow).
-    `pushed`: every local commit left is on the remote. `landed`: decisions of
-    `pending` that were not local commits but are on the upstream already
-    (pushed before a crash could record it), with their sha.
+    `pushed`: every commit of a `pending` decision left is on the remote.
+    `landed`: decisions of `pending` that were not local commits but are on the
+    upstream already (pushed before a crash could record it), with their sha.
+    `own`: local commits made by hand (no decision trailer), which are never
+    pushed. `gone`: commits the upstream had and removed, dropped from the branch.
     """
 
     commits: tuple[LocalCommit, ...] = ()
@@ -113,6 +129,8 @@ class SyncResult:
     moved: bool = False
     pushed: bool = False
     problem: str | None = None
+    own: int = 0
+    gone: int = 0
 
     @property
     def dropped(self) -> list[int]:
@@ -132,14 +150,14 @@ def synchronize(
     """Bring the clone holding `folder` up to date with its upstream, and push what it has.
 
     With `pull`, the upstream is fetched and the branch brought on top of it
-    even when there is nothing to push. With `push`, local commits are pushed
-    (fetched and replayed first when the upstream moved): if the clone has
-    none, nothing happens unless `pull`. `pending` lists the decision ids whose
-    commits are not known to be pushed: local ones may be dropped (see the
-    module), and the others are looked for on the upstream.
+    even when there is nothing to push. With `push`, the commits of the
+    decisions in `pending` (those not known to be pushed) are pushed, fetched
+    and replayed first when the upstream moved; if the clone has none, nothing
+    happens unless `pull`. Pending decisions with no local commit are looked
+    for on the upstream; local ones may be dropped (see the module).
     """
     try:
-        with clone_lock(folder):
+        with exchange_lock(folder):
             return _Run(_Clone.open(folder), pending, pause).go(
                 pull=pull, push=push, attempts=attempts
             )
@@ -148,7 +166,8 @@ def synchronize(
 
 
 class _Run:
-    """One synchronisation, under the clone's lock; keeps what became of each local commit."""
+    """One synchronisation, under the clone's exchange lock; keeps what became of each
+    local commit."""
 
     def __init__(
         self, clone: _Clone, pending: Collection[int], pause: Callable[[float], None]
@@ -159,12 +178,16 @@ class _Run:
         self.originals: list[_Commit] = []
         self.now: dict[str, str | None] = {}  # original sha -> its sha now
         self.moved = False
+        self.own = 0
+        self.gone = 0
 
     def go(self, *, pull: bool, push: bool, attempts: int) -> SyncResult:
-        self.originals = self.clone.local_commits()
+        with clone_lock(self.clone.folder):
+            self.originals = self.clone.local_commits()
         self.now = {c.sha: c.sha for c in self.originals}
-        if not pull and not (push and self.originals):
-            return self._result(pushed=not self.originals, problem=None)
+        ours = [c for c in self.originals if c.decision in self.pending]
+        if not pull and not (push and ours):
+            return self._result(pushed=not ours, problem=None)
         try:
             pushed, problem = self._exchange(push=push, attempts=attempts)
         except GitError as exc:
@@ -173,17 +196,21 @@ class _Run:
         return self._result(pushed=pushed, problem=problem)
 
     def _exchange(self, *, push: bool, attempts: int) -> tuple[bool, str | None]:
-        """Fetch, replay, push; again after a rejection. Whether all is pushed, and why not."""
+        """Fetch, replay, push; again after a rejection. Whether all is pushed, and why not.
+
+        Only the replay holds the clone lock: a decision committed meanwhile
+        lands on top of what is pushed, and waits for its own exchange.
+        """
         clone = self.clone
         for attempt in range(attempts):
             clone.fetch()
-            self._rebase(droppable=self.pending if push else frozenset())
-            head = clone.head()
-            if head == clone.upstream_tip():
+            with clone_lock(clone.folder):
+                tip = self._rebase(push=push)
+            if tip == clone.upstream_tip():
                 return True, None
             if not push:
                 return False, None
-            refused = clone.push(head)
+            refused = clone.push(tip)
             if refused is None:
                 return True, None
             if refused != _REJECTED:
@@ -195,32 +222,57 @@ class _Run:
             "pushing first: the commits stay and are pushed at the next run"
         )
 
-    def _rebase(self, *, droppable: frozenset[int]) -> None:
-        """Put the local commits on top of the fetched upstream and move the work tree there."""
+    def _rebase(self, *, push: bool) -> str:
+        """Put the local commits on top of the fetched upstream, move the work tree there,
+        and return the commit to push: the upstream with the pending decisions on top
+        (without `push`, the branch's new tip).
+
+        With `push`, the pending decisions' commits come first and the clone's
+        own commits after them, so that what is pushed holds nothing else.
+        Commits the upstream removed are dropped from the branch, and a pending
+        decision whose file changed upstream is dropped too.
+        """
         clone = self.clone
         head, upstream = clone.head(), clone.upstream_tip()
-        base = clone.merge_base(head, upstream)
-        if base == upstream:
-            return  # nothing new upstream: the local commits are on top already
         local = clone.local_commits()
-        changed = clone.changed_paths(base, upstream) if local else set()
+        fork = clone.fork_point(head)
+        gone = clone.removed_upstream(fork) if local else set()
+        kept = [c for c in local if c.sha not in gone]
+        ours = [c for c in kept if push and c.decision in self.pending]
+        own = [c for c in kept if not (push and c.decision in self.pending)]
+        self.own = sum(1 for c in own if c.decision is None)
+        self.gone = len(gone)
+        fates: dict[str, str | None] = {c.sha: None for c in local if c.sha in gone}
+        changed: set[str] = set()
+        if ours:
+            changed = clone.changed_paths(clone.merge_base(head, upstream), upstream)
         tip = upstream
-        fates: dict[str, str | None] = {}
-        for commit in local:
-            if commit.decision in droppable and commit.paths & changed:
+        for commit in ours:
+            if commit.paths & changed:
                 fates[commit.sha] = None
                 continue
-            tree = clone.replayed_tree(commit, onto=tip)
-            if tree == clone.tree_of(tip):
-                fates[commit.sha] = tip  # the upstream made the same change
-                continue
-            tip = clone.commit_like(commit, tree=tree, parent=tip)
-            fates[commit.sha] = tip
-        clone.switch(tip)
-        self.moved = True
+            tip = fates[commit.sha] = self._replay(commit, onto=tip)
+        to_push = tip
+        for commit in own:
+            tip = fates[commit.sha] = self._replay(commit, onto=tip)
+        if tip != head:
+            clone.switch(tip)
+            self.moved = True
         for original, now in self.now.items():
             if now is not None:
                 self.now[original] = fates.get(now, now)
+        return to_push if push else tip
+
+    def _replay(self, commit: _Commit, *, onto: str) -> str:
+        """`commit` itself when it is on `onto` already, else its change on top of `onto`
+        (`onto` itself when the upstream made the same change)."""
+        clone = self.clone
+        if commit.parent == onto:
+            return commit.sha
+        tree = clone.replayed_tree(commit, onto=onto)
+        if tree == clone.tree_of(onto):
+            return onto
+        return clone.commit_like(commit, tree=tree, parent=onto)
 
     def _result(self, *, pushed: bool, problem: str | None) -> SyncResult:
         missing = self.pending - {c.decision for c in self.originals}
@@ -234,10 +286,18 @@ class _Run:
             moved=self.moved,
             pushed=pushed,
             problem=problem,
+            own=self.own,
+            gone=self.gone,
         )
 
 
 _REJECTED = "rejected"
+# A push that lost the race for the branch's ref lock to another push at the same moment
+# ("[remote rejected] main (failed to update ref)"; GitHub: "cannot lock ref ...").
+_LOCK_RACE = re.compile(
+    r"failed to update ref|cannot lock ref|failed to lock|unable to lock|incorrect old value",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,6 +407,19 @@ class _Clone:
             commits.append(_Commit(sha, parents[0], decision, frozenset(paths)))
         return commits
 
+    def fork_point(self, head: str) -> str | None:
+        """Where the branch forked from any value the tracking branch had (its reflog), as
+        `git pull --rebase` finds it; None when git cannot tell."""
+        out = self.git("merge-base", "--fork-point", self.tracking, head, ok=(0, 1)).strip()
+        return out or None
+
+    def removed_upstream(self, fork: str | None) -> set[str]:
+        """The commits of the branch the upstream had (at the fork point) and no longer has."""
+        if fork is None:
+            return set()
+        out = self.git("rev-list", fork, f"^{self.tracking}")
+        return set(out.split())
+
     def changed_paths(self, old: str, new: str) -> set[str]:
         out = self.git("diff-tree", "-r", "-z", "--name-only", "--no-renames", old, new)
         return {path for path in out.split("\0") if path}
@@ -452,7 +525,8 @@ class _Clone:
 
     def push(self, commit: str) -> str | None:
         """Push `commit` to the upstream branch, never forced: None when it landed,
-        `_REJECTED` when someone pushed first, else why it failed."""
+        `_REJECTED` when someone pushed first (or was pushing at that very moment),
+        else why it failed."""
         ran = run(
             self.folder,
             "push",
@@ -474,6 +548,8 @@ class _Clone:
                 return _REJECTED
             if summary.startswith("[remote rejected]"):
                 why = summary.removeprefix("[remote rejected]").strip(" ()")
+                if _LOCK_RACE.search(why):
+                    return _REJECTED
                 return f"{self.upstream_name} refused the push: {one_line(why)}"
         return f"could not push to {self.upstream_name} from {self.folder}: {reason(ran.stderr)}"
 
@@ -481,19 +557,30 @@ class _Clone:
         """The commits on the upstream (its last SCANNED_COMMITS) of these decisions."""
         if not self.has_upstream_tip():
             return {}
-        out = self.git(
-            "log",
-            f"-n{SCANNED_COMMITS}",
-            f"--format=%H{_SEP}%(trailers:key={TRAILER},valueonly,separator=%x2C){_END}",
-            self.tracking,
-        )
-        found: dict[int, str] = {}
-        for record in out.split(_END):
-            sha, _, trailer = record.strip().partition(_SEP)
-            first = trailer.split(",")[0].strip()
-            if first.isascii() and first.isdigit() and int(first) in decisions:
-                found.setdefault(int(first), sha)
-        return found
+        return decision_commits(self.folder, decisions, rev=self.tracking)
+
+
+def decision_commits(
+    folder: Path, decisions: Collection[int], *, rev: str = "HEAD"
+) -> dict[int, str]:
+    """The commits of these decisions (by their trailer) among the last SCANNED_COMMITS of
+    `rev`: the newest of each."""
+    out = run_git(
+        folder,
+        "log",
+        f"-n{SCANNED_COMMITS}",
+        f"--format=%H{_SEP}%(trailers:key={TRAILER},valueonly,separator=%x2C){_END}",
+        rev,
+        "--",
+        subject=f" in {folder}",
+    )
+    found: dict[int, str] = {}
+    for record in out.split(_END):
+        sha, _, trailer = record.strip().partition(_SEP)
+        first = trailer.split(",")[0].strip()
+        if first.isascii() and first.isdigit() and int(first) in decisions:
+            found.setdefault(int(first), sha)
+    return found
 
 
 def _git_in(folder: Path) -> Callable[..., str]:
@@ -581,15 +668,30 @@ _LOCKS_GUARD = threading.Lock()
 
 @contextmanager
 def clone_lock(folder: Path, *, wait: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
-    """Hold the clone of `folder` for this thread: commits, pulls and pushes take turns.
+    """Hold the branch and index of the clone of `folder` for this thread: commits and the
+    replay of a pull take turns. Only local git commands run under it.
 
     Reentrant within a thread; across processes (serve and a cron `newsbot
     index` on one clone) through a lock file in the clone's git folder.
     """
+    with _held(folder, LOCK_FILE, wait):
+        yield
+
+
+@contextmanager
+def exchange_lock(folder: Path, *, wait: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
+    """Hold the exchange with the remote of the clone of `folder` (fetch, replay, push), so
+    that two never interleave; `clone_lock` is taken inside it, never the other way."""
+    with _held(folder, EXCHANGE_LOCK_FILE, wait):
+        yield
+
+
+@contextmanager
+def _held(folder: Path, name: str, wait: float) -> Iterator[None]:
     git_dir = run_git(
         folder, "rev-parse", "--path-format=absolute", "--git-common-dir", subject=f" in {folder}"
     ).strip()
-    path = Path(git_dir) / LOCK_FILE
+    path = Path(git_dir) / name
     with _LOCKS_GUARD:
         lock = _LOCKS.setdefault(path, _CloneLock(path))
     lock.acquire(wait)

@@ -493,11 +493,15 @@ class ReminderItem(Base):
 class DecisionCommit(Base):
     """The git commit of a review decision that rewrote its article file, and where it is.
 
-    `push_state`: "local" (committed; newsbot does not push), "pending" (to be
-    pushed: the remote could not be reached, or has not been tried yet),
-    "pushed", or "dropped" (the article changed upstream before the push: the
-    commit was dropped and the decision reverted). `commit_sha` follows the
-    commit when it is replayed on top of the upstream before its push.
+    `push_state`: "uncommitted" (the file is written, its commit is owed: the
+    commit failed or was never made, and is retried before every pull),
+    "local" (committed; newsbot does not push), "pending" (to be pushed: the
+    remote could not be reached, or has not been tried yet), "pushed", or
+    "dropped" (the article changed upstream before the push: the commit was
+    dropped and the decision reverted). `commit_sha` follows the commit when
+    it is replayed on top of the upstream before its push; it is empty while
+    the commit is owed, and `owed_in` names the clone whose work tree holds
+    the change (`storage.gitcommit.clone_id`).
     """
 
     __tablename__ = "decision_commits"
@@ -509,6 +513,7 @@ class DecisionCommit(Base):
     commit_sha: Mapped[str] = mapped_column(String(64))
     push_state: Mapped[str] = mapped_column(String(16))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    owed_in: Mapped[str | None] = mapped_column(String(64))
 
 
 # --- insights (issue 14) --------------------------------------------------------------

@@ -74,7 +74,8 @@ def _latest_decision_rows(
         )
         .order_by(ReviewDecision.decided_at, ReviewDecision.id)
     )
-    return {r.article_id: (r, state == "pending") for r, state in rows}
+    # "uncommitted": its commit is owed, then pushed (storage.decisions.UNCOMMITTED).
+    return {r.article_id: (r, state in ("pending", "uncommitted")) for r, state in rows}
 
 
 def _decision(row: ReviewDecision, pushing: bool = False) -> Decision:

@@ -30,7 +30,8 @@ def add_commands(commands: Any) -> None:
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     root = Path(args.path) if args.path else settings.articles_dir
-    git = settings.git_pull or settings.git_push  # the clone changes before the index reads it
+    # The clone changes before the index reads it (owed commits, a pull).
+    git = settings.git_commit or settings.git_pull or settings.git_push
     found = None if args.watch or git else quick_compare(settings.database_url, root)
     if found is not None and not found.needs_writing():
         report = found.report()
@@ -51,7 +52,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def git_before_index(settings: Settings, db: Database, root: Path) -> Exchanged | None:
-    """NEWSBOT_GIT_PULL / NEWSBOT_GIT_PUSH: pull, and push the decisions that wait."""
+    """NEWSBOT_GIT_COMMIT / _PULL / _PUSH: make owed commits, pull, push what waits."""
     from bot.flows.gitsync import before_index
 
     return before_index(settings, db, root)

@@ -117,6 +117,7 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
 PUSHED = {
     "pushed": "yes",
     "pending": "not yet",
+    "uncommitted": "not yet (not committed yet)",
     "local": "no (NEWSBOT_GIT_PUSH is off)",
     "dropped": "no: the article changed upstream",
 }

@@ -1,14 +1,18 @@
 """Several machines: the articles folder is a clone of the site's git repository.
 
 Each decision that rewrote a file is committed (NEWSBOT_GIT_COMMIT) and pushed
-to the upstream of the clone's branch (NEWSBOT_GIT_PUSH). Before every index
+to the upstream of the clone's branch (NEWSBOT_GIT_PUSH). The commit is owed in
+the database from the moment the decision is done, so one that fails is made
+before the clone's next pull. Before every index
 run the clone is brought up to date (NEWSBOT_GIT_PULL), and commits the remote
 could not take before are pushed then. A decision whose article changed
 upstream before its commit was pushed is undone, in git and in the database,
 and its reviewer is told with the fresh card.
 
-All git work on one clone takes turns (`storage.gitsync.clone_lock`); no
-database transaction is open across a git command that uses the network.
+Commits and the moves of a clone's branch take turns (`storage.gitsync.clone_lock`,
+held for local git commands only), and so do exchanges with the remote
+(`exchange_lock`); no database transaction is open across a git command that
+uses the network.
 """
 
 from __future__ import annotations
@@ -27,21 +31,26 @@ from bot.flows.cards import CALL_FAILED, refresh_behind
 from bot.settings import Settings
 from storage.db import Database
 from storage.decisions import (
+    ACTIONS,
+    OwedCommit,
     Reverted,
+    forget_owed,
+    owed_commits,
     pending_pushes,
     record_commit,
     record_pushes,
     revert_decision,
 )
 from storage.errors import DatabaseError
-from storage.gitcommit import commit_file, is_git_work_tree
+from storage.gitcommit import clone_id, commit_file, current_branch, is_git_work_tree
 from storage.gitrun import GitError
-from storage.gitsync import TRAILER, clone_lock, synchronize
+from storage.gitsync import TRAILER, clone_lock, decision_commits, synchronize
 from storage.models import Article
 from storage.scan import FolderError
 from storage.sync import sync
 from storage.types import ArticleView, Outcome
 from storage.views import views_of
+from storage.writeback import WriteBackError, read_published
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +83,12 @@ def commit_decision(
     """Commit a decision that rewrote its file, and push it with NEWSBOT_GIT_PUSH.
 
     Returns the outcome to answer with: the decision as it stands now (its card
-    says "pushing…" when the remote could not take it yet), or
-    "changed_upstream" with the fresh article when the remote had a newer
-    version of the file, so the decision was undone. A commit that fails is
-    logged, and the decision stands.
+    says "pushing…" until its commit is on the remote), or "changed_upstream"
+    with the fresh article when the remote had a newer version of the file, so
+    the decision was undone. A commit that cannot be made (a detached HEAD, a
+    stale index.lock, a killed git) is logged; the decision stands, and its
+    commit, owed in the database since the decision, is made before the next
+    pull (`commit_owed`).
     """
     settings, db = deps.settings, deps.db
     root = settings.articles_dir
@@ -88,6 +99,8 @@ def commit_decision(
     if outcome.decision_id is not None:
         trailers = [*trailers, (TRAILER, str(outcome.decision_id))]
     try:
+        if not _on_a_branch(root):
+            return outcome
         with clone_lock(root):
             sha = commit_file(
                 root,
@@ -96,16 +109,26 @@ def commit_decision(
                 trailers=trailers,
                 author=settings.git_author,
             )
-            if sha is None or outcome.decision_id is None:
-                return outcome
-            with db.WriteSession.begin() as session:
-                record_commit(session, outcome.decision_id, sha, pushing=settings.git_push)
-            if not settings.git_push:
-                return outcome
-            exchanged = _exchange(settings, db, root, pull=False)
+            if outcome.decision_id is not None:
+                with db.WriteSession.begin() as session:
+                    if sha is not None:
+                        record_commit(session, outcome.decision_id, sha, pushing=settings.git_push)
+                    else:
+                        # Committed meanwhile (`commit_owed`), or nothing to commit.
+                        forget_owed(session, outcome.decision_id)
     except (GitError, ValueError) as exc:  # ValueError: a name git cannot take
-        log.error("the decision stands, but it was not committed to git: %s", exc)
+        log.error(
+            "the %s of %s stands, but its git commit failed and is made again before the "
+            "next pull: %s",
+            action,
+            outcome.article.web_url,
+            exc,
+        )
         return outcome
+    if sha is None or outcome.decision_id is None or not settings.git_push:
+        return replace(outcome, article=_view(db, outcome.article.id) or outcome.article)
+    # Outside the clone lock: the next click's commit does not wait for the network.
+    exchanged = _exchange(settings, db, root, pull=False)
     if exchanged.problem:
         log.warning(
             "the %s of %s stands and is pushed at the next re-index: %s",
@@ -118,6 +141,98 @@ def commit_decision(
     if any(r.decision_id == outcome.decision_id for r in exchanged.reverted):
         return Outcome("changed_upstream", article, decision_id=outcome.decision_id)
     return replace(outcome, article=article)
+
+
+def owing_clone(settings: Settings, root: Path | None = None) -> str | None:
+    """With NEWSBOT_GIT_COMMIT, the id of the clone the articles folder is in, whose commits
+    decisions owe until they are made (None: nothing is committed, nothing owed)."""
+    if not settings.git_commit:
+        return None
+    try:
+        return clone_id(root or settings.articles_dir)
+    except GitError as exc:
+        log.error("git: decisions are not committed: %s", exc)
+        return None
+
+
+def commit_owed(settings: Settings, db: Database, root: Path) -> None:
+    """Make the git commits that decisions owe in the clone of `root`, oldest first: their
+    commit failed or never ran (a killed process, a stale index.lock). Before every pull,
+    so that the clone never has a change of ours in the way of the upstream's.
+
+    A commit already made (the process died before recording it) is found by its
+    trailer; a file that no longer has the decision's change owes nothing.
+    """
+    clone = owing_clone(settings, root)
+    if clone is None:
+        return
+    with db.Session() as session:
+        if not owed_commits(session, clone):
+            return
+    try:
+        if not _on_a_branch(root):
+            return
+        with clone_lock(root):
+            # Read again under the lock: a click may have committed its own meanwhile.
+            with db.Session() as session:
+                owed = owed_commits(session, clone)
+            found = decision_commits(root, [o.decision_id for o in owed]) if owed else {}
+            for o in owed:
+                sha = found.get(o.decision_id) or _commit_one(settings, root, o)
+                with db.WriteSession.begin() as session:
+                    if sha is None:
+                        forget_owed(session, o.decision_id)
+                    else:
+                        record_commit(session, o.decision_id, sha, pushing=settings.git_push)
+                log.info(
+                    "git: committed the %s of %s, which waited to be committed",
+                    o.action,
+                    o.source_path,
+                )
+    except (GitError, ValueError) as exc:
+        log.warning("git: decisions wait to be committed in %s: %s", root, exc)
+
+
+def _commit_one(settings: Settings, root: Path, owed: OwedCommit) -> str | None:
+    path = root / owed.source_path
+    _column, _requires, value, _touches = ACTIONS[owed.action]
+    try:
+        says = read_published(path, root=root)
+    except WriteBackError:
+        says = None
+    if says is not value:
+        return None  # changed since (the index follows the file); nothing of ours to commit
+    trailers = [("Approved-by", f"{name} <{user}>") for user, name in owed.approvers]
+    if owed.scheduled_by is not None:
+        user, name = owed.scheduled_by
+        trailers.append(("Scheduled-by", f"{name} <{user}>"))
+    trailers.append((TRAILER, str(owed.decision_id)))
+    return commit_file(
+        root,
+        path,
+        message=f"{VERBS[owed.action]}: {owed.title}",
+        trailers=trailers,
+        author=settings.git_author,
+    )
+
+
+# Clones said to be on a detached HEAD, so that it is said once, not at every click.
+_DETACHED: set[Path] = set()
+
+
+def _on_a_branch(root: Path) -> bool:
+    """Whether the clone has a branch to commit on; a detached HEAD is said once."""
+    if current_branch(root) is not None:
+        _DETACHED.discard(root)
+        return True
+    if root not in _DETACHED:
+        _DETACHED.add(root)
+        log.warning(
+            "git: the clone at %s is not on a branch (detached HEAD), so decisions are written "
+            "to their files and committed once a branch is checked out",
+            root,
+        )
+    return False
 
 
 def pull_for(deps: Deps, client: WebClient, outcome: Outcome, fingerprint: str | None) -> bool:
@@ -133,6 +248,7 @@ def pull_for(deps: Deps, client: WebClient, outcome: Outcome, fingerprint: str |
     root = settings.articles_dir
     if not is_git_work_tree(root):
         return False
+    commit_owed(settings, deps.db, root)  # as before every pull
     exchanged = _exchange(settings, deps.db, root, pull=True)
     if exchanged.problem:
         log.warning("git: %s", exchanged.problem)
@@ -141,14 +257,20 @@ def pull_for(deps: Deps, client: WebClient, outcome: Outcome, fingerprint: str |
 
 
 def before_index(settings: Settings, db: Database, root: Path | None = None) -> Exchanged | None:
-    """Before an index run: pull (NEWSBOT_GIT_PULL), and push what waits (NEWSBOT_GIT_PUSH).
+    """Before an index run: make the commits decisions owe (NEWSBOT_GIT_COMMIT), pull
+    (NEWSBOT_GIT_PULL), and push what waits (NEWSBOT_GIT_PUSH).
 
     A pull or push that cannot be done is one sentence in the log, and the
     index runs on the folder as it is.
     """
+    root = root or settings.articles_dir
+    if settings.git_commit and is_git_work_tree(root):
+        try:
+            commit_owed(settings, db, root)  # before the pull: nothing of ours in its way
+        except SQLAlchemyError as exc:
+            log.error("git: owed commits not made, the database failed (%s)", type(exc).__name__)
     if not (settings.git_pull or settings.git_push):
         return None
-    root = root or settings.articles_dir
     if not is_git_work_tree(root):
         log.warning("git: %s is not a git work tree, so it is indexed as it is", root)
         return None
@@ -185,6 +307,20 @@ def _exchange(settings: Settings, db: Database, root: Path, *, pull: bool) -> Ex
     with db.Session() as session:
         pending = pending_pushes(session) if settings.git_push else []
     result = synchronize(root, pull=pull, push=settings.git_push, pending=pending)
+    if result.own and settings.git_push:
+        log.warning(
+            "git: the clone at %s has %d commit(s) of its own, which newsbot does not push: "
+            "push or drop them by hand",
+            root,
+            result.own,
+        )
+    if result.gone:
+        log.warning(
+            "git: the upstream of %s no longer has %d commit(s) the clone had from it (a "
+            "force-push): the clone follows it and does not push them again",
+            root,
+            result.gone,
+        )
     waiting = set(pending)
     shas = {
         c.decision: c.now

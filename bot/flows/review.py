@@ -13,7 +13,7 @@ from bot import render
 from bot.deps import Deps
 from bot.flows.cards import refresh_cards
 from bot.flows.follows import decision_taken
-from bot.flows.gitsync import commit_decision, pull_for
+from bot.flows.gitsync import commit_decision, owing_clone, pull_for
 from storage.decisions import decide, review_queue
 from storage.editorial import approver_ids
 from storage.types import Outcome
@@ -80,6 +80,7 @@ def _decide(deps: Deps, click: Click) -> Outcome:
         two_reviewers=deps.settings.two_reviewers,
         schedule_id=click.schedule_id,
         revoked=_revoked(deps, click),
+        owe_commit_in=owing_clone(deps.settings),
     )
 
 

@@ -92,6 +92,7 @@ def test_revert_puts_the_row_back_and_marks_the_audit_record(
     db: Database, articles_dir: Path
 ) -> None:
     sync(db.WriteSession, articles_dir)
+    draft = (articles_dir / VOTER).read_bytes()
     done = publish(db, articles_dir, VOTER)
     with db.WriteSession.begin() as session:
         record_commit(session, done.decision_id, "a" * 40, pushing=True)
@@ -119,8 +120,30 @@ def test_revert_puts_the_row_back_and_marks_the_audit_record(
     ]
     # Once is all: a reverted decision is not reverted again.
     assert revert_decision(db.WriteSession, done.decision_id) is None
-    # And the article can be decided on anew.
+    # The caller put the file back (the upstream's version); once indexed, the article
+    # can be decided on anew.
+    (articles_dir / VOTER).write_bytes(draft)
+    sync(db.WriteSession, articles_dir)
     publish(db, articles_dir, VOTER)
+
+
+def test_after_a_revert_the_next_index_reads_the_file_again(
+    db: Database, articles_dir: Path
+) -> None:
+    # The upstream made the very edit the decision made (published: true, byte for byte):
+    # the file is what the decision wrote, and the row must say what the file says.
+    sync(db.WriteSession, articles_dir)
+    done = publish(db, articles_dir, VOTER)
+    with db.WriteSession.begin() as session:
+        record_commit(session, done.decision_id, "a" * 40, pushing=True)
+    revert_decision(db.WriteSession, done.decision_id)
+    assert not row(db, VOTER).published
+
+    report = sync(db.WriteSession, articles_dir)
+
+    assert report.updated == 1
+    assert row(db, VOTER).published
+    assert b"\npublished: true\n" in (articles_dir / VOTER).read_bytes()
 
 
 def test_a_pushed_decision_is_never_reverted(db: Database, articles_dir: Path) -> None:

@@ -4,6 +4,7 @@ real clones, real git."""
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -342,6 +343,104 @@ def test_rejections_are_retried_with_backoff_then_left_for_later(site: Site) -> 
     assert log(site.bare, "main")[:2] == ["Publish: A", "Someone else's article"]
 
 
+def test_a_push_that_loses_the_ref_lock_race_is_fetched_and_pushed_again(site: Site) -> None:
+    # Another push holds the remote branch's lock at this very moment: receive-pack answers
+    # "[remote rejected] main (failed to update ref)" (GitHub: "cannot lock ref").
+    replica = site.clone("replica")
+    mine = commit(replica, "a.md", ARTICLE.replace("false", "true"), "Publish: A", decision=3)
+    held = site.bare / "refs" / "heads" / "main.lock"
+    held.touch()
+
+    def the_other_push_lands(seconds: float) -> None:
+        held.unlink()
+        site.upstream_edit("c.md", ARTICLE, "The other push")
+
+    result = synchronize(replica, pull=False, push=True, pending={3}, pause=the_other_push_lands)
+
+    assert (result.problem, result.pushed) == (None, True)
+    assert not held.exists()  # the pause ran once: one retry
+    assert log(site.bare, "main") == ["Publish: A", "The other push", "Initial articles"]
+    assert result.commits[0].sha == mine and result.commits[0].now == site.tip()
+
+
+def test_a_ref_lock_race_that_never_ends_is_left_for_the_next_run(site: Site) -> None:
+    replica = site.clone("replica")
+    mine = commit(replica, "a.md", ARTICLE.replace("false", "true"), "Publish: A", decision=3)
+    (site.bare / "refs" / "heads" / "main.lock").touch()
+    pauses: list[float] = []
+    result = synchronize(replica, pull=False, push=True, pending={3}, pause=pauses.append)
+    assert result.problem is not None and "rejected 4 times" in result.problem
+    assert len(pauses) == 3 and not result.pushed and head(replica) == mine
+
+
+# --- only decisions are pushed, and what the upstream removed stays removed ------------
+
+
+def force_back(site: Site, rev: str) -> None:
+    """The maintainer force-pushes the remote's main back to `rev`."""
+    git(site.bare, "update-ref", "refs/heads/main", rev)
+
+
+def test_a_force_push_upstream_is_never_undone(site: Site, clone: Path) -> None:
+    initial = site.tip()
+    commit(clone, "a.md", ARTICLE.replace("false", "true"), "Publish: A", decision=1)
+    assert synchronize(clone, pull=False, push=True, pending={1}).pushed
+    site.upstream_edit("SECRET.txt", "hunter2\n", "oops: secret")
+    assert synchronize(clone, pull=True, push=True).moved
+    force_back(site, initial)
+    commit(clone, "b.md", ARTICLE.replace("false", "true"), "Publish: B", decision=2)
+
+    result = synchronize(clone, pull=True, push=True, pending={2})
+
+    assert (result.problem, result.pushed, result.gone) == (None, True, 2)
+    assert log(site.bare, "main") == ["Publish: B", "Initial articles"]
+    assert "SECRET.txt" not in git(site.bare, "ls-tree", "--name-only", "main")
+    # The clone follows the upstream, as `git pull --rebase` does.
+    assert head(clone) == site.tip() and not (clone / "SECRET.txt").exists()
+    assert "published: false" in (clone / "a.md").read_text()
+
+
+def test_without_a_reflog_removed_commits_are_still_never_pushed(site: Site, clone: Path) -> None:
+    initial = site.tip()
+    commit(clone, "a.md", ARTICLE.replace("false", "true"), "Publish: A", decision=1)
+    assert synchronize(clone, pull=False, push=True, pending={1}).pushed
+    site.upstream_edit("SECRET.txt", "hunter2\n", "oops: secret")
+    assert synchronize(clone, pull=True, push=True).moved
+    force_back(site, initial)
+    git(clone, "config", "core.logAllRefUpdates", "false")
+    shutil.rmtree(clone / ".git" / "logs")
+    commit(clone, "b.md", ARTICLE.replace("false", "true"), "Publish: B", decision=2)
+
+    # Decision 1 is known pushed (not pending): neither it nor the secret goes back.
+    result = synchronize(clone, pull=True, push=True, pending={2})
+
+    assert (result.problem, result.pushed, result.own) == (None, True, 1)
+    assert log(site.bare, "main") == ["Publish: B", "Initial articles"]
+    assert log(clone)[:3] == ["oops: secret", "Publish: A", "Publish: B"]
+
+
+def test_a_commit_made_by_hand_in_the_clone_is_kept_and_never_pushed(
+    site: Site, clone: Path
+) -> None:
+    commit(clone, "drafts-wip.txt", "half a thought\n", "WIP do not push")
+    commit(clone, "a.md", ARTICLE.replace("false", "true"), "Publish: A", decision=4)
+
+    result = synchronize(clone, pull=False, push=True, pending={4})
+
+    assert (result.problem, result.pushed, result.own) == (None, True, 1)
+    assert log(site.bare, "main") == ["Publish: A", "Initial articles"]
+    assert "drafts-wip.txt" not in git(site.bare, "ls-tree", "--name-only", "main")
+    # In the clone, the hand-made commit now sits on top of what was pushed.
+    assert log(clone)[:2] == ["WIP do not push", "Publish: A"]
+    assert git(clone, "rev-parse", "HEAD~1").strip() == site.tip()
+    assert (clone / "drafts-wip.txt").read_text() == "half a thought\n"
+
+    commit(clone, "b.md", ARTICLE.replace("false", "true"), "Publish: B", decision=5)
+    assert synchronize(clone, pull=True, push=True, pending={5}).pushed
+    assert log(site.bare, "main") == ["Publish: B", "Publish: A", "Initial articles"]
+    assert log(clone)[0] == "WIP do not push"
+
+
 def test_a_decision_whose_file_changed_upstream_is_dropped_not_pushed(
     site: Site, clone: Path
 ) -> None:
@@ -362,10 +461,10 @@ def test_a_decision_whose_file_changed_upstream_is_dropped_not_pushed(
 
 def test_a_commit_that_is_not_a_pending_decision_is_never_dropped(site: Site, clone: Path) -> None:
     mine = commit(clone, "a.md", ARTICLE.replace("heat: 80", "heat: 1"), "Publish: A", decision=7)
-    site.upstream_edit("a.md", ARTICLE.replace("heat: 80", "heat: 2"))
-    result = synchronize(clone, pull=False, push=True, pending={99})
+    theirs = site.upstream_edit("a.md", ARTICLE.replace("heat: 80", "heat: 2"))
+    result = synchronize(clone, pull=True, push=True, pending={99})
     assert result.problem is not None and "conflicts with origin/main in a.md" in result.problem
-    assert head(clone) == mine and not result.pushed
+    assert head(clone) == mine and site.tip() == theirs
 
 
 def test_a_pending_decision_already_upstream_is_found(site: Site, clone: Path) -> None:

@@ -44,7 +44,7 @@ from sqlalchemy import create_engine, select, text
 from storage.db import Database, open_database
 from storage.models import Article, DecisionCommit, ReviewDecision
 from storage.parse import parse_bytes
-from tests.bot.flows.git_site import NEWS, Site, git
+from tests.bot.flows.git_site import NEWS, Site, git, git_environment
 from tests.corpus import make_articles
 from tests.slack_api import BOT_TOKEN, FakeSlack
 from tests.slack_requests import SIGNING_SECRET, block_action, slash_command
@@ -432,6 +432,19 @@ def fresh_schema(base_url: str) -> Iterator[str]:
         admin.dispose()
 
 
+@contextmanager
+def git_environment_set(workdir: Path) -> Iterator[None]:
+    """The git environment the tests use (an identity, no global or system config), for this
+    process and the replicas it starts, put back afterwards."""
+    saved = dict(os.environ)
+    os.environ.update(git_environment(workdir))
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("database_url", help="a PostgreSQL URL; a fresh schema is used and dropped")
@@ -440,6 +453,7 @@ def main(argv: list[str] | None = None) -> int:
     with (
         tempfile.TemporaryDirectory(prefix="newsbot-machines-") as tmp,
         fresh_schema(args.database_url) as url,
+        git_environment_set(Path(tmp)),
     ):
         try:
             checks = run(Path(tmp), url)

@@ -15,13 +15,16 @@ import pytest
 from slack_sdk import WebClient
 from sqlalchemy import select
 
+import storage.decisions
 from bot.app import create_app
 from bot.cli import main
-from bot.flows.gitsync import before_index
+from bot.flows.gitsync import before_index, owing_clone
 from bot.render import actions
-from bot.scheduler import reindex_and_post_job
+from bot.scheduler import reindex_and_post_job, start_up
 from bot.settings import ConfigError, Settings
 from storage.db import Database, open_database
+from storage.decisions import decide
+from storage.gitcommit import commit_file
 from storage.models import Article, DecisionCommit, ReviewDecision
 from storage.sync import sync
 from tests.bot.flows.git_site import NEWS, Site, git, git_environment
@@ -398,3 +401,208 @@ def test_push_without_commit_is_refused_in_one_sentence() -> None:
         "own commit"
     )
     assert Settings.from_env({"NEWSBOT_GIT_PULL": "yes"}).git_pull
+
+
+# --- a commit that did not happen is owed, and made before the next pull -------------------
+
+
+def uncommitted(clone: Path) -> str:
+    return git(clone, "status", "--porcelain", "--untracked-files=no")
+
+
+def test_a_commit_that_failed_is_made_and_pushed_before_the_next_pull(
+    desk: Desk, site: Site, slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    stale = desk.clone / ".git" / "index.lock"  # left by a git that was killed
+    stale.touch()
+    shared = desk.share(VOTER)
+
+    desk.click(shared, VOTER, channel_id=CHANNEL, message_ts=shared["ts"])
+
+    # The decision stands, its commit is owed, and the card says it is on its way.
+    assert desk.article(VOTER).published and published_in((desk.articles / VOTER).read_bytes())
+    assert desk.decision_rows() == [("publish", "done", "", "uncommitted")]
+    assert "pushing…" in text_of(slack.calls_to("chat.update")[-1].args["blocks"])
+    assert uncommitted(desk.clone) == f" M {NEWS}/{VOTER}\n"
+    client = WebClient(token=desk.settings.bot_token, base_url=slack.api_url)
+
+    # Not while git cannot commit: the re-index says so, and nothing is lost.
+    with caplog.at_level(logging.WARNING, logger="bot.flows.gitsync"):
+        reindex_and_post_job(desk.settings, desk.db, client)
+    assert any("wait to be committed" in r.getMessage() for r in caplog.records)
+    assert desk.decision_rows() == [("publish", "done", "", "uncommitted")]
+
+    stale.unlink()
+    site.someone_pushes(CLOUD, lambda d: d.replace(b"heat: ", b"heat: 3"), "Hotter")
+    slack.reset()
+    reindex_and_post_job(desk.settings, desk.db, client)
+
+    assert published_in(site.read(VOTER))
+    assert [c["subject"][:8] for c in site.commits_since_import()] == ["Hotter", "Publish:"]
+    ((_, status, sha, state),) = desk.decision_rows()
+    assert (status, sha, state) == ("done", site.tip(), "pushed")
+    assert git(desk.clone, "rev-parse", "HEAD").strip() == site.tip()
+    assert uncommitted(desk.clone) == ""
+    (updated,) = slack.calls_to("chat.update")
+    assert "Published by" in text_of(updated.args["blocks"])
+    assert "pushing" not in text_of(updated.args["blocks"])
+
+
+def test_an_owed_commit_of_an_article_edited_upstream_never_blocks_the_pull(
+    desk: Desk, site: Site, slack: FakeSlack
+) -> None:
+    stale = desk.clone / ".git" / "index.lock"
+    stale.touch()
+    desk.click(desk.queue(), CLINIC)
+    stale.unlink()
+    edited = site.someone_pushes(CLINIC, lambda d: d.replace(b"heat: ", b"heat: 1"), "Hotter")
+
+    reindex_and_post_job(
+        desk.settings, desk.db, WebClient(token="xoxb-test-token", base_url=slack.api_url)
+    )
+
+    # Committed, then dropped as the article changed upstream: the clone follows the remote.
+    assert git(desk.clone, "rev-parse", "HEAD").strip() == edited
+    assert uncommitted(desk.clone) == ""
+    assert (desk.articles / CLINIC).read_bytes() == site.read(CLINIC)
+    assert not desk.article(CLINIC).published
+    assert desk.decision_rows()[0][1::2] == ("reverted", "dropped")
+    # And it keeps receiving upstream changes, of that file and any other.
+    later = site.someone_pushes(CLINIC, lambda d: d.replace(b"heat: 1", b"heat: 2"), "Hotter")
+    before_index(desk.settings, desk.db)
+    assert git(desk.clone, "rev-parse", "HEAD").strip() == later
+
+
+def decide_then_die(desk: Desk, rel: str) -> int:
+    """A Publish whose process died after the decision, before or during its commit."""
+    outcome = decide(
+        desk.db.WriteSession,
+        article_id=desk.article(rel).id,
+        action="publish",
+        fingerprint=None,
+        reviewer_id=REVIEWER,
+        reviewer_name="rita",
+        root=desk.articles,
+        owe_commit_in=owing_clone(desk.settings),
+    )
+    assert outcome.status == "done" and outcome.decision_id is not None
+    return outcome.decision_id
+
+
+def test_newsbot_index_commits_and_pushes_a_decision_whose_process_died(
+    desk: Desk, site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    decide_then_die(desk, VOTER)
+    assert uncommitted(desk.clone) == f" M {NEWS}/{VOTER}\n"
+    for name in ("NEWSBOT_GIT_COMMIT", "NEWSBOT_GIT_PULL", "NEWSBOT_GIT_PUSH"):
+        monkeypatch.setenv(name, "true")
+    monkeypatch.setenv("NEWSBOT_DATABASE_URL", desk.settings.database_url)
+    monkeypatch.setenv("NEWSBOT_ARTICLES_DIR", str(desk.articles))
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+
+    assert main(["index"]) == 0
+
+    (pushed,) = site.commits_since_import()
+    assert pushed["subject"].startswith("Publish: State Auditor")
+    assert pushed["files"] == f"{NEWS}/{VOTER}"
+    trailers = git(site.bare, "log", "-1", "--format=%(trailers)", "main")
+    assert "Approved-by: rita <U0REVIEW>" in trailers
+    assert desk.decision_rows() == [("publish", "done", pushed["sha"], "pushed")]
+    assert uncommitted(desk.clone) == ""
+
+
+def test_a_commit_made_before_the_process_died_is_found_not_made_twice(
+    desk: Desk, site: Site
+) -> None:
+    decision = decide_then_die(desk, VOTER)
+    # It died after `git commit`, before the database heard of the commit.
+    made = commit_file(
+        desk.clone,
+        desk.articles / VOTER,
+        message="Publish: voter roll",
+        trailers=[("Approved-by", "rita <U0REVIEW>"), ("Newsbot-Decision", str(decision))],
+    )
+
+    before_index(desk.settings, desk.db)
+
+    assert [c["sha"] for c in site.commits_since_import()] == [made]
+    assert desk.decision_rows() == [("publish", "done", made, "pushed")]
+
+
+def test_a_decision_settled_from_its_file_at_start_is_committed(
+    desk: Desk, site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = storage.decisions.set_published
+
+    def written_then_killed(*args: object, **kwargs: object) -> None:
+        real(*args, **kwargs)  # type: ignore[arg-type]
+        raise Killed
+
+    monkeypatch.setattr(storage.decisions, "set_published", written_then_killed)
+    with pytest.raises(Killed):
+        desk.click(desk.queue(), ZURICH)
+    monkeypatch.undo()
+    assert desk.decision_rows() == [("publish", "pending", None, None)]
+
+    start_up(desk.settings, desk.db)  # what serve does first: settled from the file
+    before_index(desk.settings, desk.db)  # then, before its first index
+
+    assert desk.decision_rows()[0][1::2] == ("done", "pushed")
+    assert published_in(site.read(ZURICH))
+    assert uncommitted(desk.clone) == ""
+
+
+class Killed(BaseException):
+    """The process died here."""
+
+
+def test_a_detached_head_gets_no_commit_until_a_branch_is_checked_out(
+    desk: Desk, site: Site, slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    git(desk.clone, "checkout", "-q", "--detach")
+    payload = desk.queue()
+
+    with caplog.at_level(logging.WARNING, logger="bot.flows.gitsync"):
+        desk.click(payload, VOTER)
+        desk.click(payload, CLINIC)
+
+    told = [r.getMessage() for r in caplog.records if "detached HEAD" in r.getMessage()]
+    assert len(told) == 1 and "committed once a branch is checked out" in told[0]
+    assert git(desk.clone, "rev-parse", "HEAD").strip() == site.first  # nothing committed
+    # The files have the decisions, as the database does.
+    assert published_in((desk.articles / VOTER).read_bytes()) and desk.article(VOTER).published
+    assert [row[3] for row in desk.decision_rows()] == ["uncommitted", "uncommitted"]
+
+    git(desk.clone, "checkout", "-q", "main")  # the operator puts the branch back
+    before_index(desk.settings, desk.db)
+
+    assert [c["files"] for c in site.commits_since_import()] == [
+        f"{NEWS}/{VOTER}",
+        f"{NEWS}/{CLINIC}",
+    ]
+    assert [row[3] for row in desk.decision_rows()] == ["pushed", "pushed"]
+
+
+# --- an undone decision leaves the row as the file is -----------------------------------
+
+
+def test_a_decision_undone_by_the_same_edit_upstream_leaves_the_row_as_the_file_says(
+    desk: Desk, site: Site, slack: FakeSlack
+) -> None:
+    hook = site.bare / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\nexit 1\n")
+    hook.chmod(0o755)
+    desk.click(desk.queue(), VOTER)
+    assert desk.decision_rows()[0][3] == "pending"
+    # An editor makes the very same change by hand, byte for byte, and pushes it.
+    written = (desk.articles / VOTER).read_bytes()
+    hook.unlink()
+    site.someone_pushes(VOTER, lambda _: written, "Publish by hand")
+
+    reindex_and_post_job(
+        desk.settings, desk.db, WebClient(token="xoxb-test-token", base_url=slack.api_url)
+    )
+
+    assert desk.decision_rows()[0][1::2] == ("reverted", "dropped")
+    assert published_in(site.read(VOTER)) and published_in((desk.articles / VOTER).read_bytes())
+    assert desk.article(VOTER).published  # what the file says

@@ -82,9 +82,10 @@ def latest_due(settings: Settings, now: datetime) -> date:
 
 
 def build(settings: Settings, db: Database, report_date: date) -> tuple[DeskStats, list[SearchGap]]:
-    """The figures of the seven days before the report date, and that week's content gaps."""
+    """The figures of the seven days before the report date (with each day's median time to
+    decision, which the chart draws), and that week's content gaps."""
     with db.Session() as session:
-        stats = desk_stats(session, week_before(report_date), settings.timezone)
+        stats = desk_stats(session, week_before(report_date), settings.timezone, day_medians=True)
         gaps = search_gaps(session, stats.start, stats.end)
     return stats, gaps
 

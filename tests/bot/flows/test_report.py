@@ -7,14 +7,17 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
+import numpy
 import pytest
 from PIL import Image
 from sqlalchemy import select
 
 from bot.app import make_client
-from bot.flows.report import ReportError, ReportUnreachable, latest_due, post_report
+from bot.flows.report import ReportError, ReportUnreachable, build, latest_due, post_report
+from bot.render import chart
 from bot.render.chart import HEIGHT, WIDTH
 from bot.scheduler import (
     FORGET_JOB,
@@ -32,6 +35,7 @@ from tests.slack_api import mentions_in
 CHANNEL = "C0REPORT"
 MONDAY = date(2026, 11, 23)  # reports on Nov 16-22
 DUE = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
+TIME_COLOUR = (0x2A, 0x9D, 0x8F)
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
 
 
@@ -100,6 +104,26 @@ def test_the_numbers_then_the_chart_once(settings, db, slack):
     again = post(settings, db, now=DUE + timedelta(hours=3))
     assert again.status == "already-posted"
     assert len(slack.calls) == 4
+
+
+def time_line_pixels(png: bytes) -> int:
+    """Pixels of the chart's median-time-to-decision colour: the line and its markers."""
+    pixels = numpy.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    return int((pixels == TIME_COLOUR).all(axis=2).sum())
+
+
+def test_the_chart_draws_each_days_median_time_to_decision(settings, db, slack):
+    week_of_work(db)  # decided after 2 h on Monday and 3 h on Tuesday
+    post(settings, db)
+    (done,) = slack.calls_to("files.completeUploadExternal")
+    (shared,) = json.loads(done.args["files"])
+    uploaded = slack.files[shared["id"]]["bytes"]
+    stats, _gaps = build(settings, db, MONDAY)
+    assert chart.median_hours(stats)[:3] == [2.0, 3.0, None]
+    assert time_line_pixels(uploaded) > 100
+    # The same week drawn without its medians has no line at all: the test can fail.
+    blank = replace(stats, days=tuple(replace(d, median_to_decision=None) for d in stats.days))
+    assert time_line_pixels(chart.draw_png(blank)) == 0
 
 
 def test_a_week_without_activity_posts_one_line_and_no_chart(settings, db, slack):

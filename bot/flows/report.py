@@ -1,11 +1,13 @@
 """The weekly desk report: when it is due, what it says, and posting it once per channel and week.
 
 The report for a report date covers the seven local days before it. It is two
-posts, the Block Kit message and then the chart image (files_upload_v2), each
-exactly once across replicas and restarts (storage/report.py): a step Slack
-refused or never received is given back for a later run; a step whose
-connection dropped after sending is not tried again (at most once, as the
-digest). A week without activity posts one line and no chart.
+posts, the Block Kit message and then the chart image (files_upload_v2's three
+steps, bot/flows/upload.py), each exactly once across replicas and restarts
+(storage/report.py): a step that certainly posted nothing (refused, not
+reached, rate-limited past waiting, or, for the chart, anything before
+files.completeUploadExternal) is given back for a later run; a step whose
+connection dropped after it may have posted is not tried again (at most once,
+as the digest). A week without activity posts one line and no chart.
 """
 
 from __future__ import annotations
@@ -13,13 +15,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
-from urllib.error import HTTPError
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackRequestError
+from slack_sdk.errors import SlackApiError
 
 from bot.flows.cards import CALL_FAILED, api_host, failure_reason, never_sent
+from bot.flows.upload import MAYBE_SHARED, REFUSED, UploadFailed, share_file
 from bot.localtime import local_today, wall_time
 from bot.render import chart
 from bot.render.replies import channel_refusal
@@ -56,7 +57,9 @@ class ReportError(Exception):
 
 
 class ReportUnreachable(ReportError):
-    """Slack could not be reached: nothing was posted by this step, and it was given back."""
+    """Nothing was posted by this step and it was given back, to be tried again in a few
+    minutes: Slack could not be reached, kept rate-limiting, failed on its side, or the
+    connection dropped before the chart was shared."""
 
 
 @dataclass(frozen=True)
@@ -134,11 +137,10 @@ def post_report(
                     unfurl_media=False,
                 )
             except CALL_FAILED as exc:
-                refused = isinstance(exc, SlackApiError)
-                if refused or never_sent(exc):
+                if _given_back(exc):
                     with db.WriteSession.begin() as session:
                         release_report(session, run_id)
-                raise _error(exc, client, channel, "the weekly report", refused) from None
+                raise _error(exc, client, channel, "the weekly report") from None
             ts = str(response["ts"])
             with db.WriteSession.begin() as session:
                 mark_message(session, run_id, message_ts=ts, chart=not stats.quiet)
@@ -169,40 +171,50 @@ def post_report(
 def _upload_chart(
     db: Database, client: WebClient, run_id: int, channel: str, stats: DeskStats
 ) -> str | None:
-    png = chart.draw_png(stats)
+    what = "the weekly report's chart"
     try:
-        response = client.files_upload_v2(
+        file_id = share_file(
+            client,
             channel=channel,
-            file=png,
+            data=chart.draw_png(stats),
             filename=f"desk-report-{stats.first_day}-{stats.last_day}.png",
             title=chart.title(stats),
             alt_txt=chart.alt_text(stats),
         )
-    except (*CALL_FAILED, SlackRequestError) as exc:
-        # Before files.completeUploadExternal nothing is shared: a refusal of any
-        # step, an upload the file server answered with an error, or no connection.
-        refused = isinstance(exc, SlackApiError | SlackRequestError | HTTPError)
-        if refused or never_sent(exc):
-            with db.WriteSession.begin() as session:
-                release_chart(session, run_id)
-        raise _error(exc, client, channel, "the weekly report's chart", refused) from None
-    shared: Any = response.get("file") or {}
-    file_id = shared.get("id") if isinstance(shared, dict) else None
+    except UploadFailed as failed:
+        if failed.outcome == MAYBE_SHARED:
+            raise ReportError(
+                f"{failed.said} during {failed.step}, after {what} was sent, so it may be "
+                f"in {channel}: it is not posted again"
+            ) from None
+        with db.WriteSession.begin() as session:
+            release_chart(session, run_id)
+        if isinstance(failed.cause, SlackApiError) and failed.outcome == REFUSED:
+            fix = channel_refusal(failed.cause.response, channel, setting=_SETTING)
+            raise ReportError(f"{what} was not posted: {fix}") from None
+        if failed.outcome == REFUSED:
+            raise ReportError(f"{what} was not posted: {failed.said}") from None
+        raise ReportUnreachable(
+            f"{failed.said} at {failed.step}, so {what} was not posted to {channel}"
+        ) from None
     with db.WriteSession.begin() as session:
         mark_chart(session, run_id, file_id=file_id)
     return file_id
 
 
-def _error(
-    exc: BaseException, client: WebClient, channel: str, what: str, refused: bool
-) -> ReportError:
+def _given_back(exc: BaseException) -> bool:
+    """Whether a failed chat.postMessage certainly posted nothing (so it can be tried again)."""
+    return isinstance(exc, SlackApiError) or never_sent(exc)
+
+
+def _error(exc: BaseException, client: WebClient, channel: str, what: str) -> ReportError:
     if isinstance(exc, SlackApiError):
+        if exc.response.get("error") == "ratelimited" or exc.response.status_code == 429:
+            return ReportUnreachable(
+                f"Slack kept answering 429 (rate limited), so {what} was not posted to {channel}"
+            )
         fix = channel_refusal(exc.response, channel, setting=_SETTING)
         return ReportError(f"{what} was not posted: {fix}")
-    if refused:
-        return ReportError(
-            f"{what} was not posted: Slack refused the upload ({failure_reason(exc)})"
-        )
     if never_sent(exc):
         return ReportUnreachable(
             f"Slack could not be reached at {api_host(client)} ({failure_reason(exc)}), "

@@ -17,12 +17,14 @@ from sqlalchemy import select
 
 from bot.app import make_client
 from bot.flows.report import ReportError, ReportUnreachable, build, latest_due, post_report
+from bot.flows.upload import UPLOAD_RETRIES
 from bot.render import chart
 from bot.render.chart import HEIGHT, WIDTH
 from bot.scheduler import (
     FORGET_JOB,
     REPORT_CATCH_UP_JOB,
     REPORT_JOB,
+    REPORT_RETRY_JOB,
     create_scheduler,
     report_job,
 )
@@ -35,6 +37,7 @@ from tests.slack_api import mentions_in
 CHANNEL = "C0REPORT"
 MONDAY = date(2026, 11, 23)  # reports on Nov 16-22
 DUE = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
+RATE_LIMIT_RETRIES = 5  # bot.app.make_client's
 TIME_COLOUR = (0x2A, 0x9D, 0x8F)
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
 
@@ -199,6 +202,102 @@ def test_a_chart_whose_sharing_may_have_happened_is_not_uploaded_again(settings,
     assert [status for status, _ts, _file in runs(db)] == ["uploading"]
     assert post(settings, db).status == "already-posted"
     assert len(slack.calls_to("files.completeUploadExternal", all_attempts=True)) == 1
+
+
+def fault(slack, method: str, kind: str) -> None:
+    if kind == "drop":
+        slack.drop_next(method)
+    elif kind == "503":
+        slack.http_error_next(method, 503)
+    elif kind == "429s":  # one more than the upload (or the client's retry handler) waits out
+        times = UPLOAD_RETRIES + 1 if method == "upload" else RATE_LIMIT_RETRIES + 1
+        slack.rate_limit_next(method, times=times, retry_after=0)
+    else:
+        slack.rate_limit_next(method, retry_after=int(kind.removeprefix("429 for ")))
+
+
+@pytest.mark.parametrize(
+    ("method", "kind"),
+    [
+        ("files.getUploadURLExternal", "drop"),
+        ("files.getUploadURLExternal", "429s"),
+        ("upload", "drop"),
+        ("upload", "503"),
+        ("upload", "429s"),
+        ("upload", "429 for 600"),
+        ("files.completeUploadExternal", "429s"),
+    ],
+)
+def test_a_chart_that_was_not_shared_is_given_back_and_shared_by_the_next_run(
+    settings, db, slack, method, kind
+):
+    """Before files.completeUploadExternal answers, nothing is in the channel: whatever
+    failed (a drop, Slack's 5xx, 429s past waiting) the chart is handed back for a retry."""
+    week_of_work(db)
+    fault(slack, method, kind)
+    with pytest.raises(ReportUnreachable) as raised:
+        post(settings, db)
+    assert f"not posted to {CHANNEL}" in str(raised.value)
+    (message,) = slack.calls_to("chat.postMessage")
+    assert runs(db) == [("message", message.response["ts"], None)]
+    assert slack.calls_to("files.completeUploadExternal") == []
+
+    result = post(settings, db, now=DUE + timedelta(minutes=5))
+    assert result.status == "posted" and result.file_id
+    assert len(slack.calls_to("chat.postMessage")) == 1
+    (shared,) = slack.calls_to("files.completeUploadExternal")
+    assert runs(db) == [("posted", message.response["ts"], result.file_id)]
+    assert json.loads(shared.args["files"])[0]["id"] == result.file_id
+
+
+def test_a_429_on_the_upload_is_waited_out(settings, db, slack):
+    week_of_work(db)
+    slack.rate_limit_next("upload", times=2, retry_after=1)
+    result = post(settings, db)
+    assert result.status == "posted" and result.file_id
+    assert [c.status for c in slack.calls_to("upload", all_attempts=True)] == [429, 429, 200]
+    assert len(slack.calls_to("files.getUploadURLExternal")) == 1  # the same upload URL
+    assert runs(db)[0][0] == "posted"
+
+
+def test_an_upload_the_file_server_refuses_is_given_back_with_a_sentence(settings, db, slack):
+    week_of_work(db)
+    slack.fail_next("upload", "too_large")
+    with pytest.raises(ReportError) as raised:
+        post(settings, db)
+    assert not isinstance(raised.value, ReportUnreachable)
+    assert "file server answered HTTP 400" in str(raised.value)
+    assert [status for status, _ts, _file in runs(db)] == ["message"]
+    assert post(settings, db).status == "posted"
+
+
+def test_a_rate_limited_message_is_given_back_not_refused(settings, db, slack):
+    week_of_work(db)
+    slack.rate_limit_next("chat.postMessage", times=6, retry_after=0)
+    with pytest.raises(ReportUnreachable):
+        post(settings, db)
+    assert runs(db) == []
+    assert post(settings, db).status == "posted"
+    assert len(slack.calls_to("chat.postMessage")) == 1
+
+
+def test_a_chart_rate_limited_past_waiting_is_tried_again_by_the_scheduler(
+    settings, db, slack, caplog
+):
+    week_of_work(db)
+    client = make_client(settings, retry_connections=False)
+    scheduler = create_scheduler(settings, db, client)
+    slack.rate_limit_next("upload", retry_after=600)
+    report_job(settings, db, client, now=DUE, scheduler=scheduler)
+    retry = scheduler.get_job(REPORT_RETRY_JOB)
+    assert retry is not None and retry.func is report_job
+    assert "trying again at" in caplog.text and "Retry-After 600" in caplog.text
+    assert slack.calls_to("files.completeUploadExternal") == []
+
+    retry.func(*retry.args, **{**retry.kwargs, "now": DUE + timedelta(minutes=5)})
+    assert len(slack.calls_to("files.completeUploadExternal")) == 1
+    assert len(slack.calls_to("chat.postMessage")) == 1
+    assert runs(db)[0][0] == "posted"
 
 
 def test_searches_that_found_little_with_the_drafts_that_match_now(settings, db, slack):

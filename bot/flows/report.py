@@ -28,6 +28,7 @@ from bot.render.stats import report_message
 from bot.settings import Settings
 from storage.db import Database
 from storage.report import (
+    GIVEN_BACK,
     MESSAGE,
     POSTED,
     claim_chart,
@@ -35,18 +36,22 @@ from storage.report import (
     find_report,
     mark_chart,
     mark_message,
+    owed_reports,
     release_chart,
     release_report,
     week_of,
 )
 from storage.searches import search_gaps
-from storage.stats import desk_stats, week_before
+from storage.stats import anything_before, desk_stats, week_before
 from storage.types import DeskStats, SearchGap
 
 log = logging.getLogger(__name__)
 
 # Posted this much after its time, a report says "(posted late)".
 LATE_AFTER = timedelta(minutes=10)
+
+#: How many weeks back a run also posts a report (or chart) that was handed back.
+OWED_WEEKS = 4
 
 # The setting an operator changes when Slack refuses the report channel.
 _SETTING = "NEWSBOT_REPORT_CHANNEL"
@@ -64,7 +69,9 @@ class ReportUnreachable(ReportError):
 
 @dataclass(frozen=True)
 class ReportResult:
-    status: str  # "posted" (this call posted the message, the chart or both), "already-posted"
+    # "posted" (this call posted the message, the chart or both), "already-posted",
+    # "nothing-to-report" (a quiet week from before the database holds anything)
+    status: str
     channel: str
     report_date: date
     message_ts: str | None = None
@@ -116,9 +123,11 @@ def post_report(
         state = (run.id, run.status, run.message_ts, run.report_date) if run else None
     built: tuple[DeskStats, list[SearchGap]] | None = None
     posted_message = False
-    if state is None:
+    if state is None or state[1] == GIVEN_BACK:
         built = build(settings, db, report_date)
         stats, gaps = built
+        if state is None and stats.quiet and not _had_data(db, stats):
+            return ReportResult("nothing-to-report", channel, report_date, late=late)
         message = report_message(stats, gaps, late=late)
         with db.WriteSession.begin() as session:
             run_id = claim_report(session, channel=channel, report_date=report_date, late=late)
@@ -166,6 +175,25 @@ def post_report(
     file_id = _upload_chart(db, client, run_id, channel, built[0])
     log.info("uploaded the weekly report's chart for %s to %s", run_date, channel)
     return ReportResult("posted", channel, run_date, message_ts, file_id, late)
+
+
+def _had_data(db: Database, stats: DeskStats) -> bool:
+    """Whether the desk used newsbot by the end of the week: a first start reports no week
+    from before that, not even as one line."""
+    with db.Session() as session:
+        return anything_before(session, stats.end)
+
+
+def owed_before(settings: Settings, db: Database, channel: str, report_date: date) -> list[date]:
+    """The report dates of the OWED_WEEKS weeks before `report_date`'s whose message or chart
+    was handed back and is still to post, oldest first: the next run posts them too."""
+    with db.Session() as session:
+        return owed_reports(
+            session,
+            channel=channel,
+            since=report_date - timedelta(weeks=OWED_WEEKS),
+            before=report_date,
+        )
 
 
 def _upload_chart(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -16,7 +17,14 @@ from PIL import Image
 from sqlalchemy import select
 
 from bot.app import make_client
-from bot.flows.report import ReportError, ReportUnreachable, build, latest_due, post_report
+from bot.flows.report import (
+    OWED_WEEKS,
+    ReportError,
+    ReportUnreachable,
+    build,
+    latest_due,
+    post_report,
+)
 from bot.flows.upload import UPLOAD_RETRIES
 from bot.render import chart
 from bot.render.chart import HEIGHT, WIDTH
@@ -146,7 +154,7 @@ def test_a_refused_message_gives_the_claim_back(settings, db, slack):
     with pytest.raises(ReportError) as raised:
         post(settings, db)
     assert "invite it there with /invite @newsbot" in str(raised.value)
-    assert runs(db) == []
+    assert runs(db) == [("given-back", None, None)]  # owed, free to claim
     assert post(settings, db).status == "posted"
     assert [c.ok for c in slack.calls_to("chat.postMessage")] == [False, True]
 
@@ -179,7 +187,7 @@ def test_slack_out_of_reach_gives_everything_back(slack, db, database_url, tmp_p
     with pytest.raises(ReportUnreachable) as raised:
         post(down, db)
     assert "could not be reached" in str(raised.value) and "was not posted" in str(raised.value)
-    assert runs(db) == []
+    assert runs(db) == [("given-back", None, None)]  # owed, free to claim
 
 
 def test_a_connection_dropped_after_sending_is_not_posted_twice(settings, db, slack):
@@ -276,7 +284,7 @@ def test_a_rate_limited_message_is_given_back_not_refused(settings, db, slack):
     slack.rate_limit_next("chat.postMessage", times=6, retry_after=0)
     with pytest.raises(ReportUnreachable):
         post(settings, db)
-    assert runs(db) == []
+    assert runs(db) == [("given-back", None, None)]  # owed, free to claim
     assert post(settings, db).status == "posted"
     assert len(slack.calls_to("chat.postMessage")) == 1
 
@@ -298,6 +306,82 @@ def test_a_chart_rate_limited_past_waiting_is_tried_again_by_the_scheduler(
     assert len(slack.calls_to("files.completeUploadExternal")) == 1
     assert len(slack.calls_to("chat.postMessage")) == 1
     assert runs(db)[0][0] == "posted"
+
+
+def posted(slack, method: str = "chat.postMessage") -> list:
+    return [c for c in slack.calls_to(method) if c.ok]
+
+
+def test_a_handed_back_week_is_posted_by_the_next_weekly_run(settings, db, slack, caplog):
+    """Refused in week 1 (the bot not invited yet), week 1's report goes out with week 2's
+    at the next scheduled run, oldest first, and each once."""
+    week_of_work(db)
+    add_article(db, "2026-11-24 08:00", heat=10)  # the week after
+    client = make_client(settings, retry_connections=False)
+    scheduler = create_scheduler(settings, db, client)
+    slack.set_channel(CHANNEL, member=False)
+    report_job(settings, db, client, now=DUE, scheduler=scheduler)
+    assert "invite it there" in caplog.text
+    assert scheduler.get_job(REPORT_RETRY_JOB) is None  # a refusal waits for a run
+    assert runs(db) == [("given-back", None, None)]
+
+    slack.set_channel(CHANNEL, member=True)  # invited
+    report_job(settings, db, client, now=DUE + timedelta(days=7), scheduler=scheduler)
+    headers = [c.args["blocks"][0]["text"]["text"] for c in posted(slack)]
+    assert headers == [
+        "Weekly desk report: Nov 16 – Nov 22, 2026",
+        "Weekly desk report: Nov 23 – Nov 29, 2026",
+    ]
+    assert "(posted late)" in blocks_of(posted(slack)[0])
+    assert len(posted(slack, "files.completeUploadExternal")) == 2
+    assert [status for status, _ts, _file in runs(db)] == ["posted", "posted"]
+
+    report_job(settings, db, client, now=DUE + timedelta(days=7, hours=1), scheduler=scheduler)
+    assert len(posted(slack)) == 2
+
+
+def test_a_chart_left_handed_back_is_shared_by_the_next_weekly_run(settings, db, slack):
+    week_of_work(db)
+    add_article(db, "2026-11-24 08:00", heat=10)
+    client = make_client(settings, retry_connections=False)
+    slack.fail_next("files.completeUploadExternal", "missing_scope")
+    report_job(settings, db, client, now=DUE)
+    (first,) = posted(slack)
+    assert runs(db) == [("message", first.response["ts"], None)]
+
+    report_job(settings, db, client, now=DUE + timedelta(days=7))
+    shared = [
+        json.loads(c.args["files"])[0]["title"]
+        for c in posted(slack, "files.completeUploadExternal")
+    ]
+    assert shared == ["Desk: Nov 16, 2026 – Nov 22, 2026", "Desk: Nov 23, 2026 – Nov 29, 2026"]
+    assert len(posted(slack)) == 2  # week 1's message is not repeated
+
+
+def test_a_handed_back_week_older_than_four_weeks_is_left(settings, db, slack):
+    week_of_work(db)
+    client = make_client(settings, retry_connections=False)
+    slack.fail_next("chat.postMessage", "not_in_channel")
+    report_job(settings, db, client, now=DUE)
+    report_job(settings, db, client, now=DUE + timedelta(weeks=OWED_WEEKS + 1))
+    (latest,) = posted(slack)
+    assert "Dec 21 – Dec 27" in blocks_of(latest)
+    assert ("given-back", None, None) in runs(db)
+
+
+def test_a_first_start_reports_no_week_from_before_the_desk_had_anything(
+    settings, db, slack, caplog
+):
+    caplog.set_level(logging.INFO)
+    add_article(db, "2026-11-25 08:00")  # first indexed after the week reported on Monday
+    client = make_client(settings, retry_connections=False)
+    report_job(settings, db, client, now=DUE + timedelta(days=3))
+    assert slack.calls == [] and runs(db) == []
+    assert "holds nothing from before that week ended" in caplog.text
+    # The week after has data: it is reported, as one line when nothing happened.
+    report_job(settings, db, client, now=DUE + timedelta(days=7))
+    (posted,) = slack.calls_to("chat.postMessage")
+    assert "Nov 23 – Nov 29" in blocks_of(posted)
 
 
 def test_searches_that_found_little_with_the_drafts_that_match_now(settings, db, slack):

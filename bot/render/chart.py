@@ -79,7 +79,8 @@ def figure(stats: DeskStats) -> Figure:
         color=_PUBLISHED,
     )
     counts.set_ylabel("Articles")
-    counts.legend(loc="upper left", frameon=False)
+    # Above the plot, opposite the title: inside, it covered the first day's bars.
+    counts.legend(loc="lower right", bbox_to_anchor=(1, 1), ncols=2, frameon=False)
     counts.set_title(title(stats), loc="left")
     counts.yaxis.get_major_locator().set_params(integer=True)
     counts.spines[["top", "right"]].set_visible(False)

@@ -50,17 +50,19 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
             stats = desk_stats(session, period, settings.timezone, day_medians=True)
     finally:
         db.dispose()
-    if stats.start < datetime.now(UTC) - KEEP:
-        print(
-            f"newsbot: searches cover only the last {KEEP.days} days: older ones are deleted",
-            file=sys.stderr,
-        )
+    # Older searches are deleted: say so where the figure is read (beside the JSON, on stderr).
+    searches_kept = f"searches cover only the last {KEEP.days} days"
+    cut = stats.start < datetime.now(UTC) - KEEP
+    if cut and args.json:
+        print(f"newsbot: {searches_kept}: older ones are deleted", file=sys.stderr)
     if png is not None:
         write_png(stats, png, report=sys.stderr if args.json else sys.stdout)
     if args.json:
         print(json_line(stats_json(stats), indent=2))
     elif png is None:
-        print_tables(stats)
+        print_tables(
+            stats, searches=f"searches (the last {KEEP.days} days only)" if cut else "searches"
+        )
     return 0
 
 
@@ -171,7 +173,7 @@ def stats_json(stats: DeskStats) -> dict[str, Any]:
     }
 
 
-def print_tables(stats: DeskStats) -> None:
+def print_tables(stats: DeskStats, *, searches: str = "searches") -> None:
     from bot.render.stats import duration, sparkline
 
     table(
@@ -185,7 +187,7 @@ def print_tables(stats: DeskStats) -> None:
             ["first decided", f"{stats.decided:,}"],
             ["median time to decision", duration(stats.median_to_decision)],
             ["90th percentile", duration(stats.p90_to_decision)],
-            ["searches", f"{stats.searches:,}"],
+            [searches, f"{stats.searches:,}"],
         ],
     )
     table(

@@ -156,4 +156,7 @@ def test_a_period_longer_than_searches_are_kept_says_so(url, tmp_path):
     assert done.stderr.strip() == (
         "newsbot: searches cover only the last 90 days: older ones are deleted"
     )
-    assert newsbot(url, "--since", "90d", cwd=tmp_path).stderr == ""
+    table = newsbot(url, "--since", "120d", cwd=tmp_path)
+    assert "searches (the last 90 days only)" in table.stdout
+    assert table.stderr == ""
+    assert "90 days" not in newsbot(url, "--since", "90d", cwd=tmp_path).stdout

@@ -111,9 +111,13 @@ def post_report(
 ) -> ReportResult:
     """Post the report of `report_date`'s week unless the channel has it: message, then chart.
 
-    Raises ReportUnreachable when Slack could not be reached (that step is
-    free for the next run), ReportError when Slack refused (free too, with
-    the fix) or when the connection dropped after sending (not tried again).
+    Raises ReportUnreachable when that step certainly posted nothing and may
+    work a few minutes later (Slack not reached, rate-limited past waiting, a
+    chart's connection dropped before sharing): it is free for the retry.
+    ReportError when Slack refused (free too, for the next run, with the fix)
+    or when the connection dropped after it may have posted (not tried again).
+    A quiet week from before the database held anything is not reported
+    ("nothing-to-report").
     """
     now = now or datetime.now(UTC)
     late = now - due_at(settings, report_date) > LATE_AFTER

@@ -296,40 +296,64 @@ def report_job(
     *,
     scheduler: BaseScheduler | None = None,
 ) -> None:
-    """Post the weekly report whose time came last, unless the channel has it already.
+    """Post the weekly report whose time came last, unless the channel has it already; first,
+    the reports (or charts) of the four weeks before it that were handed back.
 
     The same job runs at NEWSBOT_REPORT_DAY/TIME, at start (a report missed
     while down goes out late) and after Slack could not be reached.
     """
-    from bot.flows.report import ReportError, ReportUnreachable, latest_due, post_report
+    from bot.flows.report import (
+        ReportError,
+        ReportUnreachable,
+        latest_due,
+        owed_before,
+        post_report,
+    )
 
     assert settings.report_channel is not None
+    channel = settings.report_channel
     now = now or datetime.now(UTC)
-    report_date = latest_due(settings, now)
+    latest = latest_due(settings, now)
     try:
-        result = post_report(
-            settings, db, client, channel=settings.report_channel, report_date=report_date, now=now
-        )
-    except ReportUnreachable as exc:
-        _again_later(
-            scheduler,
-            report_job,
-            (settings, db, client),
-            {},
-            job_id=REPORT_RETRY_JOB,
-            what=f"weekly report for {report_date}",
-            why=exc,
-            tz=settings.timezone,
-        )
-    except ReportError as exc:
-        log.error("weekly report for %s: %s", report_date, exc)
+        report_dates = [*owed_before(settings, db, channel, latest), latest]
     except SQLAlchemyError as exc:
-        log.error(
-            "weekly report for %s not posted: the database failed (%s)", report_date, _kind(exc)
-        )
-    else:
-        if result.status == "already-posted":
-            log.info("weekly report for %s is in %s already", report_date, result.channel)
+        log.error("weekly report for %s not posted: the database failed (%s)", latest, _kind(exc))
+        return
+    for report_date in report_dates:
+        try:
+            result = post_report(
+                settings, db, client, channel=channel, report_date=report_date, now=now
+            )
+        except ReportUnreachable as exc:
+            _again_later(
+                scheduler,
+                report_job,
+                (settings, db, client),
+                {},
+                job_id=REPORT_RETRY_JOB,
+                what=f"weekly report for {report_date}",
+                why=exc,
+                tz=settings.timezone,
+            )
+            return  # the retry takes up the rest
+        except ReportError as exc:
+            log.error("weekly report for %s: %s", report_date, exc)
+        except SQLAlchemyError as exc:
+            log.error(
+                "weekly report for %s not posted: the database failed (%s)",
+                report_date,
+                _kind(exc),
+            )
+            return
+        else:
+            if result.status == "already-posted":
+                log.info("weekly report for %s is in %s already", report_date, channel)
+            elif result.status == "nothing-to-report":
+                log.info(
+                    "no weekly report for %s: the database holds nothing from before that week "
+                    "ended",
+                    report_date,
+                )
 
 
 def create_scheduler(settings: Settings, db: Database, client: WebClient) -> BackgroundScheduler:

@@ -1,16 +1,18 @@
 """The weekly report's claim: one report per channel and ISO week, its message and chart once.
 
-A report run is a row keyed by (channel, week). Whoever inserts it posts the
-message; the chart is uploaded by whoever moves the row from "message" to
-"uploading". Each step is given back when Slack refused it or could not be
-reached, and kept (at most once) when Slack may have acted.
+A report run is a row keyed by (channel, week). Whoever inserts it (or takes
+it back from "given-back") posts the message; the chart is uploaded by whoever
+moves the row from "message" to "uploading". Each step is given back when
+Slack certainly did not act, and kept (at most once) when Slack may have. A
+given-back message stays a row, so later runs can tell a week whose report is
+owed from a week the app never tried to report (before it existed).
 """
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from storage.db import insert_if_absent, update_won
@@ -18,6 +20,8 @@ from storage.decisions import writer_id
 from storage.models import ReportRun, utcnow
 
 CLAIMED, MESSAGE, UPLOADING, POSTED = "claimed", "message", "uploading", "posted"
+#: The message was refused or never reached Slack: the report is owed, free to claim.
+GIVEN_BACK = "given-back"
 
 
 def week_of(day: date) -> date:
@@ -26,21 +30,34 @@ def week_of(day: date) -> date:
 
 
 def claim_report(session: Session, *, channel: str, report_date: date, late: bool) -> int | None:
-    """Claim the report of `report_date`'s week for the channel; its id, or None when taken."""
+    """Claim the report of `report_date`'s week for the channel (a new row, or one given
+    back); its id, or None when someone else has it."""
+    week = week_of(report_date)
     claimed = insert_if_absent(
         session,
         ReportRun,
         channel=channel,
-        week=week_of(report_date),
+        week=week,
         report_date=report_date,
         status=CLAIMED,
+        claimed_by=writer_id(),
+        claimed_at=utcnow(),
+        late=late,
+    ) or update_won(
+        session,
+        ReportRun,
+        ReportRun.channel == channel,
+        ReportRun.week == week,
+        ReportRun.status == GIVEN_BACK,
+        status=CLAIMED,
+        report_date=report_date,
         claimed_by=writer_id(),
         claimed_at=utcnow(),
         late=late,
     )
     if not claimed:
         return None
-    run = find_report(session, channel=channel, week=week_of(report_date))
+    run = find_report(session, channel=channel, week=week)
     assert run is not None
     return run.id
 
@@ -66,8 +83,29 @@ def mark_message(session: Session, run_id: int, *, message_ts: str, chart: bool)
 
 
 def release_report(session: Session, run_id: int) -> None:
-    """Give the claim back (Slack refused the message, or was not reached)."""
-    session.execute(delete(ReportRun).where(ReportRun.id == run_id, ReportRun.status == CLAIMED))
+    """Give the claim back (Slack refused the message, or was not reached): still owed."""
+    session.execute(
+        update(ReportRun)
+        .where(ReportRun.id == run_id, ReportRun.status == CLAIMED)
+        .values(status=GIVEN_BACK, claimed_by=None)
+    )
+
+
+def owed_reports(session: Session, *, channel: str, since: date, before: date) -> list[date]:
+    """Report dates of the channel's weeks from `since` to before `before` (week keys) whose
+    message or chart was given back and is still to post, oldest first."""
+    return list(
+        session.scalars(
+            select(ReportRun.report_date)
+            .where(
+                ReportRun.channel == channel,
+                ReportRun.week >= week_of(since),
+                ReportRun.week < week_of(before),
+                ReportRun.status.in_((GIVEN_BACK, MESSAGE)),
+            )
+            .order_by(ReportRun.week)
+        )
+    )
 
 
 def claim_chart(session: Session, run_id: int) -> bool:

@@ -29,6 +29,7 @@ from sqlalchemy import (
     and_,
     case,
     cast,
+    exists,
     extract,
     func,
     literal,
@@ -201,6 +202,19 @@ def desk_stats(
         topics=tuple(_topics(session, period, tz, top_topics)),
         days=days,
         searches=searches or 0,
+    )
+
+
+def anything_before(session: Session, moment: datetime) -> bool:
+    """Whether the database holds anything from before `moment`: an article first indexed,
+    a decision or a logged search. A period before that is from before the desk used newsbot."""
+    return any(
+        session.scalar(select(exists().where(column < moment)))
+        for column in (
+            Article.first_indexed_at,
+            ReviewDecision.decided_at,
+            SearchLog.searched_at,
+        )
     )
 
 

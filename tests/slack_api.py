@@ -211,12 +211,17 @@ class FakeSlack:
         self.channels[channel] = {"member": member, "private": private, "archived": archived}
 
     def fail_next(self, method: str, error: str, times: int = 1) -> None:
-        """The next `times` calls to `method` answer `{"ok": false, "error": error}`."""
+        """The next `times` calls to `method` answer `{"ok": false, "error": error}` (the
+        "upload" step, files_upload_v2's POST of the bytes, answers HTTP 400)."""
         self._script(method, ("fail", error), times)
 
     def rate_limit_next(self, method: str, times: int = 1, retry_after: int = 1) -> None:
         """The next `times` calls to `method` answer HTTP 429 with `Retry-After`."""
         self._script(method, ("ratelimit", retry_after), times)
+
+    def http_error_next(self, method: str, status: int, times: int = 1) -> None:
+        """The next `times` calls to `method` answer HTTP `status` (a 500, a 413...)."""
+        self._script(method, ("status", status), times)
 
     def drop_next(self, method: str, times: int = 1) -> None:
         """The next `times` calls to `method` get the connection closed, no answer."""
@@ -291,6 +296,11 @@ class FakeSlack:
             action = None
         if action == "drop":
             status, body = 0, None
+        elif action == "status":
+            status, body = arg, {"ok": False, "error": f"http_{arg}"}
+        elif action == "fail" and method == "upload":
+            # The file server refuses with an HTTP status, not Slack's JSON answer.
+            status, body = 400, {"ok": False, "error": arg}
         elif action == "ratelimit":
             status, body, extra = 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": arg}
         else:
@@ -298,6 +308,8 @@ class FakeSlack:
                 body = self._dispatch(method, args, headers, arg if action == "fail" else None)
             except SlackApiFailure as failure:
                 body = failure.body
+                if method == "upload":  # an upload URL nobody issued
+                    status = 404
             except Exception as exc:  # a bug in a handler: answer like a Slack outage, visibly
                 status, body = 500, {"ok": False, "error": "fake_slack_bug", "detail": repr(exc)}
         with self._changed:
@@ -314,7 +326,7 @@ class FakeSlack:
             self.check_blocks(method, args)
             return {"ok": True}
         if method == "upload":
-            return _receive_upload(self, args, error)
+            return _receive_upload(self, args)
         token = headers.get("authorization", "").removeprefix("Bearer ") or args.get("token")
         if not token:
             raise SlackApiFailure("not_authed")
@@ -638,10 +650,8 @@ def files_get_upload_url_external(fake: FakeSlack, args: dict[str, Any]) -> dict
     return {"upload_url": f"{fake.base_url}upload/{file_id}", "file_id": file_id}
 
 
-def _receive_upload(fake: FakeSlack, args: dict[str, Any], error: str | None) -> dict[str, Any]:
+def _receive_upload(fake: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
     """Step 2: the file's bytes POSTed to the upload URL, kept for the test to read back."""
-    if error:
-        raise SlackApiFailure(error)
     data = args.pop("_bytes")
     args["length"] = len(data)
     with fake._changed:

@@ -6,8 +6,11 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from http.client import HTTPException
 from typing import Any
+from urllib.error import HTTPError
 from urllib.parse import parse_qs
+from urllib.request import Request, urlopen
 
 import pytest
 from slack_bolt import App, BoltResponse
@@ -394,6 +397,31 @@ def test_dropped_connection_is_retried(fake: FakeSlack) -> None:
     assert client.chat_postMessage(channel="C1", text="hi")["ok"]
     attempts = fake.calls_to("chat.postMessage", all_attempts=True)
     assert [c.status for c in attempts] == [0, 200]
+
+
+def test_the_upload_step_fails_as_a_file_server_does(fake: FakeSlack, client: WebClient) -> None:
+    ticket = client.files_getUploadURLExternal(filename="a.png", length=3)
+    url = ticket["upload_url"]
+    fake.fail_next("upload", "bad_upload")
+    fake.rate_limit_next("upload", retry_after=7)
+    fake.http_error_next("upload", 503)
+    fake.drop_next("upload")
+    for status in (400, 429, 503):
+        with pytest.raises(HTTPError) as answered:
+            urlopen(Request(url, data=b"png", method="POST"), timeout=5)
+        assert answered.value.code == status
+    assert answered.value.headers["Retry-After"] is None
+    with pytest.raises((OSError, HTTPException)) as dropped:
+        urlopen(Request(url, data=b"png", method="POST"), timeout=5)
+    assert not isinstance(dropped.value, HTTPError)
+    with urlopen(Request(url, data=b"png", method="POST"), timeout=5) as ok:
+        assert ok.status == 200
+    with pytest.raises(HTTPError) as unknown:
+        urlopen(Request(url.replace(ticket["file_id"], "F0NONE"), data=b"x", method="POST"))
+    assert unknown.value.code == 404
+    statuses = [c.status for c in fake.calls_to("upload", all_attempts=True)]
+    assert statuses == [400, 429, 503, 0, 200, 404]
+    assert fake.files[ticket["file_id"]]["bytes"] == b"png"
 
 
 def test_a_held_call_is_answered_only_when_released(fake: FakeSlack, client: WebClient) -> None:

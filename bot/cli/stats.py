@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
+import stat
+import sys
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from bot.cli import UserError, open_db
 from bot.cli.output import json_line, printable, table
 from bot.settings import Settings
 from storage.types import DeskStats
+
+#: `--png -`: the chart to stdout.
+STDOUT = "-"
 
 
 def add_commands(commands: Any) -> None:
@@ -21,14 +28,18 @@ def add_commands(commands: Any) -> None:
         help="7d, 30d, a first day YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD (default 7d)",
     )
     stats.add_argument("--json", action="store_true", help="one JSON object")
-    stats.add_argument("--png", type=Path, metavar="FILE", help="write the chart to FILE (PNG)")
+    stats.add_argument(
+        "--png", metavar="FILE", help="write the chart to FILE (PNG), or to stdout with -"
+    )
     stats.set_defaults(handler=cmd_stats)
 
 
 def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     from bot.flows.stats import period_of
+    from storage.searches import KEEP
     from storage.stats import PeriodError, desk_stats
 
+    png = None if args.png is None else png_target(args.png, json=args.json)
     try:
         period = period_of(settings, args.since, spelled="--since ")
     except PeriodError as exc:
@@ -39,28 +50,87 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
             stats = desk_stats(session, period, settings.timezone, day_medians=True)
     finally:
         db.dispose()
-    if args.png:
-        write_png(stats, args.png)
+    # Older searches are deleted: say so where the figure is read (beside the JSON, on stderr).
+    searches_kept = f"searches cover only the last {KEEP.days} days"
+    cut = stats.start < datetime.now(UTC) - KEEP
+    if cut and args.json:
+        print(f"newsbot: {searches_kept}: older ones are deleted", file=sys.stderr)
+    if png is not None:
+        write_png(stats, png, report=sys.stderr if args.json else sys.stdout)
     if args.json:
         print(json_line(stats_json(stats), indent=2))
-    elif not args.png:
-        print_tables(stats)
+    elif png is None:
+        print_tables(
+            stats, searches=f"searches (the last {KEEP.days} days only)" if cut else "searches"
+        )
     return 0
 
 
-def write_png(stats: DeskStats, path: Path) -> None:
-    """The chart into `path`, replaced whole: a reader never sees half a PNG."""
+def png_target(typed: str, *, json: bool) -> Path | str:
+    """Where `--png` writes: a file's path, or STDOUT; a UserError for what cannot be."""
+    shown = printable(typed)
+    if not typed:
+        raise UserError("--png needs a file name, or - for stdout")
+    if typed == STDOUT:
+        if json:
+            raise UserError("--png - writes the chart to stdout, where --json writes its JSON")
+        if sys.stdout.isatty():
+            raise UserError("--png - writes a PNG to stdout: redirect it to a file or a program")
+        return STDOUT
+    path = Path(typed)
+    if typed.endswith(os.sep) or path.is_dir():
+        raise UserError(f"--png {shown}: is a folder, not a file name")
+    return path
+
+
+def write_png(stats: DeskStats, target: Path | str, *, report: TextIO) -> None:
+    """The chart into `target`. A file is replaced whole (a reader never sees half a PNG),
+    keeping its permission bits; a symlink is written through, to its target; a pipe, a
+    terminal or another device is written to as it is."""
     from bot.render.chart import HEIGHT, WIDTH, draw_png
 
     data = draw_png(stats)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    if target == STDOUT:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    path = Path(target)
     try:
-        temporary.write_bytes(data)
-        os.replace(temporary, path)
+        _write_file(path, data)
     except OSError as exc:
+        said = exc.strerror or str(exc)
+        raise UserError(f"--png {printable(str(path))}: cannot write it ({said})") from None
+    print(
+        f"wrote the chart of {stats.first_day} to {stats.last_day} to {printable(str(path))} "
+        f"({WIDTH}x{HEIGHT})",
+        file=report,
+    )
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    try:
+        found: os.stat_result | None = os.stat(path)  # through symlinks
+    except FileNotFoundError:
+        found = None  # new, or a symlink to a file yet to be made
+    if found is not None and stat.S_ISDIR(found.st_mode):
+        raise IsADirectoryError(errno.EISDIR, "it is a folder")
+    if found is not None and not stat.S_ISREG(found.st_mode):
+        with open(path, "wb") as device:  # /dev/stdout, a named pipe: nothing to replace
+            device.write(data)
+        return
+    real = Path(os.path.realpath(path))
+    temporary = real.with_name(f".{real.name}.{os.getpid()}.tmp")
+    # O_EXCL: never write through something already there under the temporary name.
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with open(fd, "wb") as file:
+            file.write(data)
+            if found is not None:
+                os.fchmod(file.fileno(), stat.S_IMODE(found.st_mode))
+        os.replace(temporary, real)
+    except BaseException:
         temporary.unlink(missing_ok=True)
-        raise UserError(f"--png {path}: cannot write it ({exc.strerror or exc})") from None
-    print(f"wrote the chart of {stats.first_day} to {stats.last_day} to {path} ({WIDTH}x{HEIGHT})")
+        raise
 
 
 def stats_json(stats: DeskStats) -> dict[str, Any]:
@@ -103,7 +173,7 @@ def stats_json(stats: DeskStats) -> dict[str, Any]:
     }
 
 
-def print_tables(stats: DeskStats) -> None:
+def print_tables(stats: DeskStats, *, searches: str = "searches") -> None:
     from bot.render.stats import duration, sparkline
 
     table(
@@ -117,7 +187,7 @@ def print_tables(stats: DeskStats) -> None:
             ["first decided", f"{stats.decided:,}"],
             ["median time to decision", duration(stats.median_to_decision)],
             ["90th percentile", duration(stats.p90_to_decision)],
-            ["searches", f"{stats.searches:,}"],
+            [searches, f"{stats.searches:,}"],
         ],
     )
     table(

@@ -1,11 +1,13 @@
 """The weekly desk report: when it is due, what it says, and posting it once per channel and week.
 
 The report for a report date covers the seven local days before it. It is two
-posts, the Block Kit message and then the chart image (files_upload_v2), each
-exactly once across replicas and restarts (storage/report.py): a step Slack
-refused or never received is given back for a later run; a step whose
-connection dropped after sending is not tried again (at most once, as the
-digest). A week without activity posts one line and no chart.
+posts, the Block Kit message and then the chart image (files_upload_v2's three
+steps, bot/flows/upload.py), each exactly once across replicas and restarts
+(storage/report.py): a step that certainly posted nothing (refused, not
+reached, rate-limited past waiting, or, for the chart, anything before
+files.completeUploadExternal) is given back for a later run; a step whose
+connection dropped after it may have posted is not tried again (at most once,
+as the digest). A week without activity posts one line and no chart.
 """
 
 from __future__ import annotations
@@ -13,13 +15,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
-from urllib.error import HTTPError
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackRequestError
+from slack_sdk.errors import SlackApiError
 
 from bot.flows.cards import CALL_FAILED, api_host, failure_reason, never_sent
+from bot.flows.upload import MAYBE_SHARED, REFUSED, UploadFailed, share_file
 from bot.localtime import local_today, wall_time
 from bot.render import chart
 from bot.render.replies import channel_refusal
@@ -27,6 +28,7 @@ from bot.render.stats import report_message
 from bot.settings import Settings
 from storage.db import Database
 from storage.report import (
+    GIVEN_BACK,
     MESSAGE,
     POSTED,
     claim_chart,
@@ -34,18 +36,22 @@ from storage.report import (
     find_report,
     mark_chart,
     mark_message,
+    owed_reports,
     release_chart,
     release_report,
     week_of,
 )
 from storage.searches import search_gaps
-from storage.stats import desk_stats, week_before
+from storage.stats import anything_before, desk_stats, week_before
 from storage.types import DeskStats, SearchGap
 
 log = logging.getLogger(__name__)
 
 # Posted this much after its time, a report says "(posted late)".
 LATE_AFTER = timedelta(minutes=10)
+
+#: How many weeks back a run also posts a report (or chart) that was handed back.
+OWED_WEEKS = 4
 
 # The setting an operator changes when Slack refuses the report channel.
 _SETTING = "NEWSBOT_REPORT_CHANNEL"
@@ -56,12 +62,16 @@ class ReportError(Exception):
 
 
 class ReportUnreachable(ReportError):
-    """Slack could not be reached: nothing was posted by this step, and it was given back."""
+    """Nothing was posted by this step and it was given back, to be tried again in a few
+    minutes: Slack could not be reached, kept rate-limiting, failed on its side, or the
+    connection dropped before the chart was shared."""
 
 
 @dataclass(frozen=True)
 class ReportResult:
-    status: str  # "posted" (this call posted the message, the chart or both), "already-posted"
+    # "posted" (this call posted the message, the chart or both), "already-posted",
+    # "nothing-to-report" (a quiet week from before the database holds anything)
+    status: str
     channel: str
     report_date: date
     message_ts: str | None = None
@@ -82,9 +92,10 @@ def latest_due(settings: Settings, now: datetime) -> date:
 
 
 def build(settings: Settings, db: Database, report_date: date) -> tuple[DeskStats, list[SearchGap]]:
-    """The figures of the seven days before the report date, and that week's content gaps."""
+    """The figures of the seven days before the report date (with each day's median time to
+    decision, which the chart draws), and that week's content gaps."""
     with db.Session() as session:
-        stats = desk_stats(session, week_before(report_date), settings.timezone)
+        stats = desk_stats(session, week_before(report_date), settings.timezone, day_medians=True)
         gaps = search_gaps(session, stats.start, stats.end)
     return stats, gaps
 
@@ -100,9 +111,13 @@ def post_report(
 ) -> ReportResult:
     """Post the report of `report_date`'s week unless the channel has it: message, then chart.
 
-    Raises ReportUnreachable when Slack could not be reached (that step is
-    free for the next run), ReportError when Slack refused (free too, with
-    the fix) or when the connection dropped after sending (not tried again).
+    Raises ReportUnreachable when that step certainly posted nothing and may
+    work a few minutes later (Slack not reached, rate-limited past waiting, a
+    chart's connection dropped before sharing): it is free for the retry.
+    ReportError when Slack refused (free too, for the next run, with the fix)
+    or when the connection dropped after it may have posted (not tried again).
+    A quiet week from before the database held anything is not reported
+    ("nothing-to-report").
     """
     now = now or datetime.now(UTC)
     late = now - due_at(settings, report_date) > LATE_AFTER
@@ -112,9 +127,11 @@ def post_report(
         state = (run.id, run.status, run.message_ts, run.report_date) if run else None
     built: tuple[DeskStats, list[SearchGap]] | None = None
     posted_message = False
-    if state is None:
+    if state is None or state[1] == GIVEN_BACK:
         built = build(settings, db, report_date)
         stats, gaps = built
+        if state is None and stats.quiet and not _had_data(db, stats):
+            return ReportResult("nothing-to-report", channel, report_date, late=late)
         message = report_message(stats, gaps, late=late)
         with db.WriteSession.begin() as session:
             run_id = claim_report(session, channel=channel, report_date=report_date, late=late)
@@ -133,11 +150,10 @@ def post_report(
                     unfurl_media=False,
                 )
             except CALL_FAILED as exc:
-                refused = isinstance(exc, SlackApiError)
-                if refused or never_sent(exc):
+                if _given_back(exc):
                     with db.WriteSession.begin() as session:
                         release_report(session, run_id)
-                raise _error(exc, client, channel, "the weekly report", refused) from None
+                raise _error(exc, client, channel, "the weekly report") from None
             ts = str(response["ts"])
             with db.WriteSession.begin() as session:
                 mark_message(session, run_id, message_ts=ts, chart=not stats.quiet)
@@ -165,43 +181,72 @@ def post_report(
     return ReportResult("posted", channel, run_date, message_ts, file_id, late)
 
 
+def _had_data(db: Database, stats: DeskStats) -> bool:
+    """Whether the desk used newsbot by the end of the week: a first start reports no week
+    from before that, not even as one line."""
+    with db.Session() as session:
+        return anything_before(session, stats.end)
+
+
+def owed_before(settings: Settings, db: Database, channel: str, report_date: date) -> list[date]:
+    """The report dates of the OWED_WEEKS weeks before `report_date`'s whose message or chart
+    was handed back and is still to post, oldest first: the next run posts them too."""
+    with db.Session() as session:
+        return owed_reports(
+            session,
+            channel=channel,
+            since=report_date - timedelta(weeks=OWED_WEEKS),
+            before=report_date,
+        )
+
+
 def _upload_chart(
     db: Database, client: WebClient, run_id: int, channel: str, stats: DeskStats
 ) -> str | None:
-    png = chart.draw_png(stats)
+    what = "the weekly report's chart"
     try:
-        response = client.files_upload_v2(
+        file_id = share_file(
+            client,
             channel=channel,
-            file=png,
+            data=chart.draw_png(stats),
             filename=f"desk-report-{stats.first_day}-{stats.last_day}.png",
             title=chart.title(stats),
             alt_txt=chart.alt_text(stats),
         )
-    except (*CALL_FAILED, SlackRequestError) as exc:
-        # Before files.completeUploadExternal nothing is shared: a refusal of any
-        # step, an upload the file server answered with an error, or no connection.
-        refused = isinstance(exc, SlackApiError | SlackRequestError | HTTPError)
-        if refused or never_sent(exc):
-            with db.WriteSession.begin() as session:
-                release_chart(session, run_id)
-        raise _error(exc, client, channel, "the weekly report's chart", refused) from None
-    shared: Any = response.get("file") or {}
-    file_id = shared.get("id") if isinstance(shared, dict) else None
+    except UploadFailed as failed:
+        if failed.outcome == MAYBE_SHARED:
+            raise ReportError(
+                f"{failed.said} during {failed.step}, after {what} was sent, so it may be "
+                f"in {channel}: it is not posted again"
+            ) from None
+        with db.WriteSession.begin() as session:
+            release_chart(session, run_id)
+        if isinstance(failed.cause, SlackApiError) and failed.outcome == REFUSED:
+            fix = channel_refusal(failed.cause.response, channel, setting=_SETTING)
+            raise ReportError(f"{what} was not posted: {fix}") from None
+        if failed.outcome == REFUSED:
+            raise ReportError(f"{what} was not posted: {failed.said}") from None
+        raise ReportUnreachable(
+            f"{failed.said} at {failed.step}, so {what} was not posted to {channel}"
+        ) from None
     with db.WriteSession.begin() as session:
         mark_chart(session, run_id, file_id=file_id)
     return file_id
 
 
-def _error(
-    exc: BaseException, client: WebClient, channel: str, what: str, refused: bool
-) -> ReportError:
+def _given_back(exc: BaseException) -> bool:
+    """Whether a failed chat.postMessage certainly posted nothing (so it can be tried again)."""
+    return isinstance(exc, SlackApiError) or never_sent(exc)
+
+
+def _error(exc: BaseException, client: WebClient, channel: str, what: str) -> ReportError:
     if isinstance(exc, SlackApiError):
+        if exc.response.get("error") == "ratelimited" or exc.response.status_code == 429:
+            return ReportUnreachable(
+                f"Slack kept answering 429 (rate limited), so {what} was not posted to {channel}"
+            )
         fix = channel_refusal(exc.response, channel, setting=_SETTING)
         return ReportError(f"{what} was not posted: {fix}")
-    if refused:
-        return ReportError(
-            f"{what} was not posted: Slack refused the upload ({failure_reason(exc)})"
-        )
     if never_sent(exc):
         return ReportUnreachable(
             f"Slack could not be reached at {api_host(client)} ({failure_reason(exc)}), "

@@ -45,6 +45,15 @@ def day_labels(stats: DeskStats) -> list[str]:
     return labels
 
 
+def median_hours(stats: DeskStats) -> list[float | None]:
+    """Each day's median time to decision in hours (the lower panel's line), None for a
+    day on which no draft was first decided."""
+    return [
+        d.median_to_decision / 3600 if d.median_to_decision is not None else None
+        for d in stats.days
+    ]
+
+
 def figure(stats: DeskStats) -> Figure:
     """The chart as a matplotlib Figure (WIDTH x HEIGHT pixels), not yet drawn."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -70,15 +79,13 @@ def figure(stats: DeskStats) -> Figure:
         color=_PUBLISHED,
     )
     counts.set_ylabel("Articles")
-    counts.legend(loc="upper left", frameon=False)
+    # Above the plot, opposite the title: inside, it covered the first day's bars.
+    counts.legend(loc="lower right", bbox_to_anchor=(1, 1), ncols=2, frameon=False)
     counts.set_title(title(stats), loc="left")
     counts.yaxis.get_major_locator().set_params(integer=True)
     counts.spines[["top", "right"]].set_visible(False)
 
-    hours = [
-        d.median_to_decision / 3600 if d.median_to_decision is not None else math.nan
-        for d in stats.days
-    ]
+    hours = [math.nan if h is None else h for h in median_hours(stats)]
     times.plot(positions, hours, marker="o", color=_TIME, label="Median time to decision")
     if all(math.isnan(h) for h in hours):
         times.text(

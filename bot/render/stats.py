@@ -135,6 +135,8 @@ def _change(topic: TopicHeat) -> str:
     if topic.change == 0:
         return "no change"
     arrow = "▲" if topic.change > 0 else "▼"
+    if topic.previous_heat < 0:  # heat can be negative: a share of it would read backwards
+        return f"{arrow} {_n(abs(topic.change))}"
     percent = round(abs(topic.change) * 100 / topic.previous_heat)
     return f"{arrow} {_n(abs(topic.change))}, {percent}%"
 

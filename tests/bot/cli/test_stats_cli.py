@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import stat
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -19,7 +21,7 @@ from tests.insights_builders import add_article, decide
 REPO = Path(__file__).resolve().parents[3]
 
 
-def newsbot(url: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def newsbot(url: str, *args: str, cwd: Path, text: bool = True) -> subprocess.CompletedProcess:
     env = {**os.environ, "NEWSBOT_DATABASE_URL": url, "NEWSBOT_TIMEZONE": "UTC"}
     env.pop("SLACK_BOT_TOKEN", None)
     return subprocess.run(
@@ -27,9 +29,14 @@ def newsbot(url: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]
         cwd=cwd,
         env={**env, "PYTHONPATH": str(REPO)},
         capture_output=True,
-        text=True,
+        text=text,
         timeout=120,
     )
+
+
+def is_chart(data: bytes) -> bool:
+    image = Image.open(io.BytesIO(data))
+    return image.format == "PNG" and image.size == (WIDTH, HEIGHT)
 
 
 @pytest.fixture
@@ -87,6 +94,11 @@ def test_png(url, tmp_path):
             ["--png", "/nonexistent-folder/x.png"],
             "newsbot: --png /nonexistent-folder/x.png: cannot",
         ),
+        (["--png", ""], "newsbot: --png needs a file name, or - for stdout"),
+        (["--png", "/"], "newsbot: --png /: is a folder, not a file name"),
+        (["--png", "."], "newsbot: --png .: is a folder, not a file name"),
+        (["--png", "charts/"], "newsbot: --png charts/: is a folder, not a file name"),
+        (["--png", "-", "--json"], "newsbot: --png - writes the chart to stdout, where --json"),
     ],
 )
 def test_mistakes_are_one_sentence(url, tmp_path, args, said):
@@ -94,3 +106,57 @@ def test_mistakes_are_one_sentence(url, tmp_path, args, said):
     assert done.returncode == 2
     assert said in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_json_with_a_png_prints_only_the_json_on_stdout(url, tmp_path):
+    target = tmp_path / "desk.png"
+    done = newsbot(url, "--json", "--png", str(target), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["articles_in"] == 2  # one JSON object, nothing else
+    assert "wrote the chart of" in done.stderr and str(target) in done.stderr
+    assert is_chart(target.read_bytes())
+
+
+def test_png_dash_writes_the_chart_to_stdout(url, tmp_path):
+    done = newsbot(url, "--png", "-", cwd=tmp_path, text=False)
+    assert done.returncode == 0, done.stderr
+    assert is_chart(done.stdout)
+    assert not (tmp_path / "-").exists()
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd/1").exists(), reason="needs /proc")
+def test_a_path_to_a_pipe_is_written_to_not_replaced(url, tmp_path):
+    link = tmp_path / "stdout"
+    link.symlink_to("/proc/self/fd/1")  # what /dev/stdout is
+    done = newsbot(url, "--png", str(link), cwd=tmp_path, text=False)
+    assert done.returncode == 0, done.stderr
+    assert is_chart(done.stdout.split(b"wrote the chart")[0])
+    assert link.is_symlink()
+
+
+def test_a_symlink_is_written_through_and_the_files_mode_kept(url, tmp_path):
+    target = tmp_path / "shared" / "desk.png"
+    target.parent.mkdir()
+    target.write_bytes(b"old")
+    target.chmod(0o640)
+    link = tmp_path / "latest.png"
+    link.symlink_to(target)
+    done = newsbot(url, "--png", str(link), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert link.is_symlink() and link.resolve() == target
+    assert is_chart(target.read_bytes())
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    assert sorted(p.name for p in target.parent.iterdir()) == ["desk.png"]
+
+
+def test_a_period_longer_than_searches_are_kept_says_so(url, tmp_path):
+    done = newsbot(url, "--since", "120d", "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["searches"] == 0
+    assert done.stderr.strip() == (
+        "newsbot: searches cover only the last 90 days: older ones are deleted"
+    )
+    table = newsbot(url, "--since", "120d", cwd=tmp_path)
+    assert "searches (the last 90 days only)" in table.stdout
+    assert table.stderr == ""
+    assert "90 days" not in newsbot(url, "--since", "90d", cwd=tmp_path).stdout

@@ -4,22 +4,35 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
+import numpy
 import pytest
 from PIL import Image
 from sqlalchemy import select
 
 from bot.app import make_client
-from bot.flows.report import ReportError, ReportUnreachable, latest_due, post_report
+from bot.flows.report import (
+    OWED_WEEKS,
+    ReportError,
+    ReportUnreachable,
+    build,
+    latest_due,
+    post_report,
+)
+from bot.flows.upload import UPLOAD_RETRIES
+from bot.render import chart
 from bot.render.chart import HEIGHT, WIDTH
 from bot.scheduler import (
     FORGET_JOB,
     REPORT_CATCH_UP_JOB,
     REPORT_JOB,
+    REPORT_RETRY_JOB,
     create_scheduler,
     report_job,
 )
@@ -32,6 +45,8 @@ from tests.slack_api import mentions_in
 CHANNEL = "C0REPORT"
 MONDAY = date(2026, 11, 23)  # reports on Nov 16-22
 DUE = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
+RATE_LIMIT_RETRIES = 5  # bot.app.make_client's
+TIME_COLOUR = (0x2A, 0x9D, 0x8F)
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
 
 
@@ -102,6 +117,26 @@ def test_the_numbers_then_the_chart_once(settings, db, slack):
     assert len(slack.calls) == 4
 
 
+def time_line_pixels(png: bytes) -> int:
+    """Pixels of the chart's median-time-to-decision colour: the line and its markers."""
+    pixels = numpy.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    return int((pixels == TIME_COLOUR).all(axis=2).sum())
+
+
+def test_the_chart_draws_each_days_median_time_to_decision(settings, db, slack):
+    week_of_work(db)  # decided after 2 h on Monday and 3 h on Tuesday
+    post(settings, db)
+    (done,) = slack.calls_to("files.completeUploadExternal")
+    (shared,) = json.loads(done.args["files"])
+    uploaded = slack.files[shared["id"]]["bytes"]
+    stats, _gaps = build(settings, db, MONDAY)
+    assert chart.median_hours(stats)[:3] == [2.0, 3.0, None]
+    assert time_line_pixels(uploaded) > 100
+    # The same week drawn without its medians has no line at all: the test can fail.
+    blank = replace(stats, days=tuple(replace(d, median_to_decision=None) for d in stats.days))
+    assert time_line_pixels(chart.draw_png(blank)) == 0
+
+
 def test_a_week_without_activity_posts_one_line_and_no_chart(settings, db, slack):
     add_article(db, "2026-11-10 10:00")  # the week before: still waiting now
     assert post(settings, db).status == "posted"
@@ -119,7 +154,7 @@ def test_a_refused_message_gives_the_claim_back(settings, db, slack):
     with pytest.raises(ReportError) as raised:
         post(settings, db)
     assert "invite it there with /invite @newsbot" in str(raised.value)
-    assert runs(db) == []
+    assert runs(db) == [("given-back", None, None)]  # owed, free to claim
     assert post(settings, db).status == "posted"
     assert [c.ok for c in slack.calls_to("chat.postMessage")] == [False, True]
 
@@ -152,7 +187,7 @@ def test_slack_out_of_reach_gives_everything_back(slack, db, database_url, tmp_p
     with pytest.raises(ReportUnreachable) as raised:
         post(down, db)
     assert "could not be reached" in str(raised.value) and "was not posted" in str(raised.value)
-    assert runs(db) == []
+    assert runs(db) == [("given-back", None, None)]  # owed, free to claim
 
 
 def test_a_connection_dropped_after_sending_is_not_posted_twice(settings, db, slack):
@@ -175,6 +210,178 @@ def test_a_chart_whose_sharing_may_have_happened_is_not_uploaded_again(settings,
     assert [status for status, _ts, _file in runs(db)] == ["uploading"]
     assert post(settings, db).status == "already-posted"
     assert len(slack.calls_to("files.completeUploadExternal", all_attempts=True)) == 1
+
+
+def fault(slack, method: str, kind: str) -> None:
+    if kind == "drop":
+        slack.drop_next(method)
+    elif kind == "503":
+        slack.http_error_next(method, 503)
+    elif kind == "429s":  # one more than the upload (or the client's retry handler) waits out
+        times = UPLOAD_RETRIES + 1 if method == "upload" else RATE_LIMIT_RETRIES + 1
+        slack.rate_limit_next(method, times=times, retry_after=0)
+    else:
+        slack.rate_limit_next(method, retry_after=int(kind.removeprefix("429 for ")))
+
+
+@pytest.mark.parametrize(
+    ("method", "kind"),
+    [
+        ("files.getUploadURLExternal", "drop"),
+        ("files.getUploadURLExternal", "429s"),
+        ("upload", "drop"),
+        ("upload", "503"),
+        ("upload", "429s"),
+        ("upload", "429 for 600"),
+        ("files.completeUploadExternal", "429s"),
+    ],
+)
+def test_a_chart_that_was_not_shared_is_given_back_and_shared_by_the_next_run(
+    settings, db, slack, method, kind
+):
+    """Before files.completeUploadExternal answers, nothing is in the channel: whatever
+    failed (a drop, Slack's 5xx, 429s past waiting) the chart is handed back for a retry."""
+    week_of_work(db)
+    fault(slack, method, kind)
+    with pytest.raises(ReportUnreachable) as raised:
+        post(settings, db)
+    assert f"not posted to {CHANNEL}" in str(raised.value)
+    (message,) = slack.calls_to("chat.postMessage")
+    assert runs(db) == [("message", message.response["ts"], None)]
+    assert slack.calls_to("files.completeUploadExternal") == []
+
+    result = post(settings, db, now=DUE + timedelta(minutes=5))
+    assert result.status == "posted" and result.file_id
+    assert len(slack.calls_to("chat.postMessage")) == 1
+    (shared,) = slack.calls_to("files.completeUploadExternal")
+    assert runs(db) == [("posted", message.response["ts"], result.file_id)]
+    assert json.loads(shared.args["files"])[0]["id"] == result.file_id
+
+
+def test_a_429_on_the_upload_is_waited_out(settings, db, slack):
+    week_of_work(db)
+    slack.rate_limit_next("upload", times=2, retry_after=1)
+    result = post(settings, db)
+    assert result.status == "posted" and result.file_id
+    assert [c.status for c in slack.calls_to("upload", all_attempts=True)] == [429, 429, 200]
+    assert len(slack.calls_to("files.getUploadURLExternal")) == 1  # the same upload URL
+    assert runs(db)[0][0] == "posted"
+
+
+def test_an_upload_the_file_server_refuses_is_given_back_with_a_sentence(settings, db, slack):
+    week_of_work(db)
+    slack.fail_next("upload", "too_large")
+    with pytest.raises(ReportError) as raised:
+        post(settings, db)
+    assert not isinstance(raised.value, ReportUnreachable)
+    assert "file server answered HTTP 400" in str(raised.value)
+    assert [status for status, _ts, _file in runs(db)] == ["message"]
+    assert post(settings, db).status == "posted"
+
+
+def test_a_rate_limited_message_is_given_back_not_refused(settings, db, slack):
+    week_of_work(db)
+    slack.rate_limit_next("chat.postMessage", times=6, retry_after=0)
+    with pytest.raises(ReportUnreachable):
+        post(settings, db)
+    assert runs(db) == [("given-back", None, None)]  # owed, free to claim
+    assert post(settings, db).status == "posted"
+    assert len(slack.calls_to("chat.postMessage")) == 1
+
+
+def test_a_chart_rate_limited_past_waiting_is_tried_again_by_the_scheduler(
+    settings, db, slack, caplog
+):
+    week_of_work(db)
+    client = make_client(settings, retry_connections=False)
+    scheduler = create_scheduler(settings, db, client)
+    slack.rate_limit_next("upload", retry_after=600)
+    report_job(settings, db, client, now=DUE, scheduler=scheduler)
+    retry = scheduler.get_job(REPORT_RETRY_JOB)
+    assert retry is not None and retry.func is report_job
+    assert "trying again at" in caplog.text and "Retry-After 600" in caplog.text
+    assert slack.calls_to("files.completeUploadExternal") == []
+
+    retry.func(*retry.args, **{**retry.kwargs, "now": DUE + timedelta(minutes=5)})
+    assert len(slack.calls_to("files.completeUploadExternal")) == 1
+    assert len(slack.calls_to("chat.postMessage")) == 1
+    assert runs(db)[0][0] == "posted"
+
+
+def posted(slack, method: str = "chat.postMessage") -> list:
+    return [c for c in slack.calls_to(method) if c.ok]
+
+
+def test_a_handed_back_week_is_posted_by_the_next_weekly_run(settings, db, slack, caplog):
+    """Refused in week 1 (the bot not invited yet), week 1's report goes out with week 2's
+    at the next scheduled run, oldest first, and each once."""
+    week_of_work(db)
+    add_article(db, "2026-11-24 08:00", heat=10)  # the week after
+    client = make_client(settings, retry_connections=False)
+    scheduler = create_scheduler(settings, db, client)
+    slack.set_channel(CHANNEL, member=False)
+    report_job(settings, db, client, now=DUE, scheduler=scheduler)
+    assert "invite it there" in caplog.text
+    assert scheduler.get_job(REPORT_RETRY_JOB) is None  # a refusal waits for a run
+    assert runs(db) == [("given-back", None, None)]
+
+    slack.set_channel(CHANNEL, member=True)  # invited
+    report_job(settings, db, client, now=DUE + timedelta(days=7), scheduler=scheduler)
+    headers = [c.args["blocks"][0]["text"]["text"] for c in posted(slack)]
+    assert headers == [
+        "Weekly desk report: Nov 16 – Nov 22, 2026",
+        "Weekly desk report: Nov 23 – Nov 29, 2026",
+    ]
+    assert "(posted late)" in blocks_of(posted(slack)[0])
+    assert len(posted(slack, "files.completeUploadExternal")) == 2
+    assert [status for status, _ts, _file in runs(db)] == ["posted", "posted"]
+
+    report_job(settings, db, client, now=DUE + timedelta(days=7, hours=1), scheduler=scheduler)
+    assert len(posted(slack)) == 2
+
+
+def test_a_chart_left_handed_back_is_shared_by_the_next_weekly_run(settings, db, slack):
+    week_of_work(db)
+    add_article(db, "2026-11-24 08:00", heat=10)
+    client = make_client(settings, retry_connections=False)
+    slack.fail_next("files.completeUploadExternal", "missing_scope")
+    report_job(settings, db, client, now=DUE)
+    (first,) = posted(slack)
+    assert runs(db) == [("message", first.response["ts"], None)]
+
+    report_job(settings, db, client, now=DUE + timedelta(days=7))
+    shared = [
+        json.loads(c.args["files"])[0]["title"]
+        for c in posted(slack, "files.completeUploadExternal")
+    ]
+    assert shared == ["Desk: Nov 16, 2026 – Nov 22, 2026", "Desk: Nov 23, 2026 – Nov 29, 2026"]
+    assert len(posted(slack)) == 2  # week 1's message is not repeated
+
+
+def test_a_handed_back_week_older_than_four_weeks_is_left(settings, db, slack):
+    week_of_work(db)
+    client = make_client(settings, retry_connections=False)
+    slack.fail_next("chat.postMessage", "not_in_channel")
+    report_job(settings, db, client, now=DUE)
+    report_job(settings, db, client, now=DUE + timedelta(weeks=OWED_WEEKS + 1))
+    (latest,) = posted(slack)
+    assert "Dec 21 – Dec 27" in blocks_of(latest)
+    assert ("given-back", None, None) in runs(db)
+
+
+def test_a_first_start_reports_no_week_from_before_the_desk_had_anything(
+    settings, db, slack, caplog
+):
+    caplog.set_level(logging.INFO)
+    add_article(db, "2026-11-25 08:00")  # first indexed after the week reported on Monday
+    client = make_client(settings, retry_connections=False)
+    report_job(settings, db, client, now=DUE + timedelta(days=3))
+    assert slack.calls == [] and runs(db) == []
+    assert "holds nothing from before that week ended" in caplog.text
+    # The week after has data: it is reported, as one line when nothing happened.
+    report_job(settings, db, client, now=DUE + timedelta(days=7))
+    (posted,) = slack.calls_to("chat.postMessage")
+    assert "Nov 23 – Nov 29" in blocks_of(posted)
 
 
 def test_searches_that_found_little_with_the_drafts_that_match_now(settings, db, slack):

@@ -140,6 +140,16 @@ def test_topic_changes():
     assert "New: 9 (new)" in text
 
 
+def test_a_change_from_negative_heat_has_no_percentage():
+    stats = desk(
+        arrived=[1] + [0] * 6,
+        topics=(TopicHeat("Climate", 10, -50), TopicHeat("Tax", -80, -20)),
+    )
+    text = json.dumps(stats_message(stats).blocks, ensure_ascii=False)
+    assert "Climate: 10 (▲ 60)" in text and "Tax: -80 (▼ 60)" in text
+    assert "%" not in text.split("Top topics")[1].split("stats-notes")[0]
+
+
 def test_a_quiet_week_is_one_line():
     message = quiet_message(desk(), late=True)
     (block,) = message.blocks
@@ -176,6 +186,17 @@ def test_the_days_are_on_its_axis():
     assert counts.get_title(loc="left") == "Desk: Oct 19, 2026 – Oct 25, 2026"
     assert [t.get_text() for t in counts.get_legend().get_texts()] == ["Articles in", "Published"]
     assert "Hours to decision" in times.get_ylabel()
+
+
+def test_the_legend_covers_no_bar():
+    stats = desk(arrived=[9, 3, 5, 1, 0, 2, 4], published=[9, 1, 1, 0, 0, 0, 9])
+    figure = chart.figure(stats)
+    figure.canvas.draw()
+    counts = figure.axes[0]
+    legend = counts.get_legend().get_window_extent()
+    bars = [patch.get_window_extent() for patch in counts.patches if patch.get_height()]
+    assert len(bars) == 10
+    assert not any(legend.overlaps(bar) for bar in bars)
 
 
 def test_a_month_labels_every_day_and_a_year_every_twelfth():

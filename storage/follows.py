@@ -6,7 +6,10 @@ process runs it) matches what it added or changed against all follows at once
 (`RunFinds`, used by storage.sync) and records what it found as claims, one row
 per channel and article, ever (unique): a restart, a replica or a re-index
 finds the row and posts nothing. The poster (bot.flows.follows) takes a
-channel's lease, then each claim by a conditional UPDATE before calling Slack.
+channel's lease, then each claim by a conditional UPDATE before calling Slack,
+looking again in that transaction whether the card is still wanted. A claim
+that never reached the channel (dropped, expired) is made pending again when
+its article matches again: only what was posted, or may have been, stands.
 
 Functions take a Session first and never commit; the caller owns the
 transaction.
@@ -18,11 +21,11 @@ import heapq
 import re
 import uuid
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, func, or_, select, union, update
+from sqlalchemy import CursorResult, func, null, or_, select, text, union, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -33,7 +36,9 @@ from storage.matching import (
     Compiled,
     FollowQuery,
     Matcher,
+    article_states,
     build_matcher,
+    search_vectors,
     sort_key,
 )
 from storage.models import (
@@ -62,6 +67,9 @@ KEEP_PER_RUN = MAX_BURST + SUMMARY_TITLES
 RETRY_FOR = timedelta(days=1)
 #: How long a poster may hold a channel (a rate-limited call waits).
 LEASE = timedelta(minutes=5)
+
+#: Claims that never reached the channel: the article matching again makes them pending.
+REARMABLE = ("dropped", "expired")
 
 USER, CONFIG = "user", "config"  # FollowRecord.source
 CONFIG_NAME = "configuration"
@@ -322,19 +330,27 @@ class RunFinds:
 
     storage.sync calls `old_states` before it updates rows, `observe` with each
     batch it wrote (inside that batch's transaction), `accept` once the batch
-    is committed, and `record` at the end of the run.
+    is committed, and `record` at the end of the run. Channels in `keep_all`
+    (the review channel: each find goes out as its card, none in a summary)
+    keep every find as a claim.
     """
 
-    def __init__(self, matcher: Matcher, *, postgres: bool, run: str | None = None) -> None:
+    def __init__(
+        self,
+        matcher: Matcher,
+        *,
+        postgres: bool,
+        run: str | None = None,
+        keep_all: Collection[str] = (),
+    ) -> None:
         self.matcher = matcher
         self.postgres = postgres
         self.run = run or new_run_id()
+        self.keep_all = frozenset(keep_all)
         self._kept: dict[str, _Kept] = {}
 
     def old_states(self, session: Session, ids: Collection[int]) -> dict[int, ArticleState]:
         """The rows as they are before this batch changes them."""
-        from storage.matching import article_states
-
         return article_states(session, ids)
 
     def observe(
@@ -345,9 +361,11 @@ class RunFinds:
         old: dict[int, ArticleState],
         topics: Collection[str],
     ) -> list[tuple[ArticleState, list[Compiled]]]:
-        """This batch's finds: each article that now matches, with the follows it matches now."""
-        from storage.matching import search_vectors
+        """This batch's finds: each article that now matches, with the follows it matches now.
 
+        An article whose file comes back after it went missing is compared with
+        what it was before it went missing: back unchanged, it is no new match.
+        """
         matcher = self.matcher
         matcher.set_topics(topics)
         if self.postgres and matcher.needs_words:
@@ -363,13 +381,15 @@ class RunFinds:
             if not (now := matcher.matches(state)):
                 continue
             before = old.get(state.id)
+            if before is not None and before.missing:
+                before = replace(before, missing=False)
             was = {f.id for f in matcher.matches(before)} if before is not None else set()
             if fresh := [f for f in now if f.id not in was]:
                 changed.append((state, fresh))
         if changed:
-            posted = _claimed_pairs(session, {state.id for state, _f in changed})
+            standing = _standing_pairs(session, {state.id for state, _f in changed})
             for state, fresh in changed:
-                if left := [f for f in fresh if (f.channel, state.id) not in posted]:
+                if left := [f for f in fresh if (f.channel, state.id) not in standing]:
                     finds.append((state, left))
         return finds
 
@@ -393,7 +413,7 @@ class RunFinds:
                 if kept is None:
                     kept = all_kept[channel] = _Kept([], {}, 0, set())
                 heap = kept.heap
-                if len(heap) < KEEP_PER_RUN:
+                if len(heap) < KEEP_PER_RUN or channel in self.keep_all:
                     heapq.heappush(heap, entry)
                 elif entry > heap[0]:
                     coldest = heapq.heapreplace(heap, entry)
@@ -454,30 +474,58 @@ def new_run_id() -> str:
     return f"{utcnow():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
 
 
-def _claimed_pairs(session: Session, article_ids: Collection[int]) -> set[tuple[str, int]]:
+def _standing_pairs(session: Session, article_ids: Collection[int]) -> set[tuple[str, int]]:
+    """The (channel, article) pairs of these articles with a claim a new match leaves be."""
     ids = sorted(article_ids)
     pairs: set[tuple[str, int]] = set()
     for start in range(0, len(ids), 1000):
         rows = session.execute(
             select(FollowClaim.channel, FollowClaim.article_id).where(
-                FollowClaim.article_id.in_(ids[start : start + 1000])
+                FollowClaim.article_id.in_(ids[start : start + 1000]),
+                FollowClaim.status.not_in(REARMABLE),
             )
         )
         pairs.update((channel, article_id) for channel, article_id in rows)
     return pairs
 
 
-def _insert_claims(session: Session, rows: list[dict[str, Any]]) -> int:
-    """Insert claims, leaving out any (channel, article) that has one: the database decides.
+def config_channels(session: Session) -> set[str]:
+    """Channels following from configuration (the review channel), whose finds all go out as
+    cards: none goes into a summary."""
+    rows = session.scalars(
+        select(Follow.channel).where(Follow.source == CONFIG, Follow.removed_at.is_(None))
+    )
+    return set(rows)
 
-    Returns how many were offered (a race with a decision may have taken a few).
+
+def _insert_claims(session: Session, rows: list[dict[str, Any]]) -> int:
+    """Insert claims, one per (channel, article): the database decides.
+
+    A (channel, article) with a claim that never reached the channel (dropped,
+    expired) takes the new find in its place; any other claim stands and the
+    find is left out. Returns how many were offered (a race with a decision
+    may have taken a few).
     """
     if not rows:
         return 0
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(Base.metadata.tables["follow_claims"]).on_conflict_do_nothing(
-        index_elements=["channel", "article_id"]
+    table = Base.metadata.tables["follow_claims"]
+    stmt = insert(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["channel", "article_id"],
+        set_={
+            "follow_ids": stmt.excluded.follow_ids,
+            "status": stmt.excluded.status,
+            "run": stmt.excluded.run,
+            "found_at": stmt.excluded.found_at,
+            "claimed_by": null(),
+            "claimed_at": null(),
+            "posted_at": null(),
+            "message_ts": null(),
+        },
+        # Literal SQL: an executemany takes no expanding IN parameter.
+        where=text("follow_claims.status IN ('dropped', 'expired')"),
     )
     for start in range(0, len(rows), 1000):
         session.execute(stmt, rows[start : start + 1000])
@@ -579,29 +627,34 @@ def release_channel(session: Session, channel: str, holder: str) -> None:
     )
 
 
+def extend_channel(session: Session, channel: str, holder: str, *, until: datetime) -> None:
+    """Keep the channel's lease while its holder waits out a rate limit."""
+    session.execute(
+        update(FollowChannel)
+        .where(FollowChannel.channel == channel, FollowChannel.posting_by == holder)
+        .values(posting_until=until)
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Waiting:
     """A channel's pending claims, hottest first, and what else decides how they go out."""
 
     claims: list[tuple[int, int, list[int]]]  # (claim id, article id, follow ids)
     extras: list[tuple[int, int, list[int]]]  # (extra id, count, follow ids)
-    cards_recently: int  # cards claimed in the last WINDOW
-    summary_recently: bool  # a summary posted in the last WINDOW
+    room: int  # cards the burst allows now
+    summary_recently: bool  # a summary taken in the last WINDOW
+    summary_ts: str | None  # that summary's message, once Slack took it
+    queue: bool  # the channel follows from configuration: cards only, at the burst rate
 
 
-def waiting(session: Session, channel: str, *, now: datetime) -> Waiting:
-    """What the channel has waiting, as its lease holder sees it."""
-    claims = session.execute(
-        select(FollowClaim.id, FollowClaim.article_id, FollowClaim.follow_ids)
-        .join(Article, Article.id == FollowClaim.article_id)
-        .where(FollowClaim.channel == channel, FollowClaim.status == "pending")
-        .order_by(Article.heat.desc(), Article.published_at.desc(), Article.id.desc())
-    ).all()
-    extras = session.execute(
-        select(FollowExtra.id, FollowExtra.count, FollowExtra.follow_ids)
-        .where(FollowExtra.channel == channel, FollowExtra.status == "pending")
-        .order_by(FollowExtra.id)
-    ).all()
+def waiting(session: Session, channel: str, *, now: datetime, burst: int) -> Waiting:
+    """What the channel has waiting, as its lease holder sees it.
+
+    A channel following from configuration (the review channel) posts every
+    find as its card at the burst rate, so only the next burst's worth of
+    its claims (and a few for those dropped) is read.
+    """
     recent = session.scalar(
         select(func.count())
         .select_from(FollowClaim)
@@ -611,15 +664,78 @@ def waiting(session: Session, channel: str, *, now: datetime) -> Waiting:
             FollowClaim.status.in_(("claimed", "posted")),
         )
     )
-    summary_at = session.scalar(
-        select(FollowChannel.summary_at).where(FollowChannel.channel == channel)
+    room = max(0, burst - (recent or 0))
+    queue = (
+        session.scalar(
+            select(Follow.id)
+            .where(Follow.channel == channel, Follow.source == CONFIG, Follow.removed_at.is_(None))
+            .limit(1)
+        )
+        is not None
     )
+    stmt = (
+        select(FollowClaim.id, FollowClaim.article_id, FollowClaim.follow_ids)
+        .join(Article, Article.id == FollowClaim.article_id)
+        .where(FollowClaim.channel == channel, FollowClaim.status == "pending")
+        .order_by(Article.heat.desc(), Article.published_at.desc(), Article.id.desc())
+    )
+    claims = session.execute(stmt.limit(2 * room) if queue else stmt).all()
+    extras = session.execute(
+        select(FollowExtra.id, FollowExtra.count, FollowExtra.follow_ids)
+        .where(FollowExtra.channel == channel, FollowExtra.status == "pending")
+        .order_by(FollowExtra.id)
+    ).all()
+    summary = session.execute(
+        select(FollowChannel.summary_at, FollowChannel.summary_ts).where(
+            FollowChannel.channel == channel
+        )
+    ).first()
+    recently = summary is not None and summary[0] is not None and summary[0] >= now - WINDOW
     return Waiting(
         claims=[(i, a, list(f or ())) for i, a, f in claims],
         extras=[(i, n, list(f or ())) for i, n, f in extras],
-        cards_recently=recent or 0,
-        summary_recently=summary_at is not None and summary_at >= now - WINDOW,
+        room=room,
+        summary_recently=recently,
+        summary_ts=summary[1] if recently and summary is not None else None,
+        queue=queue,
     )
+
+
+def _wanted(
+    session: Session,
+    channel: str,
+    claims: Sequence[tuple[int, int, Sequence[int]]],
+    *,
+    lock: bool = False,
+) -> dict[int, list[int]]:
+    """Of these claims (id, article id, follow ids) of one channel, the follows each card would
+    name now: not removed, and matching the article as it is (neither rejected nor missing).
+
+    The channel's follows are read FOR SHARE, which an unfollow's UPDATE waits
+    for; with `lock` (one card) its article is locked as every review decision
+    locks it first (FOR UPDATE on PostgreSQL; on SQLite the write transaction is
+    the lock): no decision or unfollow slips in between this look and the claim
+    it decides. A summary's articles are not locked: a title listed is no button.
+    """
+    if not claims:
+        return {}
+    ids = sorted({article_id for _c, article_id, _f in claims})
+    if lock:
+        for article_id in ids:
+            session.execute(select(Article.id).where(Article.id == article_id).with_for_update())
+    session.execute(
+        select(Follow.id)
+        .where(Follow.channel == channel, Follow.removed_at.is_(None))
+        .with_for_update(read=True)
+    ).all()
+    matcher = load_matcher(session, channel)
+    states = article_states(session, ids)
+    wanted = {}
+    for claim_id, article_id, follow_ids in claims:
+        state = states.get(article_id)
+        still = {f.id for f in matcher.matches(state)} if state is not None else set()
+        wanted[claim_id] = [i for i in follow_ids if i in still]
+    return wanted
 
 
 def set_status(
@@ -636,26 +752,28 @@ def set_status(
     return cast(CursorResult[Any], done).rowcount
 
 
-def drop_extras(session: Session, extra_ids: Collection[int]) -> None:
-    """Counted finds whose follows were all removed: nothing to summarize."""
-    if extra_ids:
-        session.execute(
-            update(FollowExtra)
-            .where(FollowExtra.id.in_(list(extra_ids)), FollowExtra.status == "pending")
-            .values(status="dropped")
+def take_card(session: Session, claim_id: int, holder: str, *, now: datetime) -> list[int] | None:
+    """Claim a pending card for posting: the follows it names, or None when it is not posted.
+
+    One conditional UPDATE, so one poster wins. In the same transaction the
+    card's reason is looked at again (`_wanted`): a card whose follows were all
+    removed, or whose article was rejected, went missing or stopped matching
+    since it was found, is dropped instead (and a later match makes it pending).
+    """
+    row = session.execute(
+        select(FollowClaim.channel, FollowClaim.article_id, FollowClaim.follow_ids).where(
+            FollowClaim.id == claim_id, FollowClaim.status == "pending"
         )
-
-
-def set_follows(session: Session, claim_id: int, follow_ids: Sequence[int]) -> None:
-    """The follows a claim's card names (those still matching when it is posted)."""
-    session.execute(
-        update(FollowClaim).where(FollowClaim.id == claim_id).values(follow_ids=list(follow_ids))
-    )
-
-
-def take_claim(session: Session, claim_id: int, holder: str, *, now: datetime) -> bool:
-    """Claim a pending card for posting: one conditional UPDATE, so one poster wins."""
-    return update_won(
+    ).first()
+    if row is None:
+        return None
+    channel, article_id, follow_ids = row
+    claim = (claim_id, article_id, list(follow_ids or ()))
+    named = _wanted(session, channel, [claim], lock=True)[claim_id]
+    if not named:
+        set_status(session, [claim_id], "dropped")
+        return None
+    won = update_won(
         session,
         FollowClaim,
         FollowClaim.id == claim_id,
@@ -663,6 +781,25 @@ def take_claim(session: Session, claim_id: int, holder: str, *, now: datetime) -
         status="claimed",
         claimed_by=holder,
         claimed_at=now,
+        follow_ids=named,
+    )
+    return named if won else None
+
+
+def give_back(session: Session, claim_id: int, holder: str) -> None:
+    """Slack rate-limited the card, so nothing went out: pending again, as if never taken.
+
+    A poster that dies while it waits out the limit leaves the card to the next.
+    """
+    session.execute(
+        update(FollowClaim)
+        .where(
+            FollowClaim.id == claim_id,
+            FollowClaim.status == "claimed",
+            FollowClaim.claimed_by == holder,
+            FollowClaim.message_ts.is_(None),
+        )
+        .values(status="pending", claimed_by=None, claimed_at=None)
     )
 
 
@@ -709,62 +846,192 @@ class Contended(Exception):
     """What a poster meant to take was taken by another meanwhile (its lease ran out)."""
 
 
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """A summary message as it is to read, and what this poster took into it."""
+
+    claim_ids: list[int]  # taken now
+    extra_ids: list[int]  # taken now
+    listed: list[int]  # article ids it lists, hottest first (at most SUMMARY_TITLES)
+    more: int  # the articles it only counts
+    follow_ids: list[int]  # the follows it names
+    into: str | None  # the message it grows, or None for a new one
+    previous: tuple[datetime | None, str | None]  # the channel's summary before a new one
+
+
 def take_summary(
     session: Session,
     channel: str,
-    claim_ids: Collection[int],
-    extra_ids: Collection[int],
+    claims: Sequence[tuple[int, int, Sequence[int]]],
+    extras: Sequence[tuple[int, int, Sequence[int]]],
     *,
     now: datetime,
-) -> datetime | None:
-    """Mark what a summary carries as summarized, before it is posted.
+    into: str | None = None,
+) -> Summary | None:
+    """Take what waits into a summary, before it is posted (or, `into` a message, grown).
 
-    Raises Contended when any of it was taken meanwhile (roll back). Returns
-    the channel's previous summary time, for `summary_refused`.
+    Claims are looked at again as `take_card` does, and those no longer wanted
+    dropped, as are counted finds whose follows were all removed; None when
+    nothing is left. A new summary marks the channel's summary time (the
+    window); one grown lists everything it carries, hottest first. Raises
+    Contended when any of it was taken meanwhile (roll back).
     """
-    taken = set_status(session, claim_ids, "summarized")
-    extras = 0
-    if extra_ids:
+    wanted = _wanted(session, channel, claims)
+    set_status(session, [c for c, ids in wanted.items() if not ids], "dropped")
+    kept = {c: ids for c, ids in wanted.items() if ids}
+    active = follow_queries(session, {i for _e, _n, ids in extras for i in ids})
+    counted = {e: [i for i in ids if i in active] for e, _n, ids in extras}
+    gone = [e for e, ids in counted.items() if not ids]
+    if gone:
+        session.execute(
+            update(FollowExtra)
+            .where(FollowExtra.id.in_(gone), FollowExtra.status == "pending")
+            .values(status="dropped")
+        )
+    counted = {e: ids for e, ids in counted.items() if ids}
+    if not kept and not counted:
+        return None
+    row = session.get(FollowChannel, channel, populate_existing=True)
+    previous = (row.summary_at, row.summary_ts) if row is not None else (None, None)
+    if into is not None and previous[1] != into:
+        raise Contended
+    taken = 0
+    for claim_id, ids in kept.items():
+        done = session.execute(
+            update(FollowClaim)
+            .where(FollowClaim.id == claim_id, FollowClaim.status == "pending")
+            .values(status="summarized", follow_ids=ids, claimed_at=now, message_ts=into)
+        )
+        taken += cast(CursorResult[Any], done).rowcount
+    for extra_id, ids in counted.items():
         done = session.execute(
             update(FollowExtra)
-            .where(FollowExtra.id.in_(list(extra_ids)), FollowExtra.status == "pending")
-            .values(status="summarized")
+            .where(FollowExtra.id == extra_id, FollowExtra.status == "pending")
+            .values(status="summarized", follow_ids=ids, message_ts=into)
         )
-        extras = cast(CursorResult[Any], done).rowcount
-    if taken != len(claim_ids) or extras != len(extra_ids):
+        taken += cast(CursorResult[Any], done).rowcount
+    if taken != len(kept) + len(counted):
         raise Contended
-    previous = session.scalar(
-        select(FollowChannel.summary_at).where(FollowChannel.channel == channel)
+    claim_ids, extra_ids = list(kept), list(counted)
+    if into is None:
+        session.execute(
+            update(FollowChannel)
+            .where(FollowChannel.channel == channel)
+            .values(summary_at=now, summary_ts=None)
+        )
+    else:  # all it carries: what it had, and what is taken into it now
+        claim_ids = list(
+            session.scalars(
+                select(FollowClaim.id).where(
+                    FollowClaim.channel == channel,
+                    FollowClaim.status == "summarized",
+                    FollowClaim.message_ts == into,
+                )
+            )
+        )
+        extra_ids = list(
+            session.scalars(
+                select(FollowExtra.id).where(
+                    FollowExtra.channel == channel,
+                    FollowExtra.status == "summarized",
+                    FollowExtra.message_ts == into,
+                )
+            )
+        )
+    listed, more, follow_ids = _summary_content(session, claim_ids, extra_ids)
+    return Summary(
+        claim_ids=list(kept),
+        extra_ids=list(counted),
+        listed=listed,
+        more=more,
+        follow_ids=follow_ids,
+        into=into,
+        previous=previous,
     )
-    session.execute(
-        update(FollowChannel).where(FollowChannel.channel == channel).values(summary_at=now)
-    )
-    return previous
 
 
-def summary_posted(session: Session, channel: str, message_ts: str) -> None:
+def _summary_content(
+    session: Session, claim_ids: Sequence[int], extra_ids: Sequence[int]
+) -> tuple[list[int], int, list[int]]:
+    """The articles a summary lists (hottest first), how many more it counts, its follows."""
+    listed: list[int] = []
+    follow_ids: set[int] = set()
+    for start in range(0, len(claim_ids), 1000):
+        chunk = list(claim_ids[start : start + 1000])
+        for ids in session.scalars(select(FollowClaim.follow_ids).where(FollowClaim.id.in_(chunk))):
+            follow_ids.update(ids or ())
+    if claim_ids:
+        # A summary carries a few hundred claims at most (KEEP_PER_RUN per index run).
+        listed = list(
+            session.scalars(
+                select(FollowClaim.article_id)
+                .join(Article, Article.id == FollowClaim.article_id)
+                .where(FollowClaim.id.in_(list(claim_ids)))
+                .order_by(Article.heat.desc(), Article.published_at.desc(), Article.id.desc())
+                .limit(SUMMARY_TITLES)
+            )
+        )
+    counted = 0
+    if extra_ids:
+        for count, ids in session.execute(
+            select(FollowExtra.count, FollowExtra.follow_ids).where(
+                FollowExtra.id.in_(list(extra_ids))
+            )
+        ):
+            counted += count
+            follow_ids.update(ids or ())
+    return listed, len(claim_ids) - len(listed) + counted, sorted(follow_ids)
+
+
+def summary_posted(session: Session, channel: str, summary: Summary, message_ts: str) -> None:
+    """Slack took a new summary: its ts, on the channel and on what it carries."""
     session.execute(
         update(FollowChannel).where(FollowChannel.channel == channel).values(summary_ts=message_ts)
     )
+    if summary.claim_ids:
+        session.execute(
+            update(FollowClaim)
+            .where(FollowClaim.id.in_(summary.claim_ids))
+            .values(message_ts=message_ts)
+        )
+    if summary.extra_ids:
+        session.execute(
+            update(FollowExtra)
+            .where(FollowExtra.id.in_(summary.extra_ids))
+            .values(message_ts=message_ts)
+        )
 
 
 def summary_refused(
-    session: Session,
-    channel: str,
-    claim_ids: Collection[int],
-    extra_ids: Collection[int],
-    previous: datetime | None,
+    session: Session, channel: str, summary: Summary, *, status: str = "released"
 ) -> None:
-    """Slack did not take the summary: what it carried waits for the next index run."""
-    set_status(session, claim_ids, "released", only_from="summarized")
-    if extra_ids:
-        session.execute(
-            update(FollowExtra)
-            .where(FollowExtra.id.in_(list(extra_ids)), FollowExtra.status == "summarized")
-            .values(status="released")
-        )
+    """Slack did not take the summary (or the edit growing it): what this poster took into it
+    is `status` again ("released" waits for the next index run; "pending" for the poster)."""
     session.execute(
-        update(FollowChannel).where(FollowChannel.channel == channel).values(summary_at=previous)
+        update(FollowClaim)
+        .where(FollowClaim.id.in_(summary.claim_ids), FollowClaim.status == "summarized")
+        .values(status=status, claimed_at=None, message_ts=None)
+    )
+    session.execute(
+        update(FollowExtra)
+        .where(FollowExtra.id.in_(summary.extra_ids), FollowExtra.status == "summarized")
+        .values(status=status, message_ts=None)
+    )
+    if summary.into is None:
+        at, ts = summary.previous
+        session.execute(
+            update(FollowChannel)
+            .where(FollowChannel.channel == channel)
+            .values(summary_at=at, summary_ts=ts)
+        )
+
+
+def forget_summary(session: Session, channel: str, message_ts: str) -> None:
+    """The summary message is gone from Slack (deleted): nothing more is folded into it."""
+    session.execute(
+        update(FollowChannel)
+        .where(FollowChannel.channel == channel, FollowChannel.summary_ts == message_ts)
+        .values(summary_ts=None)
     )
 
 

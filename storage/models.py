@@ -327,10 +327,12 @@ class FollowClaim(Base):
     status: "pending" (found, waiting to be posted), "claimed" (a poster took it
     and is calling Slack; one left so with no `message_ts` may be in the
     channel, and is never posted again), "posted", "summarized" (listed or
-    counted in a summary message instead), "released" (Slack refused or could
-    not be reached: the next index run makes it pending again), "dropped" (its
-    follows were removed, or the article stopped matching, was rejected or went
-    missing before it was posted), "expired" (released for too long).
+    counted in the summary message `message_ts` instead), "released" (Slack
+    refused or could not be reached: the next index run makes it pending
+    again), "dropped" (its follows were removed, or the article stopped
+    matching, was rejected or went missing before it was posted), "expired"
+    (released for too long). Dropped and expired claims never reached the
+    channel: the article matching again makes them pending again.
     """
 
     __tablename__ = "follow_claims"
@@ -371,6 +373,8 @@ class FollowExtra(Base):
     follow_ids: Mapped[list[Any]]
     status: Mapped[str] = mapped_column(String(16))  # as FollowClaim: pending, summarized, ...
     found_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The summary message that counts them (migration 0008).
+    message_ts: Mapped[str | None] = mapped_column(String(32))
 
 
 class FollowChannel(Base):

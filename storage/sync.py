@@ -28,7 +28,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import index_lock
 from storage.errors import DatabaseError
-from storage.follows import RunFinds, has_released, load_matcher, new_run_id, rearm_released
+from storage.follows import (
+    RunFinds,
+    config_channels,
+    has_released,
+    load_matcher,
+    new_run_id,
+    rearm_released,
+)
 from storage.matching import ArticleState, topic_keys
 from storage.models import Article, ArticleTopic, IndexFailure, Topic
 from storage.parse import ParseError, json_default, parse_bytes, read_file, topic_key
@@ -306,8 +313,10 @@ def _follow_finds(session_factory: sessionmaker[Session]) -> RunFinds | None:
     """What the run finds for the follows, when there are any."""
     with session_factory() as session:
         matcher = load_matcher(session)
+        if not matcher:
+            return None
         postgres = session.get_bind().dialect.name == "postgresql"
-    return RunFinds(matcher, postgres=postgres) if matcher else None
+        return RunFinds(matcher, postgres=postgres, keep_all=config_channels(session))
 
 
 def _record_finds(session_factory: sessionmaker[Session], finds: RunFinds | None) -> int:

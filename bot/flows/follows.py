@@ -4,23 +4,35 @@ posting what index runs found, once per channel and article, without floods.
 Index runs (any process: serve's periodic or watcher run, `newsbot index` from
 cron) record their finds as claims (storage.follows). `post_pending` posts
 them: per channel under a lease, so two replicas never post the same channel
-at once; each card claimed by a conditional UPDATE before Slack is called, and
-no transaction open during the call. At most NEWSBOT_FOLLOW_BURST cards per
+at once; each card claimed by a conditional UPDATE before Slack is called (in
+the transaction that looks again whether it is still wanted), and no
+transaction open during the call. At most NEWSBOT_FOLLOW_BURST cards per
 channel in any 10 minutes; the rest go into one summary message, and while a
-summary of the last 10 minutes stands, further finds wait for room.
+summary of the last 10 minutes stands, further finds beyond the burst are
+folded into it (chat.update): an import spread over several index runs posts
+one summary. The review channel (followed from configuration) gets every find
+as its card instead, at the burst rate.
+
+Rate limits are waited out here, not by the client: a card or summary Slack
+answered with a 429 was not posted, so it is given back (pending) before the
+wait and taken again after. A poster that dies while it waits leaves it to the
+next; only a request that may have reached Slack stays claimed (at most once).
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import render
@@ -32,8 +44,8 @@ from storage.db import Database
 from storage.decisions import writer_id
 from storage.errors import DatabaseError
 from storage.follows import (
+    LEASE,
     MAX_FOLLOWS,
-    SUMMARY_TITLES,
     Contended,
     FollowError,
     active_follows,
@@ -41,20 +53,19 @@ from storage.follows import (
     channels_waiting,
     check_query,
     claim_channel,
-    drop_extras,
+    extend_channel,
     follow_queries,
-    load_matcher,
+    forget_summary,
+    give_back,
     mark_posted,
     record_change,
     release_channel,
     release_claims,
     release_waiting,
     remove_follow,
-    set_follows,
-    set_status,
     summary_posted,
     summary_refused,
-    take_claim,
+    take_card,
     take_summary,
     waiting,
 )
@@ -63,7 +74,6 @@ from storage.models import Article, utcnow
 from storage.scan import FolderError
 from storage.search import newest, parse_query
 from storage.tracking import cards_behind, record_message
-from storage.types import FollowRecord
 from storage.views import views_of
 
 log = logging.getLogger(__name__)
@@ -201,131 +211,219 @@ def decision_taken(db: Database, article_id: int, action: str) -> None:
 
 # --- posting -------------------------------------------------------------------------
 
+#: Times a post that Slack rate-limits is tried again, each after its Retry-After.
+RATE_LIMIT_TRIES = 5
+#: The longest Retry-After waited out (seconds); a longer one leaves the channel to a later run.
+LONGEST_WAIT = 60
+# Slack's answers to chat.update for a summary that can never be edited again.
+_SUMMARY_GONE = {"message_not_found", "cant_update_message", "edit_window_closed"}
+
 
 class _Stop(Exception):
-    """Slack cannot take posts now (unreachable, rate-limited, or refusing the token)."""
+    """Slack cannot take posts now (unreachable, or refusing the token)."""
 
 
 class _ChannelClosed(Exception):
     """Slack takes no post in this channel now: what it had waiting waits for an index run."""
 
 
+class _Limited(Exception):
+    """Slack rate-limited a post, and what it carried was given back: try again after `seconds`."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(seconds)
+        self.seconds = seconds
+
+
+@dataclasses.dataclass(slots=True)
+class _Tally:
+    posted: int = 0
+
+
 def post_pending(
     settings: Settings, db: Database, client: WebClient, *, now: datetime | None = None
 ) -> int:
-    """Post what waits for every channel; how many messages were posted.
+    """Post what waits for every channel; how many messages were posted or grown.
 
     One indexed query when nothing waits. Give it a client that does not
-    retry dropped connections: a card is posted at most once.
+    retry dropped connections: a card is posted at most once. Rate limits are
+    waited out here rather than by the client, with the card given back while
+    waiting, so a poster that dies meanwhile leaves it to the next.
     """
     with db.Session() as session:
         channels = channels_waiting(session)
-    posted = 0
+    if not channels:
+        return 0
+    poster = _waiting_out_nothing(client)
+    tally = _Tally()
     for channel in channels:
         try:
-            posted += _post_channel(settings, db, client, channel, now=now)
+            _post_channel(settings, db, client, poster, channel, tally, now=now)
         except _Stop:
             break
-    return posted
+    return tally.posted
+
+
+def _waiting_out_nothing(client: WebClient) -> WebClient:
+    """The client without its rate-limit retries: the poster waits those out itself."""
+    poster = copy.copy(client)
+    poster.retry_handlers = [
+        h for h in client.retry_handlers if not isinstance(h, RateLimitErrorRetryHandler)
+    ]
+    return poster
 
 
 def _post_channel(
-    settings: Settings, db: Database, client: WebClient, channel: str, *, now: datetime | None
-) -> int:
+    settings: Settings,
+    db: Database,
+    client: WebClient,
+    poster: WebClient,
+    channel: str,
+    tally: _Tally,
+    *,
+    now: datetime | None,
+) -> None:
     holder = f"{writer_id()}:{threading.get_ident()}"
     with db.WriteSession.begin() as session:
         if not claim_channel(session, channel, holder, now=now or utcnow()):
-            return 0  # another poster is at it
+            return  # another poster is at it
     try:
-        return _post_leased(settings, db, client, channel, holder, now=now)
+        _post_leased(settings, db, client, poster, channel, holder, tally, now=now or utcnow())
+    except _ChannelClosed:
+        pass
     finally:
         with db.WriteSession.begin() as session:
             release_channel(session, channel, holder)
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class _Card:
-    claim_id: int
-    article_id: int
-    follow_ids: list[int]
 
 
 def _post_leased(
     settings: Settings,
     db: Database,
     client: WebClient,
+    poster: WebClient,
     channel: str,
     holder: str,
+    tally: _Tally,
     *,
-    now: datetime | None,
-) -> int:
-    now = now or utcnow()
+    now: datetime,
+) -> None:
+    """The burst's cards, hottest first; the rest into one summary (a new one, or the one of
+    the last WINDOW grown), except in the review channel, where they wait for room."""
     with db.Session() as session:
-        found = waiting(session, channel, now=now)
-        follows = follow_queries(
-            session, {i for _c, _a, ids in (*found.claims, *found.extras) for i in ids}
-        )
-        matcher = load_matcher(session, channel)
-        states = article_states(session, [a for _c, a, _ids in found.claims])
-    cards, dropped = [], []
-    for claim_id, article_id, follow_ids in found.claims:
-        state = states.get(article_id)
-        still = {f.id for f in matcher.matches(state)} if state is not None else set()
-        named = [i for i in follow_ids if i in follows and i in still]
-        if named:
-            cards.append(_Card(claim_id, article_id, named))
-        else:  # unfollowed, rejected, gone, or no longer matching
-            dropped.append(claim_id)
-    extras = [(i, n, [f for f in ids if f in follows]) for i, n, ids in found.extras]
-    unfollowed = [i for i, _n, ids in extras if not ids]
-    if dropped or unfollowed:
-        with db.WriteSession.begin() as session:
-            set_status(session, dropped, "dropped")
-            drop_extras(session, unfollowed)
-    extras = [e for e in extras if e[2]]
-    room = max(0, settings.follow_burst - found.cards_recently)
-    posted = 0
+        found = waiting(session, channel, now=now, burst=settings.follow_burst)
+    claims = list(found.claims)
+    room = found.room
+    while claims and room:
+        claim_id, article_id, _ids = claims.pop(0)
+
+        def card(claim_id: int = claim_id, article_id: int = article_id) -> bool:
+            return _post_card(settings, db, client, poster, channel, holder, claim_id, article_id)
+
+        if _waiting_out_limits(db, channel, holder, card):
+            tally.posted += 1
+            room -= 1
+    if found.queue or not (claims or found.extras):
+        return
+    if found.summary_recently and found.summary_ts is None:
+        return  # that summary's message is not known: the rest waits for the window to pass
+    into = found.summary_ts if found.summary_recently else None
+
+    def summary() -> bool:
+        return _post_summary(db, poster, channel, claims, found.extras, now=now, into=into)
+
+    if _waiting_out_limits(db, channel, holder, summary):
+        tally.posted += 1
+
+
+def _waiting_out_limits(
+    db: Database, channel: str, holder: str, attempt: Callable[[], bool]
+) -> bool:
+    """`attempt()`, tried again after each rate limit it meets (it gave back what it took).
+
+    Slack limits posts per channel: a limit outlasting the retries leaves this
+    channel's waiting posts to the next index run, and the poster goes on to
+    the next channel.
+    """
+    tries = 0
+    while True:
+        try:
+            return attempt()
+        except _Limited as limited:
+            tries += 1
+            if tries > RATE_LIMIT_TRIES or limited.seconds > LONGEST_WAIT:
+                with db.WriteSession.begin() as session:
+                    release_waiting(session, channel)
+                log.error(
+                    "follow posts to %s are rate-limited by Slack for longer than is waited out "
+                    "(Retry-After %.0f s); they are tried again after the next index run",
+                    channel,
+                    limited.seconds,
+                )
+                raise _ChannelClosed from None
+            log.info(
+                "Slack rate-limits posts to %s: nothing was sent; waiting %.0f s to try again",
+                channel,
+                limited.seconds,
+            )
+            until = utcnow() + LEASE + timedelta(seconds=limited.seconds)
+            with db.WriteSession.begin() as session:
+                extend_channel(session, channel, holder, until=until)
+            time.sleep(limited.seconds)
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    """The seconds Slack asks to wait when it rate-limited the call (so did not act on it)."""
+    if not isinstance(exc, SlackApiError):
+        return None
+    response = exc.response
+    if response.status_code != 429 and response.get("error") != "ratelimited":
+        return None
+    headers = {str(k).lower(): v for k, v in (response.headers or {}).items()}
+    value = headers.get("retry-after")
+    if isinstance(value, list):
+        value = value[0] if value else None
     try:
-        for card in cards[:room]:
-            if _post_card(settings, db, client, channel, holder, card, follows):
-                posted += 1
-        rest = cards[room:]
-        if (rest or extras) and not found.summary_recently:
-            posted += _post_summary(db, client, channel, rest, extras, follows, now=now)
-    except _ChannelClosed:
-        pass
-    return posted
+        return max(1.0, float(str(value)))
+    except ValueError:
+        return 1.0
 
 
 def _post_card(
     settings: Settings,
     db: Database,
     client: WebClient,
+    poster: WebClient,
     channel: str,
     holder: str,
-    card: _Card,
-    follows: dict[int, FollowRecord],
+    claim_id: int,
+    article_id: int,
 ) -> bool:
-    """Claim, post and record one card; False when it was not posted."""
+    """Claim, post and record one card; False when it was not posted (dropped, taken by
+    another poster, or refused). Raises _Limited, having given the claim back."""
     tz = settings.timezone
     with db.WriteSession.begin() as session:
-        if not take_claim(session, card.claim_id, holder, now=utcnow()):
+        follow_ids = take_card(session, claim_id, holder, now=utcnow())
+        if follow_ids is None:
             return False
-        set_follows(session, card.claim_id, card.follow_ids)
-        article = session.get(Article, card.article_id)
+        article = session.get(Article, article_id)
         assert article is not None  # articles are never deleted
         version = article.version
         view = views_of(session, [article])[0]
+        follows = follow_queries(session, follow_ids)
     review_channel = channel == settings.review_channel
-    queries = [follows[i].query for i in card.follow_ids]
+    queries = [follows[i].query for i in follow_ids if i in follows]
     message = render.follow_card(view, queries=queries, tz=tz, review_channel=review_channel)
     try:
-        posted = post_cards(client, channel, message)
+        posted = post_cards(poster, channel, message)
     except CALL_FAILED as exc:
-        _failed(db, channel, exc, what="a follow card", claim_ids=[card.claim_id])
+        if (seconds := _retry_after(exc)) is not None:
+            with db.WriteSession.begin() as session:
+                give_back(session, claim_id, holder)
+            raise _Limited(seconds) from None
+        _failed(db, channel, exc, what="a follow card", claim_ids=[claim_id])
         return False
     with db.WriteSession.begin() as session:
-        mark_posted(session, card.claim_id, message_ts=posted["ts"], follow_ids=card.follow_ids)
+        mark_posted(session, claim_id, message_ts=posted["ts"], follow_ids=follow_ids)
         message_id = record_message(
             session,
             channel=posted["channel"],
@@ -333,7 +431,7 @@ def _post_card(
             kind="review" if review_channel else "follow",
             text=message.text,
             blocks=message.blocks,
-            shown={card.article_id: version},
+            shown={article_id: version},
         )
         behind = bool(cards_behind(session, message_id))
     if behind:  # decided while the card was on its way
@@ -343,41 +441,54 @@ def _post_card(
 
 def _post_summary(
     db: Database,
-    client: WebClient,
+    poster: WebClient,
     channel: str,
-    rest: Sequence[_Card],
+    claims: Sequence[tuple[int, int, list[int]]],
     extras: Sequence[tuple[int, int, list[int]]],
-    follows: dict[int, FollowRecord],
     *,
     now: datetime,
-) -> int:
-    """One message for what the burst leaves: titles (hottest first, up to 20), then a count."""
-    listed = rest[:SUMMARY_TITLES]
-    more = len(rest) - len(listed) + sum(n for _i, n, _ids in extras)
-    claim_ids = [c.claim_id for c in rest]
-    extra_ids = [i for i, _n, _ids in extras]
+    into: str | None,
+) -> bool:
+    """One message for what the burst leaves: titles (hottest first, up to 20), then a count.
+
+    `into`: the ts of the summary of the last WINDOW, which is edited to carry
+    these too, rather than a second summary posted. Raises _Limited, having
+    given back what it took.
+    """
     try:
         with db.WriteSession.begin() as session:
-            previous = take_summary(session, channel, claim_ids, extra_ids, now=now)
-            rows = [session.get(Article, c.article_id) for c in listed]
+            summary = take_summary(session, channel, claims, extras, now=now, into=into)
+            if summary is None:
+                return False  # none of it is wanted any more
+            rows = [session.get(Article, i) for i in summary.listed]
             views = views_of(session, [a for a in rows if a is not None])
+            follows = follow_queries(session, summary.follow_ids)
     except Contended:
-        return 0
-    ids = [i for c in rest for i in c.follow_ids] + [i for _e, _n, f in extras for i in f]
-    message = render.follow_summary(
-        views, more=more, queries=[follows[i].query for i in sorted(set(ids))]
-    )
+        return False
+    queries = [follows[i].query for i in summary.follow_ids if i in follows]
+    message = render.follow_summary(views, more=summary.more, queries=queries)
     try:
-        posted = post_cards(client, channel, message)
+        if into is None:
+            posted = post_cards(poster, channel, message)
+        else:
+            poster.chat_update(channel=channel, ts=into, text=message.text, blocks=message.blocks)
     except CALL_FAILED as exc:
+        if (seconds := _retry_after(exc)) is not None:
+            with db.WriteSession.begin() as session:
+                summary_refused(session, channel, summary, status="pending")
+            raise _Limited(seconds) from None
         if isinstance(exc, SlackApiError) or never_sent(exc):
             with db.WriteSession.begin() as session:
-                summary_refused(session, channel, claim_ids, extra_ids, previous)
+                summary_refused(session, channel, summary)
+                error = exc.response.get("error") if isinstance(exc, SlackApiError) else None
+                if into is not None and error in _SUMMARY_GONE:
+                    forget_summary(session, channel, into)
         _failed(db, channel, exc, what="a follow summary", claim_ids=[])
-        return 0
-    with db.WriteSession.begin() as session:
-        summary_posted(session, channel, posted["ts"])
-    return 1
+        return False
+    if into is None:
+        with db.WriteSession.begin() as session:
+            summary_posted(session, channel, summary, posted["ts"])
+    return True
 
 
 def _failed(
@@ -395,7 +506,7 @@ def _failed(
             release_claims(session, claim_ids)
             if error in _CHANNEL_REFUSALS:
                 release_waiting(session, channel)
-            elif error in _TOKEN_REFUSALS or error == "ratelimited":
+            elif error in _TOKEN_REFUSALS:
                 release_waiting(session)
         if error in _CHANNEL_REFUSALS:
             why = _CHANNEL_REFUSALS[error].format(channel=channel)
@@ -413,7 +524,7 @@ def _failed(
             channel,
             error or "no error given",
         )
-        if error in _TOKEN_REFUSALS or error == "ratelimited":
+        if error in _TOKEN_REFUSALS:
             raise _Stop
         return
     if never_sent(exc):

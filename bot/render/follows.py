@@ -71,7 +71,7 @@ def follow_summary(
     for i, section in enumerate(_pack(lines, limits.SECTION_TEXT)):
         blocks.append(SectionBlock(block_id=f"follow-summary-{i}", text=md(section)))
     if more:
-        tail = f"…and {_plural(more, 'more')}: search with `/news` to see them all."
+        tail = f"…and {more} more: search with `/news` to see them all."
         blocks.append(ContextBlock(block_id="follow-summary-more", elements=[md(tail)]))
     return Message(text=f"{said} {_names(queries, ' or ', 300)}", blocks=to_dicts(blocks))
 

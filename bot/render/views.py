@@ -154,7 +154,11 @@ def help_message() -> Message:
         SectionBlock(block_id="help-more", text=md(more)),
         SectionBlock(block_id="help-examples", text=md(examples)),
     ]
-    text = "Newsbot: /news TERMS [filters], /news topics, /news review, /news digest, /news help"
+    text = (
+        "Newsbot: /news TERMS [filters], /news topics, /news review, /news digest, "
+        "/news follow QUERY, /news follows, /news unfollow N, /news scheduled, /news stats, "
+        "/news help"
+    )
     return Message(text=text, blocks=to_dicts(blocks))
 
 

@@ -5,4 +5,4 @@ and `storage.scan.quick_compare` before trusting a database with plain sqlite3
 or psycopg; a test keeps it equal to Alembic's head.
 """
 
-HEAD = "0007"
+HEAD = "0008"

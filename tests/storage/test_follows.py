@@ -119,6 +119,39 @@ def test_a_run_keeps_the_hottest_finds_per_channel_and_counts_the_rest(
     assert report.follow_finds == KEEP_PER_RUN + 5
 
 
+def test_the_review_channel_keeps_every_find_of_a_run_as_a_claim(db: Database, tmp_path: Path):
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    with db.WriteSession.begin() as session:
+        set_config_follow(session, channel="CREVIEW", query="unpublished")
+    total = KEEP_PER_RUN + 10
+    for n in range(total):
+        write_article(folder, f"r{n:03d}", heat=n)
+    assert sync(db.WriteSession, folder).follow_finds == total
+    with db.Session() as session:
+        assert session.scalar(select(func.count()).select_from(FollowExtra)) == 0
+
+
+def test_a_claim_that_never_went_out_is_pending_again_when_it_matches_again(
+    db: Database, tmp_path: Path
+):
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    follow(db, "C1", "ai heat>=50")
+    path = write_article(folder, "x", topics=("AI",), heat=60)
+    sync(db.WriteSession, folder)
+    for status in ("dropped", "expired", "posted", "summarized", "claimed"):
+        with db.WriteSession.begin() as session:
+            session.execute(FollowClaim.__table__.update().values(status=status))
+        path.write_text(path.read_text().replace("heat: 60", "heat: 40"))
+        sync(db.WriteSession, folder)
+        path.write_text(path.read_text().replace("heat: 40", "heat: 60"))
+        sync(db.WriteSession, folder)
+        with db.Session() as session:
+            again = session.scalars(select(FollowClaim.status)).all()
+        assert again == ["pending" if status in ("dropped", "expired") else status], status
+
+
 def test_one_claim_per_channel_and_article_whatever_runs(db: Database, tmp_path: Path):
     folder = tmp_path / "articles"
     folder.mkdir()

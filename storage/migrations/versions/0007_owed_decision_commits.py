@@ -3,7 +3,7 @@ commit is made
 
 Revision ID: 0007
 Revises: 0006
-Create Date: 2026-12-01
+Create Date: 2026-11-29
 
 A decision whose git commit failed (a killed process, a stale index.lock) is
 recorded in decision_commits as "uncommitted", with the clone it is owed in,

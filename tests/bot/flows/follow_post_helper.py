@@ -3,11 +3,12 @@
     python -m tests.bot.flows.follow_post_helper DATABASE_URL API_URL FOLDER [MINUTES_AHEAD]
 
 MINUTES_AHEAD runs this poster's clock that far ahead: a replica that sees every
-lease as run out.
+lease as run out. Its log goes to stderr, from INFO up.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 from datetime import timedelta
 
@@ -20,6 +21,7 @@ from tests.slack_api import BOT_TOKEN
 
 
 def main(argv: list[str]) -> None:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr)
     url, api_url, folder = argv[0], argv[1], argv[2]
     ahead = timedelta(minutes=int(argv[3])) if len(argv) > 3 else timedelta(0)
     settings = Settings.from_env(

@@ -86,6 +86,32 @@ def test_many_posters_at_once_post_one_card(found: Path, postgres_url: str, slac
     assert len(slack.calls_to("chat.postMessage", all_attempts=True)) == 1
 
 
+def test_a_poster_killed_while_it_waits_out_a_rate_limit_leaves_the_card_to_the_next(
+    database_url: str, slack: FakeSlack, tmp_path: Path
+):
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    db = open_database(database_url)
+    with db.WriteSession.begin() as session:
+        add_follow(session, channel=CHANNEL, typed="ai", user_id="U1", user_name="u")
+    write_article(folder, "limited", title="Rate-limited", topics=("AI",))
+    sync(db.WriteSession, folder)
+    db.dispose()
+    slack.rate_limit_next("chat.postMessage", retry_after=30)
+    first = poster(database_url, slack, folder)
+    assert first.stderr is not None
+    for line in first.stderr:  # until it waits: a deploy kills it then
+        if "waiting 30 s" in line:
+            break
+    first.kill()
+    first.wait(timeout=30)
+    assert [c.status for c in slack.calls_to("chat.postMessage", all_attempts=True)] == [429]
+    # The next poster, once the dead one's lease on the channel has run out.
+    assert posted(poster(database_url, slack, folder, "6")) == 1
+    cards = [c for c in slack.calls_to("chat.postMessage") if c.ok]
+    assert [card_titles(c) for c in cards] == [["Rate-limited"]]
+
+
 class Serve:
     """`newsbot serve` in HTTP mode against the Slack stand-in, its output read line by line."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -110,7 +111,7 @@ def test_a_topic_added_to_an_article_posts_it(desk: Desk):
     assert card_titles(card) == ["Ballots counted"]
 
 
-def test_a_burst_posts_five_cards_and_one_summary_hottest_first(desk: Desk):
+def test_a_burst_posts_five_cards_and_one_summary_hottest_first(desk: Desk, slack: FakeSlack):
     desk.follow("ai")
     for n in range(12):
         write_article(desk.folder, f"b{n:02d}", title=f"Burst {n:02d}", topics=("AI",), heat=n)
@@ -124,13 +125,20 @@ def test_a_burst_posts_five_cards_and_one_summary_hottest_first(desk: Desk):
     listed = [f"Burst {n:02d}" for n in range(6, -1, -1)]
     assert [t for t in listed if t in said] == listed
     assert said.index("Burst 06") < said.index("Burst 00")  # hottest first
-    # More finds within ten minutes wait: no second summary, no sixth card.
+    # A find within ten minutes grows that summary: no second summary, no sixth card.
     write_article(desk.folder, "late", title="Late AI story", topics=("AI",), heat=99)
     desk.index()
-    assert desk.post() == 0
-    # Ten minutes on, the window has room again.
+    assert desk.post() == 1
+    assert len(desk.posts()) == 6
+    (grown,) = slack.calls_to("chat.update")
+    assert grown.args["ts"] == summary.response["ts"]
+    said = text_of(grown.args)
+    assert "8 more articles" in said and said.index("Late AI story") < said.index("Burst 06")
+    # Ten minutes on, the window has room again: a card.
+    write_article(desk.folder, "later", title="Later AI story", topics=("AI",), heat=1)
+    desk.index()
     assert desk.post(now=datetime.now(UTC) + timedelta(minutes=11)) == 1
-    assert card_titles(desk.posts()[-1]) == ["Late AI story"]
+    assert card_titles(desk.posts()[-1]) == ["Later AI story"]
 
 
 def test_a_first_index_of_a_big_folder_posts_one_burst_and_one_summary(
@@ -404,3 +412,212 @@ def test_a_smaller_burst_posts_fewer_cards(slack: FakeSlack, database_url: str, 
         assert summary.args["text"].startswith("2 more articles match")
     finally:
         db.dispose()
+
+
+# --- what changes while cards wait or go out -----------------------------------------
+
+
+def status_of(desk: Desk) -> dict[str, str]:
+    """Each claim's status, by its article's title."""
+    with desk.db.Session() as session:
+        rows = session.execute(
+            select(Article.title, FollowClaim.status).join(
+                Article, Article.id == FollowClaim.article_id
+            )
+        )
+        return {title: status for title, status in rows}
+
+
+def posting_in_background(desk: Desk) -> tuple[threading.Thread, list[int]]:
+    """serve's follow job on its own thread: the thread, and where it puts what it posted."""
+    result: list[int] = []
+    thread = threading.Thread(target=lambda: result.append(desk.post()), daemon=True)
+    thread.start()
+    return thread, result
+
+
+def test_a_follow_removed_while_its_burst_goes_out_posts_nothing_more(desk: Desk, slack: FakeSlack):
+    desk.follow("ai")
+    for n in range(4):
+        write_article(desk.folder, f"u{n}", title=f"Unfollowed {n}", topics=("AI",), heat=n)
+    desk.index()
+    gate = slack.hold_next("chat.postMessage")  # a slow Slack holds the first card
+    thread, result = posting_in_background(desk)
+    gate.wait_reached()
+    assert "Removed follow 1" in text_of(desk.command("unfollow 1"))
+    gate.release()
+    thread.join(timeout=30)
+    assert result == [1]
+    assert [card_titles(c) for c in desk.posts()] == [["Unfollowed 3"]]
+    assert status_of(desk) == {
+        "Unfollowed 3": "posted",
+        "Unfollowed 2": "dropped",
+        "Unfollowed 1": "dropped",
+        "Unfollowed 0": "dropped",
+    }
+
+
+def test_an_article_rejected_while_the_burst_goes_out_is_not_posted(desk: Desk, slack: FakeSlack):
+    desk.follow("ai")
+    for n in range(3):
+        write_article(desk.folder, f"j{n}", title=f"Judged {n}", topics=("AI",), heat=n)
+    desk.index()
+    with desk.db.Session() as session:
+        doomed = session.scalar(select(Article.id).where(Article.title == "Judged 1"))
+    assert doomed is not None
+    gate = slack.hold_next("chat.postMessage")
+    thread, result = posting_in_background(desk)
+    gate.wait_reached()
+    reject = block_action(
+        actions.REVIEW_REJECT,
+        actions.review_value(doomed, fingerprint_of(desk, doomed)),
+        user_id=REVIEWER,
+        response_url=slack.response_url(),
+    )
+    assert desk.app.dispatch(reject.bolt_request()).status == 200
+    gate.release()
+    thread.join(timeout=30)
+    assert result == [2]
+    assert [card_titles(c) for c in desk.posts()] == [["Judged 2"], ["Judged 0"]]
+    assert status_of(desk)["Judged 1"] == "dropped"
+
+
+def heat(path: Path, old: int, new: int) -> None:
+    path.write_text(path.read_text().replace(f"heat: {old}", f"heat: {new}"))
+
+
+def test_a_find_that_stopped_matching_before_it_went_out_is_posted_when_it_matches_again(
+    desk: Desk,
+):
+    desk.follow("ai heat>=70")
+    path = write_article(desk.folder, "owl", title="Owl four", topics=("AI",), heat=72)
+    desk.index()
+    heat(path, 72, 68)  # re-scored before the poster got to it
+    desk.index()
+    assert desk.post() == 0
+    assert status_of(desk) == {"Owl four": "dropped"}
+    heat(path, 68, 85)
+    desk.index()
+    assert desk.post() == 1
+    assert [card_titles(c) for c in desk.posts()] == [["Owl four"]]
+    heat(path, 85, 60)  # posted: one card, ever
+    desk.index()
+    heat(path, 60, 90)
+    desk.index()
+    assert desk.post() == 0
+
+
+def test_after_unfollow_and_follow_again_an_article_that_starts_matching_is_posted(desk: Desk):
+    desk.follow("ai heat>=70")
+    path = write_article(desk.folder, "again", title="Again", topics=("AI",), heat=80)
+    desk.index()
+    desk.command("unfollow 1")
+    assert desk.post() == 0  # found for the removed follow: dropped
+    desk.follow("ai heat>=70")  # it matches already: not posted for that
+    desk.index()
+    assert desk.post() == 0
+    heat(path, 80, 50)
+    desk.index()
+    heat(path, 50, 75)  # starts matching the new follow
+    desk.index()
+    assert desk.post() == 1
+    (card,) = desk.posts()
+    assert card_titles(card) == ["Again"]
+    assert "ai heat&gt;=70" in card.args["blocks"][0]["elements"][0]["text"]
+
+
+def test_articles_whose_files_vanish_for_one_run_and_come_back_are_not_new(
+    desk: Desk, tmp_path: Path
+):
+    for n in range(8):
+        write_article(desk.folder, f"g{n}", title=f"Glacier {n}", topics=("Glaciers",))
+    desk.index()
+    desk.follow("glaciers")  # they match already: previewed, never posted
+    aside = tmp_path / "aside"
+    desk.folder.rename(aside)
+    desk.folder.mkdir()  # an unmounted share: the folder is empty for one run
+    assert desk.index().missing == 9
+    desk.folder.rmdir()
+    aside.rename(desk.folder)  # back, byte for byte
+    write_article(desk.folder, "g-new", title="Glacier new", topics=("Glaciers",))
+    desk.index()
+    assert desk.post() == 1
+    assert [card_titles(c) for c in desk.posts()] == [["Glacier new"]]
+
+
+def test_a_bulk_import_over_several_index_runs_posts_one_burst_and_one_summary(
+    desk: Desk, slack: FakeSlack
+):
+    desk.follow("ai")
+    write_article(desk.folder, "first", title="First of the import", topics=("AI",), heat=0)
+    desk.index()  # the folder watch saw one file first
+    assert desk.post() == 1
+    n = 0
+    # Then the rest, over several watch runs: the rest of the burst and a summary, then
+    # that summary grown.
+    for batch, messages in ((100, 5), (50, 1), (50, 1)):
+        for _ in range(batch):
+            write_article(desk.folder, f"i{n:03d}", title=f"Import {n:03d}", topics=("AI",), heat=n)
+            n += 1
+        desk.index()
+        assert desk.post() == messages
+    posts = desk.posts()
+    assert len(posts) == 6
+    assert [card_titles(c) for c in posts[1:5]] == [[f"Import {i:03d}"] for i in (99, 98, 97, 96)]
+    summary = posts[5]
+    updates = slack.calls_to("chat.update")
+    assert len(updates) == 2 and {u.args["ts"] for u in updates} == {summary.response["ts"]}
+    said = text_of(updates[-1].args)
+    assert "196 more articles match" in said  # 100 + 50 + 50, less the four cards
+    assert said.index("Import 199") < said.index("Import 180")  # hottest of all first
+    assert "Import 179" not in said and "and 176 more:" in said  # 20 titles, then a count
+    assert slack.block_kit_violations == []
+    # Once the window has passed, nothing of the import is left to post.
+    assert desk.post(now=datetime.now(UTC) + timedelta(minutes=11)) == 0
+
+
+def test_a_deleted_summary_is_not_grown_and_what_it_would_carry_waits(desk: Desk, slack: FakeSlack):
+    desk.follow("ai")
+    for n in range(7):
+        write_article(desk.folder, f"d{n}", title=f"Deleted {n}", topics=("AI",), heat=n)
+    desk.index()
+    assert desk.post() == 6
+    write_article(desk.folder, "late", title="Late", topics=("AI",), heat=99)
+    desk.index()
+    slack.fail_next("chat.update", "message_not_found")  # someone deleted the summary
+    assert desk.post() == 0
+    assert status_of(desk)["Late"] == "released"
+    desk.index()  # pending again, but the window's summary is gone: it waits for the window
+    assert desk.post() == 0
+    assert desk.post(now=datetime.now(UTC) + timedelta(minutes=11)) == 1
+    assert card_titles(desk.posts()[-1]) == ["Late"]
+
+
+def test_a_rate_limit_outlasting_the_retries_leaves_only_that_channel_to_the_next_run(
+    desk: Desk, slack: FakeSlack
+):
+    desk.follow("ai")
+    desk.follow("ai", channel="C0OTHER")
+    write_article(desk.folder, "both", title="Both", topics=("AI",))
+    desk.index()
+    slack.rate_limit_next("chat.postMessage", retry_after=3600)  # channels are posted in order
+    assert desk.post() == 1
+    assert desk.posts() == [] and [card_titles(c) for c in desk.posts("C0OTHER")] == [["Both"]]
+    assert sorted(claims(desk)) == [
+        (CHANNEL, "https://news.example/both", "released"),
+        ("C0OTHER", "https://news.example/both", "posted"),
+    ]
+    desk.index()
+    assert desk.post() == 1
+    assert [card_titles(c) for c in desk.posts()] == [["Both"]]
+
+
+def test_posting_stopped_mid_channel_counts_what_went_out(desk: Desk, slack: FakeSlack):
+    desk.follow("ai")
+    for n in range(3):
+        write_article(desk.folder, f"m{n}", title=f"Midway {n}", topics=("AI",), heat=n)
+    desk.index()
+    slack.hold_next("chat.postMessage").release()  # the first card goes through
+    slack.drop_next("chat.postMessage")  # the second's connection is lost after sending
+    assert desk.post() == 1
+    assert [card_titles(c) for c in desk.posts()] == [["Midway 2"]]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,39 @@ def test_a_new_review_channel_takes_over_and_unset_stops_it(slack, database_url,
     desk.index()
     desk.post()
     assert len(desk.posts(other)) == 1 and desk.posts(REVIEW) == []
+
+
+def test_every_draft_of_a_big_run_reaches_the_review_channel_as_its_card(
+    slack, database_url, folder, db
+):
+    desk_with(slack, database_url, folder, db).index()
+    desk = desk_with(slack, database_url, folder, db, NEWSBOT_REVIEW_CHANNEL=REVIEW)
+    for n in range(9):
+        write_article(folder, f"d{n}", title=f"Draft {n}", heat=10 * n)
+    desk.index()
+    assert desk.post() == 5  # the burst, hottest first; the rest wait for room, no summary
+    assert [card_titles(c) for c in desk.posts(REVIEW)] == [[f"Draft {n}"] for n in (8, 7, 6, 5, 4)]
+    assert desk.post() == 0
+    later = datetime.now(UTC) + timedelta(minutes=11)
+    assert desk.post(now=later) == 4
+    cards = desk.posts(REVIEW)
+    assert [card_titles(c) for c in cards[5:]] == [[f"Draft {n}"] for n in (3, 2, 1, 0)]
+    for card in cards:
+        blocks = json.dumps(card.args["blocks"])
+        assert actions.REVIEW_PUBLISH in blocks and actions.REVIEW_REJECT in blocks
+    assert "more articles" not in json.dumps([c.args for c in cards])
+    assert desk.post(now=later + timedelta(minutes=11)) == 0
+
+
+def test_a_draft_decided_while_it_waits_for_room_is_not_posted(slack, database_url, folder, db):
+    desk_with(slack, database_url, folder, db).index()
+    env = {"NEWSBOT_REVIEW_CHANNEL": REVIEW, "NEWSBOT_FOLLOW_BURST": "1"}
+    desk = desk_with(slack, database_url, folder, db, **env)
+    write_article(folder, "first", title="First draft", heat=90)
+    waiting = write_article(folder, "second", title="Second draft", heat=80)
+    desk.index()
+    assert desk.post() == 1
+    waiting.write_text(waiting.read_text().replace("published: false", "published: true"))
+    desk.index()  # published in the file meanwhile: no longer a draft for review
+    assert desk.post(now=datetime.now(UTC) + timedelta(minutes=11)) == 0
+    assert [card_titles(c) for c in desk.posts(REVIEW)] == [["First draft"]]

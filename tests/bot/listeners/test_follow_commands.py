@@ -182,6 +182,7 @@ def test_an_unfollow_button_acts_only_in_its_own_channel(desk: Desk, slack: Fake
 
 
 def test_help_lists_the_follow_commands(desk: Desk):
-    said = text_of(desk.command("help"))
+    answer = desk.command("help")
     for usage in ("/news follow QUERY", "/news follows", "/news unfollow N"):
-        assert usage in said
+        assert usage in text_of({"blocks": answer["blocks"]})
+        assert usage in answer["text"]  # the fallback, for notifications and screen readers

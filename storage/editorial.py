@@ -155,6 +155,7 @@ def _approve(
     now: datetime,
     *,
     schedule_id: int | None = None,
+    decision_id: int | None = None,
 ) -> None:
     """Record the reviewer's approval of the article's file as it is now."""
     session.add(
@@ -165,6 +166,7 @@ def _approve(
             fingerprint=article.content_hash,
             approved_at=now,
             schedule_id=schedule_id,
+            decision_id=decision_id,
         )
     )
 
@@ -254,16 +256,7 @@ def link_approval(
     """The approval that completes two, recorded with the Publish it starts (still pending):
     its audit record follows when the Publish takes effect (`after_decision`), and it goes
     with the decision if that is dropped (`drop_approvals`)."""
-    session.add(
-        Approval(
-            article_id=article.id,
-            reviewer_id=reviewer[0],
-            reviewer_name=reviewer[1],
-            fingerprint=article.content_hash,
-            approved_at=at,
-            decision_id=decision.id,
-        )
-    )
+    _approve(session, article, reviewer, at, decision_id=decision.id)
 
 
 def drop_approvals(session: Session, decision_id: int) -> None:

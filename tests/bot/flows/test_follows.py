@@ -20,7 +20,7 @@ from storage.db import open_database
 from storage.follows import set_config_follow
 from storage.models import Article, FollowClaim, PostedMessage
 from tests.bot.follow_desk import CHANNEL, Desk, card_titles, make_desk, text_of, write_article
-from tests.builders import REVIEWER, make_settings
+from tests.builders import REVIEWER, closed_port_url, make_settings
 from tests.slack_api import FakeSlack
 from tests.slack_requests import block_action
 
@@ -305,7 +305,6 @@ def test_a_rate_limit_is_waited_out_and_the_card_posted_once(desk: Desk, slack: 
 
 
 def test_slack_unreachable_gives_the_claim_back(desk: Desk, slack: FakeSlack, caplog):
-    from tests.hostile.test_digest_outage import closed_port_url
 
     desk.follow("ai")
     write_article(desk.folder, "down", title="Down", topics=("AI",))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import socket
 import subprocess
 import sys
 from datetime import UTC, datetime, time, timedelta
@@ -32,7 +31,7 @@ from tests.bot.flows.editorial_kit import (
     at,
     make_desk,
 )
-from tests.builders import REVIEWER
+from tests.builders import REVIEWER, closed_port_url
 from tests.slack_api import BOT_TOKEN
 from tests.slack_requests import SIGNING_SECRET
 
@@ -354,11 +353,3 @@ def test_two_processes_post_one_reminder_per_slot(slack, postgres_url, articles_
     assert (said_first, said_second) == ("posted", "already-posted")
     assert len(slack.calls_to("chat.postMessage")) == 1
     desk.db.dispose()
-
-
-def closed_port_url() -> str:
-    """An API URL on a local port that refuses connections: nothing is ever sent."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}/api/"

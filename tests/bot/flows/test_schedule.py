@@ -37,7 +37,7 @@ from tests.bot.flows.editorial_kit import (
     make_desk,
     row_held,
 )
-from tests.builders import REVIEWER
+from tests.builders import REVIEWER, closed_port_url
 from tests.slack_api import BOT_TOKEN
 from tests.slack_requests import SIGNING_SECRET, block_action
 
@@ -444,14 +444,6 @@ def test_a_notice_dropped_after_sending_is_not_sent_again(desk, slack):
     publish_due(desk, when + timedelta(minutes=10))
     # One attempt, dropped after sending: it may have been posted, so it is not sent again.
     assert len(slack.calls_to("chat.postMessage", all_attempts=True)) == 1
-
-
-def closed_port_url() -> str:
-    """An API URL on a local port that refuses connections: nothing is ever sent."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}/api/"
 
 
 # --- the scheduler's rights, checked when it runs ------------------------------------------

@@ -525,6 +525,31 @@ def test_after_unfollow_and_follow_again_an_article_that_starts_matching_is_post
     assert "ai heat&gt;=70" in card.args["blocks"][0]["elements"][0]["text"]
 
 
+def test_a_refused_find_whose_file_is_missing_for_a_run_is_posted_when_it_comes_back(
+    desk: Desk, slack: FakeSlack, tmp_path: Path
+):
+    desk.follow("ai")
+    write_article(desk.folder, "away", title="Away and back", topics=("AI",))
+    desk.index()
+    slack.fail_next("chat.postMessage", "not_in_channel")
+    assert desk.post() == 0
+    assert status_of(desk) == {"Away and back": "released"}
+    aside = tmp_path / "aside"
+    desk.folder.rename(aside)
+    desk.folder.mkdir()  # an unmounted share: the folder is empty for one run
+    desk.index()  # the refused find is pending again, but its article is missing
+    later = datetime.now(UTC) + timedelta(minutes=2)
+    assert desk.post(now=later) == 0
+    assert status_of(desk) == {"Away and back": "missing"}
+    desk.folder.rmdir()
+    aside.rename(desk.folder)  # back, byte for byte
+    desk.index()
+    assert desk.post(now=later) == 1
+    assert [card_titles(c) for c in desk.posts()] == [["Away and back"]]
+    desk.index()
+    assert desk.post(now=later + timedelta(minutes=11)) == 0  # once
+
+
 def test_articles_whose_files_vanish_for_one_run_and_come_back_are_not_new(
     desk: Desk, tmp_path: Path
 ):

@@ -123,3 +123,52 @@ def test_a_draft_decided_while_it_waits_for_room_is_not_posted(slack, database_u
     desk.index()  # published in the file meanwhile: no longer a draft for review
     assert desk.post(now=datetime.now(UTC) + timedelta(minutes=11)) == 0
     assert [card_titles(c) for c in desk.posts(REVIEW)] == [["First draft"]]
+
+
+def test_a_new_threshold_keeps_the_drafts_waiting_for_room(slack, database_url, folder, db):
+    desk_with(slack, database_url, folder, db).index()
+    env = {"NEWSBOT_REVIEW_CHANNEL": REVIEW, "NEWSBOT_FOLLOW_BURST": "1"}
+    desk = desk_with(slack, database_url, folder, db, NEWSBOT_REVIEW_MIN_HEAT="70", **env)
+    for n in range(3):
+        write_article(folder, f"t{n}", title=f"Threshold {n}", heat=80 + n)
+    desk.index()
+    assert desk.post() == 1
+    # A restart with a lower threshold: the configured follow is replaced; the drafts that
+    # wait still pass it, so they go out.
+    desk = desk_with(slack, database_url, folder, db, NEWSBOT_REVIEW_MIN_HEAT="60", **env)
+    later = datetime.now(UTC) + timedelta(minutes=11)
+    assert desk.post(now=later) == 1
+    assert desk.post(now=later + timedelta(minutes=11)) == 1
+    cards = desk.posts(REVIEW)
+    assert [card_titles(c) for c in cards] == [[f"Threshold {n}"] for n in (2, 1, 0)]
+    # One above it: a draft that waits below the new threshold is not posted.
+    write_article(folder, "t-cool", title="Below the new one", heat=65)
+    desk.index()
+    desk = desk_with(slack, database_url, folder, db, NEWSBOT_REVIEW_MIN_HEAT="70", **env)
+    assert desk.post(now=later + timedelta(minutes=22)) == 0
+
+
+def test_drafts_whose_files_are_missing_for_a_run_are_posted_when_they_come_back(
+    slack, database_url, folder, db, tmp_path
+):
+    desk_with(slack, database_url, folder, db).index()
+    env = {"NEWSBOT_REVIEW_CHANNEL": REVIEW, "NEWSBOT_FOLLOW_BURST": "1"}
+    desk = desk_with(slack, database_url, folder, db, **env)
+    for n in range(3):
+        write_article(folder, f"m{n}", title=f"Missing {n}", heat=80 + n)
+    desk.index()
+    assert desk.post() == 1
+    aside = tmp_path / "aside"
+    folder.rename(aside)
+    folder.mkdir()  # an unmounted share: the folder is empty for one run
+    desk.index()
+    later = datetime.now(UTC) + timedelta(minutes=11)
+    assert desk.post(now=later) == 0  # missing drafts are not posted while missing
+    folder.rmdir()
+    aside.rename(folder)  # back, byte for byte
+    desk.index()
+    assert desk.post(now=later) == 1
+    assert desk.post(now=later + timedelta(minutes=11)) == 1
+    assert desk.post(now=later + timedelta(minutes=22)) == 0
+    cards = desk.posts(REVIEW)
+    assert [card_titles(c) for c in cards] == [[f"Missing {n}"] for n in (2, 1, 0)]

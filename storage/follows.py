@@ -561,11 +561,13 @@ def has_released(session: Session) -> bool:
 
 
 def rearm_released(session: Session, *, run: str, now: datetime | None = None) -> int:
-    """Claims Slack refused (or could not take) are pending again; too old ones expire."""
+    """Claims Slack refused (or could not take) are pending again; those refused more than
+    RETRY_FOR ago expire. A released claim's `claimed_at` is when Slack refused it: how long
+    it waited to be posted before (a review queue drains slowly) does not count."""
     now = now or utcnow()
     session.execute(
         update(FollowClaim)
-        .where(FollowClaim.status == "released", FollowClaim.found_at < now - RETRY_FOR)
+        .where(FollowClaim.status == "released", FollowClaim.claimed_at < now - RETRY_FOR)
         .values(status="expired")
     )
     session.execute(
@@ -646,8 +648,10 @@ def release_channel(session: Session, channel: str, holder: str) -> None:
     )
 
 
-def extend_channel(session: Session, channel: str, holder: str, *, until: datetime) -> None:
-    """Keep the channel's lease while its holder waits out a rate limit."""
+def hold_channel(session: Session, channel: str, holder: str, *, until: datetime) -> None:
+    """Keep the channel's lease until then, though its holder has stopped posting there:
+    no poster posts in the channel before (a rate limit's Retry-After, a pause after a
+    refusal); the first to look after it takes the lease over."""
     session.execute(
         update(FollowChannel)
         .where(FollowChannel.channel == channel, FollowChannel.posting_by == holder)
@@ -851,8 +855,11 @@ def mark_posted(
         )
 
 
-def release_claims(session: Session, claim_ids: Collection[int]) -> None:
-    """Slack did not take these cards: the next index run makes them pending again."""
+def release_claims(
+    session: Session, claim_ids: Collection[int], *, now: datetime | None = None
+) -> None:
+    """Slack refused these cards (or could not be reached): the next index run makes them
+    pending again. `claimed_at` keeps when, for RETRY_FOR."""
     if claim_ids:
         session.execute(
             update(FollowClaim)
@@ -860,19 +867,8 @@ def release_claims(session: Session, claim_ids: Collection[int]) -> None:
                 FollowClaim.id.in_(list(claim_ids)),
                 FollowClaim.status.in_(("pending", "claimed")),
             )
-            .values(status="released", claimed_by=None, claimed_at=None)
+            .values(status="released", claimed_by=None, claimed_at=now or utcnow())
         )
-
-
-def release_waiting(session: Session, channel: str | None = None) -> None:
-    """Everything pending (in one channel, or all) waits for the next index run."""
-    claims = update(FollowClaim).where(FollowClaim.status == "pending")
-    extras = update(FollowExtra).where(FollowExtra.status == "pending")
-    if channel is not None:
-        claims = claims.where(FollowClaim.channel == channel)
-        extras = extras.where(FollowExtra.channel == channel)
-    session.execute(claims.values(status="released"))
-    session.execute(extras.values(status="released"))
 
 
 class Contended(Exception):
@@ -1043,7 +1039,11 @@ def summary_refused(
     session.execute(
         update(FollowClaim)
         .where(FollowClaim.id.in_(summary.claim_ids), FollowClaim.status == "summarized")
-        .values(status=status, claimed_at=None, message_ts=None)
+        .values(
+            status=status,
+            claimed_at=utcnow() if status == "released" else None,  # for RETRY_FOR
+            message_ts=None,
+        )
     )
     session.execute(
         update(FollowExtra)

@@ -9,10 +9,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
 from bot.render import actions
 from bot.scheduler import start_up
 from storage.db import Database, open_database
+from storage.models import FollowClaim, utcnow
 from tests.bot.follow_desk import Desk, card_titles, make_desk, text_of, write_article
 from tests.builders import make_settings
 from tests.slack_api import FakeSlack
@@ -172,3 +174,21 @@ def test_drafts_whose_files_are_missing_for_a_run_are_posted_when_they_come_back
     assert desk.post(now=later + timedelta(minutes=22)) == 0
     cards = desk.posts(REVIEW)
     assert [card_titles(c) for c in cards] == [[f"Missing {n}"] for n in (2, 1, 0)]
+
+
+def test_a_long_queue_survives_a_refusal(slack, database_url, folder, db):
+    desk_with(slack, database_url, folder, db).index()
+    desk = desk_with(slack, database_url, folder, db, NEWSBOT_REVIEW_CHANNEL=REVIEW)
+    for n in range(8):
+        write_article(folder, f"q{n}", title=f"Queued {n}", heat=50 + n)
+    desk.index()
+    assert desk.post() == 5
+    with db.WriteSession.begin() as session:  # they have waited in the queue for two days
+        session.execute(update(FollowClaim).values(found_at=utcnow() - timedelta(days=2)))
+    slack.fail_next("chat.postMessage", "not_in_channel")  # one hiccup
+    later = datetime.now(UTC) + timedelta(minutes=11)
+    assert desk.post(now=later) == 0
+    desk.index()  # what was refused is pending again; nothing expired
+    assert desk.post(now=later + timedelta(minutes=2)) == 3
+    titles = sorted(t for c in desk.posts(REVIEW) for t in card_titles(c))
+    assert titles == [f"Queued {n}" for n in range(8)]

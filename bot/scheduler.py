@@ -231,8 +231,10 @@ _posting = threading.Lock()
 
 def follows_job(settings: Settings, db: Database, client: WebClient) -> None:
     """Post the follow cards and summaries that index runs found (one query when none wait)."""
-    # A run still posting (a 429 being waited out) makes the next return at once,
-    # rather than have the scheduler warn that it skipped one.
+    # A run still posting (a slow Slack) makes the next return at once, rather than have
+    # the scheduler warn that it skipped one. Nothing here sleeps: a rate-limited channel
+    # is held until its Retry-After, and the first look after it (every FOLLOWS_EVERY)
+    # posts it.
     if not _posting.acquire(blocking=False):
         return
     try:

@@ -63,13 +63,14 @@ SUMMARY_TITLES = 20
 #: Finds an index run keeps per channel as claims (a burst and a summary's titles);
 #: beyond them it only counts.
 KEEP_PER_RUN = MAX_BURST + SUMMARY_TITLES
-#: A claim Slack refused is tried again by index runs for this long after it was found.
+#: A claim Slack refused is made pending again by an index run within this long of the refusal.
 RETRY_FOR = timedelta(days=1)
-#: How long a poster may hold a channel (a rate-limited call waits).
+#: How long a poster may hold a channel.
 LEASE = timedelta(minutes=5)
 
 #: Claims that never reached the channel: the article matching again makes them pending.
-REARMABLE = ("dropped", "expired")
+#: "missing" ones (the article was missing when their turn came) also when the file comes back.
+REARMABLE = ("dropped", "expired", "missing")
 
 USER, CONFIG = "user", "config"  # FollowRecord.source
 CONFIG_NAME = "configuration"
@@ -364,7 +365,9 @@ class RunFinds:
         """This batch's finds: each article that now matches, with the follows it matches now.
 
         An article whose file comes back after it went missing is compared with
-        what it was before it went missing: back unchanged, it is no new match.
+        what it was before it went missing: back unchanged, it is no new match,
+        except in a channel where its find was waiting when it went missing
+        (claim "missing"): that find never went out, so it is found again.
         """
         matcher = self.matcher
         matcher.set_topics(topics)
@@ -376,20 +379,26 @@ class RunFinds:
         for state in added:
             if matched := matcher.matches(state):
                 finds.append((state, matched))
-        changed: list[tuple[ArticleState, list[Compiled]]] = []
+        changed: list[tuple[ArticleState, list[Compiled], list[Compiled]]] = []
+        back: set[int] = set()
         for state in updated:
             if not (now := matcher.matches(state)):
                 continue
             before = old.get(state.id)
             if before is not None and before.missing:
                 before = replace(before, missing=False)
+                back.add(state.id)
             was = {f.id for f in matcher.matches(before)} if before is not None else set()
-            if fresh := [f for f in now if f.id not in was]:
-                changed.append((state, fresh))
+            fresh = [f for f in now if f.id not in was]
+            if fresh or state.id in back:
+                changed.append((state, fresh, now))
         if changed:
-            standing = _standing_pairs(session, {state.id for state, _f in changed})
-            for state, fresh in changed:
-                if left := [f for f in fresh if (f.channel, state.id) not in standing]:
+            standing = _standing_pairs(session, {state.id for state, _f, _n in changed})
+            lost = _pairs_with(session, back, "missing") if back else set()
+            for state, fresh, now in changed:
+                left = [f for f in fresh if (f.channel, state.id) not in standing]
+                left += [f for f in now if f not in left and (f.channel, state.id) in lost]
+                if left:
                     finds.append((state, left))
         return finds
 
@@ -476,13 +485,23 @@ def new_run_id() -> str:
 
 def _standing_pairs(session: Session, article_ids: Collection[int]) -> set[tuple[str, int]]:
     """The (channel, article) pairs of these articles with a claim a new match leaves be."""
+    return _pairs(session, article_ids, FollowClaim.status.not_in(REARMABLE))
+
+
+def _pairs_with(
+    session: Session, article_ids: Collection[int], status: str
+) -> set[tuple[str, int]]:
+    """The (channel, article) pairs of these articles whose claim has this status."""
+    return _pairs(session, article_ids, FollowClaim.status == status)
+
+
+def _pairs(session: Session, article_ids: Collection[int], where: Any) -> set[tuple[str, int]]:
     ids = sorted(article_ids)
     pairs: set[tuple[str, int]] = set()
     for start in range(0, len(ids), 1000):
         rows = session.execute(
             select(FollowClaim.channel, FollowClaim.article_id).where(
-                FollowClaim.article_id.in_(ids[start : start + 1000]),
-                FollowClaim.status.not_in(REARMABLE),
+                FollowClaim.article_id.in_(ids[start : start + 1000]), where
             )
         )
         pairs.update((channel, article_id) for channel, article_id in rows)
@@ -502,7 +521,7 @@ def _insert_claims(session: Session, rows: list[dict[str, Any]]) -> int:
     """Insert claims, one per (channel, article): the database decides.
 
     A (channel, article) with a claim that never reached the channel (dropped,
-    expired) takes the new find in its place; any other claim stands and the
+    expired, missing) takes the new find in its place; any other claim stands and the
     find is left out. Returns how many were offered (a race with a decision
     may have taken a few).
     """
@@ -525,7 +544,7 @@ def _insert_claims(session: Session, rows: list[dict[str, Any]]) -> int:
             "message_ts": null(),
         },
         # Literal SQL: an executemany takes no expanding IN parameter.
-        where=text("follow_claims.status IN ('dropped', 'expired')"),
+        where=text("follow_claims.status IN ('dropped', 'expired', 'missing')"),
     )
     for start in range(0, len(rows), 1000):
         session.execute(stmt, rows[start : start + 1000])
@@ -542,11 +561,13 @@ def has_released(session: Session) -> bool:
 
 
 def rearm_released(session: Session, *, run: str, now: datetime | None = None) -> int:
-    """Claims Slack refused (or could not take) are pending again; too old ones expire."""
+    """Claims Slack refused (or could not take) are pending again; those refused more than
+    RETRY_FOR ago expire. A released claim's `claimed_at` is when Slack refused it: how long
+    it waited to be posted before (a review queue drains slowly) does not count."""
     now = now or utcnow()
     session.execute(
         update(FollowClaim)
-        .where(FollowClaim.status == "released", FollowClaim.found_at < now - RETRY_FOR)
+        .where(FollowClaim.status == "released", FollowClaim.claimed_at < now - RETRY_FOR)
         .values(status="expired")
     )
     session.execute(
@@ -627,8 +648,10 @@ def release_channel(session: Session, channel: str, holder: str) -> None:
     )
 
 
-def extend_channel(session: Session, channel: str, holder: str, *, until: datetime) -> None:
-    """Keep the channel's lease while its holder waits out a rate limit."""
+def hold_channel(session: Session, channel: str, holder: str, *, until: datetime) -> None:
+    """Keep the channel's lease until then, though its holder has stopped posting there:
+    no poster posts in the channel before (a rate limit's Retry-After, a pause after a
+    refusal); the first to look after it takes the lease over."""
     session.execute(
         update(FollowChannel)
         .where(FollowChannel.channel == channel, FollowChannel.posting_by == holder)
@@ -707,9 +730,12 @@ def _wanted(
     claims: Sequence[tuple[int, int, Sequence[int]]],
     *,
     lock: bool = False,
-) -> dict[int, list[int]]:
+) -> tuple[dict[int, list[int]], set[int]]:
     """Of these claims (id, article id, follow ids) of one channel, the follows each card would
-    name now: not removed, and matching the article as it is (neither rejected nor missing).
+    name now, and the claims whose article is missing. A card names the channel's follows as
+    they are now (not those recorded when it was found: a follow replaced, as the review
+    channel's is when its threshold changes, or one made since, counts) that match the
+    article as it is (neither rejected nor missing); none, and it is not posted.
 
     The channel's follows are read FOR SHARE, which an unfollow's UPDATE waits
     for; with `lock` (one card) its article is locked as every review decision
@@ -718,7 +744,7 @@ def _wanted(
     it decides. A summary's articles are not locked: a title listed is no button.
     """
     if not claims:
-        return {}
+        return {}, set()
     ids = sorted({article_id for _c, article_id, _f in claims})
     if lock:
         for article_id in ids:
@@ -730,12 +756,21 @@ def _wanted(
     ).all()
     matcher = load_matcher(session, channel)
     states = article_states(session, ids)
-    wanted = {}
-    for claim_id, article_id, follow_ids in claims:
+    wanted, missing = {}, set()
+    for claim_id, article_id, _follow_ids in claims:
         state = states.get(article_id)
-        still = {f.id for f in matcher.matches(state)} if state is not None else set()
-        wanted[claim_id] = [i for i in follow_ids if i in still]
-    return wanted
+        wanted[claim_id] = sorted({f.id for f in matcher.matches(state)}) if state else []
+        if state is not None and state.missing:
+            missing.add(claim_id)
+    return wanted, missing
+
+
+def _not_wanted(session: Session, wanted: dict[int, list[int]], missing: set[int]) -> None:
+    """Claims no follow wants now: "missing" (found again when the file comes back) when
+    their article is missing, else "dropped"."""
+    unwanted = [c for c, ids in wanted.items() if not ids]
+    set_status(session, [c for c in unwanted if c in missing], "missing")
+    set_status(session, [c for c in unwanted if c not in missing], "dropped")
 
 
 def set_status(
@@ -756,9 +791,10 @@ def take_card(session: Session, claim_id: int, holder: str, *, now: datetime) ->
     """Claim a pending card for posting: the follows it names, or None when it is not posted.
 
     One conditional UPDATE, so one poster wins. In the same transaction the
-    card's reason is looked at again (`_wanted`): a card whose follows were all
-    removed, or whose article was rejected, went missing or stopped matching
-    since it was found, is dropped instead (and a later match makes it pending).
+    card's reason is looked at again (`_wanted`): a card no follow of the
+    channel matches now (its follows removed, its article rejected, missing or
+    no longer matching) is dropped instead (a later match, or the file coming
+    back, makes it pending).
     """
     row = session.execute(
         select(FollowClaim.channel, FollowClaim.article_id, FollowClaim.follow_ids).where(
@@ -769,9 +805,10 @@ def take_card(session: Session, claim_id: int, holder: str, *, now: datetime) ->
         return None
     channel, article_id, follow_ids = row
     claim = (claim_id, article_id, list(follow_ids or ()))
-    named = _wanted(session, channel, [claim], lock=True)[claim_id]
+    wanted, missing = _wanted(session, channel, [claim], lock=True)
+    named = wanted[claim_id]
     if not named:
-        set_status(session, [claim_id], "dropped")
+        _not_wanted(session, wanted, missing)
         return None
     won = update_won(
         session,
@@ -818,8 +855,11 @@ def mark_posted(
         )
 
 
-def release_claims(session: Session, claim_ids: Collection[int]) -> None:
-    """Slack did not take these cards: the next index run makes them pending again."""
+def release_claims(
+    session: Session, claim_ids: Collection[int], *, now: datetime | None = None
+) -> None:
+    """Slack refused these cards (or could not be reached): the next index run makes them
+    pending again. `claimed_at` keeps when, for RETRY_FOR."""
     if claim_ids:
         session.execute(
             update(FollowClaim)
@@ -827,19 +867,8 @@ def release_claims(session: Session, claim_ids: Collection[int]) -> None:
                 FollowClaim.id.in_(list(claim_ids)),
                 FollowClaim.status.in_(("pending", "claimed")),
             )
-            .values(status="released", claimed_by=None, claimed_at=None)
+            .values(status="released", claimed_by=None, claimed_at=now or utcnow())
         )
-
-
-def release_waiting(session: Session, channel: str | None = None) -> None:
-    """Everything pending (in one channel, or all) waits for the next index run."""
-    claims = update(FollowClaim).where(FollowClaim.status == "pending")
-    extras = update(FollowExtra).where(FollowExtra.status == "pending")
-    if channel is not None:
-        claims = claims.where(FollowClaim.channel == channel)
-        extras = extras.where(FollowExtra.channel == channel)
-    session.execute(claims.values(status="released"))
-    session.execute(extras.values(status="released"))
 
 
 class Contended(Exception):
@@ -876,8 +905,8 @@ def take_summary(
     window); one grown lists everything it carries, hottest first. Raises
     Contended when any of it was taken meanwhile (roll back).
     """
-    wanted = _wanted(session, channel, claims)
-    set_status(session, [c for c, ids in wanted.items() if not ids], "dropped")
+    wanted, missing = _wanted(session, channel, claims)
+    _not_wanted(session, wanted, missing)
     kept = {c: ids for c, ids in wanted.items() if ids}
     active = follow_queries(session, {i for _e, _n, ids in extras for i in ids})
     counted = {e: [i for i in ids if i in active] for e, _n, ids in extras}
@@ -1010,7 +1039,11 @@ def summary_refused(
     session.execute(
         update(FollowClaim)
         .where(FollowClaim.id.in_(summary.claim_ids), FollowClaim.status == "summarized")
-        .values(status=status, claimed_at=None, message_ts=None)
+        .values(
+            status=status,
+            claimed_at=utcnow() if status == "released" else None,  # for RETRY_FOR
+            message_ts=None,
+        )
     )
     session.execute(
         update(FollowExtra)

@@ -328,11 +328,13 @@ class FollowClaim(Base):
     and is calling Slack; one left so with no `message_ts` may be in the
     channel, and is never posted again), "posted", "summarized" (listed or
     counted in the summary message `message_ts` instead), "released" (Slack
-    refused or could not be reached: the next index run makes it pending
-    again), "dropped" (its follows were removed, or the article stopped
-    matching, was rejected or went missing before it was posted), "expired"
-    (released for too long). Dropped and expired claims never reached the
-    channel: the article matching again makes them pending again.
+    refused or could not be reached, at `claimed_at`: the next index run makes
+    it pending again), "dropped" (no follow of the channel matched the article
+    when its turn came: follows removed, the article cooled, rejected...),
+    "missing" (its article was missing then), "expired" (released for more
+    than a day). Dropped, missing and expired claims never reached the
+    channel: the article matching again (a missing one: its file coming back
+    and matching) makes them pending again.
     """
 
     __tablename__ = "follow_claims"

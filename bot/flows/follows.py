@@ -13,10 +13,14 @@ folded into it (chat.update): an import spread over several index runs posts
 one summary. The review channel (followed from configuration) gets every find
 as its card instead, at the burst rate.
 
-Rate limits are waited out here, not by the client: a card or summary Slack
-answered with a 429 was not posted, so it is given back (pending) before the
-wait and taken again after. A poster that dies while it waits leaves it to the
-next; only a request that may have reached Slack stays claimed (at most once).
+Rate limits are not waited out by sleeping: Slack limits chat.postMessage per
+channel, so a card or summary it answered with a 429 (not posted) is given back
+(pending), the channel is held (its lease kept) until the Retry-After has
+passed, and the poster goes on to the other channels; the scheduler's next
+look after that posts it. A refusal or an unreachable Slack releases only what
+was tried and holds the channel for a PAUSE. Only a request that may have
+reached Slack (a dropped connection after sending, an HTTP 5xx answer) stays
+claimed: at most once.
 """
 
 from __future__ import annotations
@@ -24,9 +28,9 @@ from __future__ import annotations
 import copy
 import dataclasses
 import logging
+import math
 import re
 import threading
-import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
@@ -44,7 +48,6 @@ from storage.db import Database
 from storage.decisions import writer_id
 from storage.errors import DatabaseError
 from storage.follows import (
-    LEASE,
     MAX_FOLLOWS,
     Contended,
     FollowError,
@@ -53,15 +56,14 @@ from storage.follows import (
     channels_waiting,
     check_query,
     claim_channel,
-    extend_channel,
     follow_queries,
     forget_summary,
     give_back,
+    hold_channel,
     mark_posted,
     record_change,
     release_channel,
     release_claims,
-    release_waiting,
     remove_follow,
     summary_posted,
     summary_refused,
@@ -211,28 +213,22 @@ def decision_taken(db: Database, article_id: int, action: str) -> None:
 
 # --- posting -------------------------------------------------------------------------
 
-#: Times a post that Slack rate-limits is tried again, each after its Retry-After.
-RATE_LIMIT_TRIES = 5
-#: The longest Retry-After waited out (seconds); a longer one leaves the channel to a later run.
-LONGEST_WAIT = 60
+#: How long a channel rests after Slack refused a post there or could not be reached.
+PAUSE = timedelta(minutes=1)
+#: The longest Retry-After a channel is held for; its posts are tried again after it.
+LONGEST_HOLD = timedelta(hours=1)
 # Slack's answers to chat.update for a summary that can never be edited again.
 _SUMMARY_GONE = {"message_not_found", "cant_update_message", "edit_window_closed"}
 
 
-class _Stop(Exception):
-    """Slack cannot take posts now (unreachable, or refusing the token)."""
+class _Held(Exception):
+    """Nothing more is posted in this channel before `until`; with `stop`, nowhere (Slack is
+    unreachable, refuses the token, or may have taken a post it did not confirm)."""
 
-
-class _ChannelClosed(Exception):
-    """Slack takes no post in this channel now: what it had waiting waits for an index run."""
-
-
-class _Limited(Exception):
-    """Slack rate-limited a post, and what it carried was given back: try again after `seconds`."""
-
-    def __init__(self, seconds: float) -> None:
-        super().__init__(seconds)
-        self.seconds = seconds
+    def __init__(self, until: datetime | None, *, stop: bool = False) -> None:
+        super().__init__(until)
+        self.until = until
+        self.stop = stop
 
 
 @dataclasses.dataclass(slots=True)
@@ -246,9 +242,9 @@ def post_pending(
     """Post what waits for every channel; how many messages were posted or grown.
 
     One indexed query when nothing waits. Give it a client that does not
-    retry dropped connections: a card is posted at most once. Rate limits are
-    waited out here rather than by the client, with the card given back while
-    waiting, so a poster that dies meanwhile leaves it to the next.
+    retry dropped connections: a card is posted at most once. Never sleeps:
+    a rate-limited channel is held until its Retry-After, and the other
+    channels go on (the scheduler calls this every few seconds).
     """
     with db.Session() as session:
         channels = channels_waiting(session)
@@ -257,15 +253,13 @@ def post_pending(
     poster = _waiting_out_nothing(client)
     tally = _Tally()
     for channel in channels:
-        try:
-            _post_channel(settings, db, client, poster, channel, tally, now=now)
-        except _Stop:
+        if not _post_channel(settings, db, client, poster, channel, tally, now=now):
             break
     return tally.posted
 
 
 def _waiting_out_nothing(client: WebClient) -> WebClient:
-    """The client without its rate-limit retries: the poster waits those out itself."""
+    """The client without its rate-limit retries: a 429 holds the channel instead."""
     poster = copy.copy(client)
     poster.retry_handlers = [
         h for h in client.retry_handlers if not isinstance(h, RateLimitErrorRetryHandler)
@@ -282,18 +276,24 @@ def _post_channel(
     tally: _Tally,
     *,
     now: datetime | None,
-) -> None:
+) -> bool:
+    """Post what the channel has waiting, under its lease; False when posting should stop."""
     holder = f"{writer_id()}:{threading.get_ident()}"
     with db.WriteSession.begin() as session:
         if not claim_channel(session, channel, holder, now=now or utcnow()):
-            return  # another poster is at it
+            return True  # another poster is at it, or the channel is held
+    until, go_on = None, True
     try:
-        _post_leased(settings, db, client, poster, channel, holder, tally, now=now or utcnow())
-    except _ChannelClosed:
-        pass
+        _post_leased(settings, db, client, poster, channel, holder, tally, now=now)
+    except _Held as held:
+        until, go_on = held.until, not held.stop
     finally:
         with db.WriteSession.begin() as session:
-            release_channel(session, channel, holder)
+            if until is None:
+                release_channel(session, channel, holder)
+            else:
+                hold_channel(session, channel, holder, until=until)
+    return go_on
 
 
 def _post_leased(
@@ -305,21 +305,20 @@ def _post_leased(
     holder: str,
     tally: _Tally,
     *,
-    now: datetime,
+    now: datetime | None,
 ) -> None:
     """The burst's cards, hottest first; the rest into one summary (a new one, or the one of
-    the last WINDOW grown), except in the review channel, where they wait for room."""
+    the last WINDOW grown), except in the review channel, where they wait for room.
+
+    `now`: the clock's time unless a test gives one."""
+    at = now or utcnow()
     with db.Session() as session:
-        found = waiting(session, channel, now=now, burst=settings.follow_burst)
+        found = waiting(session, channel, now=at, burst=settings.follow_burst)
     claims = list(found.claims)
     room = found.room
     while claims and room:
         claim_id, article_id, _ids = claims.pop(0)
-
-        def card(claim_id: int = claim_id, article_id: int = article_id) -> bool:
-            return _post_card(settings, db, client, poster, channel, holder, claim_id, article_id)
-
-        if _waiting_out_limits(db, channel, holder, card):
+        if _post_card(settings, db, client, poster, channel, holder, claim_id, article_id, now):
             tally.posted += 1
             room -= 1
     if found.queue or not (claims or found.extras):
@@ -327,48 +326,8 @@ def _post_leased(
     if found.summary_recently and found.summary_ts is None:
         return  # that summary's message is not known: the rest waits for the window to pass
     into = found.summary_ts if found.summary_recently else None
-
-    def summary() -> bool:
-        return _post_summary(db, poster, channel, claims, found.extras, now=now, into=into)
-
-    if _waiting_out_limits(db, channel, holder, summary):
+    if _post_summary(db, poster, channel, claims, found.extras, now=at, into=into):
         tally.posted += 1
-
-
-def _waiting_out_limits(
-    db: Database, channel: str, holder: str, attempt: Callable[[], bool]
-) -> bool:
-    """`attempt()`, tried again after each rate limit it meets (it gave back what it took).
-
-    Slack limits posts per channel: a limit outlasting the retries leaves this
-    channel's waiting posts to the next index run, and the poster goes on to
-    the next channel.
-    """
-    tries = 0
-    while True:
-        try:
-            return attempt()
-        except _Limited as limited:
-            tries += 1
-            if tries > RATE_LIMIT_TRIES or limited.seconds > LONGEST_WAIT:
-                with db.WriteSession.begin() as session:
-                    release_waiting(session, channel)
-                log.error(
-                    "follow posts to %s are rate-limited by Slack for longer than is waited out "
-                    "(Retry-After %.0f s); they are tried again after the next index run",
-                    channel,
-                    limited.seconds,
-                )
-                raise _ChannelClosed from None
-            log.info(
-                "Slack rate-limits posts to %s: nothing was sent; waiting %.0f s to try again",
-                channel,
-                limited.seconds,
-            )
-            until = utcnow() + LEASE + timedelta(seconds=limited.seconds)
-            with db.WriteSession.begin() as session:
-                extend_channel(session, channel, holder, until=until)
-            time.sleep(limited.seconds)
 
 
 def _retry_after(exc: BaseException) -> float | None:
@@ -383,9 +342,31 @@ def _retry_after(exc: BaseException) -> float | None:
     if isinstance(value, list):
         value = value[0] if value else None
     try:
-        return max(1.0, float(str(value)))
+        seconds = max(1.0, float(str(value)))
     except ValueError:
         return 1.0
+    return 1.0 if math.isnan(seconds) else seconds
+
+
+def _limited(channel: str, seconds: float, now: datetime | None) -> _Held:
+    """The hold for a channel Slack rate-limited (nothing was sent)."""
+    wait = min(timedelta(seconds=min(seconds, 1e9)), LONGEST_HOLD)
+    log.info(
+        "Slack rate-limits posts to %s: nothing was sent; it is tried again in %.0f s, and "
+        "other channels go on",
+        channel,
+        wait.total_seconds(),
+    )
+    return _Held((now or utcnow()) + wait)
+
+
+def _maybe_sent(exc: BaseException) -> bool:
+    """Whether Slack may have acted on a call that failed: the connection dropped after the
+    request was sent, or an HTTP 5xx answer (Slack, or a proxy in front of it, may answer so
+    after the message was posted)."""
+    if isinstance(exc, SlackApiError):
+        return exc.response.status_code >= 500
+    return not never_sent(exc)
 
 
 def _post_card(
@@ -397,9 +378,11 @@ def _post_card(
     holder: str,
     claim_id: int,
     article_id: int,
+    now: datetime | None,
 ) -> bool:
     """Claim, post and record one card; False when it was not posted (dropped, taken by
-    another poster, or refused). Raises _Limited, having given the claim back."""
+    another poster, or refused). Raises _Held, having given back the claim when Slack
+    certainly did not post it."""
     tz = settings.timezone
     with db.WriteSession.begin() as session:
         follow_ids = take_card(session, claim_id, holder, now=utcnow())
@@ -419,8 +402,8 @@ def _post_card(
         if (seconds := _retry_after(exc)) is not None:
             with db.WriteSession.begin() as session:
                 give_back(session, claim_id, holder)
-            raise _Limited(seconds) from None
-        _failed(db, channel, exc, what="a follow card", claim_ids=[claim_id])
+            raise _limited(channel, seconds, now) from None
+        _failed(db, channel, exc, what="a follow card", claim_ids=[claim_id], now=now)
         return False
     with db.WriteSession.begin() as session:
         mark_posted(session, claim_id, message_ts=posted["ts"], follow_ids=follow_ids)
@@ -452,8 +435,8 @@ def _post_summary(
     """One message for what the burst leaves: titles (hottest first, up to 20), then a count.
 
     `into`: the ts of the summary of the last WINDOW, which is edited to carry
-    these too, rather than a second summary posted. Raises _Limited, having
-    given back what it took.
+    these too, rather than a second summary posted. Raises _Held, having given
+    back what it took when Slack certainly did not take it.
     """
     try:
         with db.WriteSession.begin() as session:
@@ -476,14 +459,14 @@ def _post_summary(
         if (seconds := _retry_after(exc)) is not None:
             with db.WriteSession.begin() as session:
                 summary_refused(session, channel, summary, status="pending")
-            raise _Limited(seconds) from None
-        if isinstance(exc, SlackApiError) or never_sent(exc):
+            raise _limited(channel, seconds, now) from None
+        if not _maybe_sent(exc):
             with db.WriteSession.begin() as session:
                 summary_refused(session, channel, summary)
                 error = exc.response.get("error") if isinstance(exc, SlackApiError) else None
                 if into is not None and error in _SUMMARY_GONE:
                     forget_summary(session, channel, into)
-        _failed(db, channel, exc, what="a follow summary", claim_ids=[])
+        _failed(db, channel, exc, what="a follow summary", claim_ids=[], now=now)
         return False
     if into is None:
         with db.WriteSession.begin() as session:
@@ -492,31 +475,44 @@ def _post_summary(
 
 
 def _failed(
-    db: Database, channel: str, exc: BaseException, *, what: str, claim_ids: Sequence[int]
+    db: Database,
+    channel: str,
+    exc: BaseException,
+    *,
+    what: str,
+    claim_ids: Sequence[int],
+    now: datetime | None,
 ) -> None:
-    """A post failed: give back what Slack did not take, and say so in one line.
+    """A post failed: release what Slack did not take (the next index run makes it pending
+    again), and say so in one line. Only what was tried is released: the channel's other
+    posts stay pending, and the channel rests for a PAUSE.
 
-    Raises _ChannelClosed when this channel takes no post now, _Stop when none
-    does (or it is unknown whether the post went out); returns when only this
-    post was refused.
+    Raises _Held when this channel takes no post now, or (stop) none does or it is unknown
+    whether the post went out; returns when only this post was refused.
     """
+    pause = (now or utcnow()) + PAUSE
+    if _maybe_sent(exc):
+        log.error(
+            "%s for %s may have been posted though Slack did not confirm it (%s), so it is "
+            "not posted again",
+            what,
+            channel,
+            _failure_name(exc),
+        )
+        raise _Held(None, stop=True)
+    with db.WriteSession.begin() as session:
+        release_claims(session, claim_ids)
     if isinstance(exc, SlackApiError):
         error = str(exc.response.get("error", ""))
-        with db.WriteSession.begin() as session:
-            release_claims(session, claim_ids)
-            if error in _CHANNEL_REFUSALS:
-                release_waiting(session, channel)
-            elif error in _TOKEN_REFUSALS:
-                release_waiting(session)
         if error in _CHANNEL_REFUSALS:
             why = _CHANNEL_REFUSALS[error].format(channel=channel)
             log.warning(
-                "follow cards for %s are not posted: %s; they are tried again after the next "
-                "index run",
+                "follow cards for %s are not posted: %s; they are tried again in a minute, "
+                "and what was refused after the next index run",
                 channel,
                 why,
             )
-            raise _ChannelClosed
+            raise _Held(pause)
         log.error(
             "%s for %s was not posted: Slack refused it (%s); it is tried again after the next "
             "index run",
@@ -525,26 +521,20 @@ def _failed(
             error or "no error given",
         )
         if error in _TOKEN_REFUSALS:
-            raise _Stop
+            raise _Held(pause, stop=True)
         return
-    if never_sent(exc):
-        with db.WriteSession.begin() as session:
-            release_claims(session, claim_ids)
-            release_waiting(session)
-        log.warning(
-            "follow cards are not posted: Slack could not be reached (%s); they are tried again "
-            "after the next index run",
-            type(getattr(exc, "reason", None) or exc).__name__,
-        )
-        raise _Stop
-    log.error(
-        "the connection to Slack failed after %s for %s was sent (%s), so it may be there: it is "
-        "not posted again",
-        what,
-        channel,
-        type(exc).__name__,
+    log.warning(
+        "follow cards are not posted: Slack could not be reached (%s); they are tried again "
+        "in a minute, and what was tried after the next index run",
+        _failure_name(exc),
     )
-    raise _Stop
+    raise _Held(pause, stop=True)
+
+
+def _failure_name(exc: BaseException) -> str:
+    if isinstance(exc, SlackApiError):
+        return f"HTTP {exc.response.status_code}"
+    return type(getattr(exc, "reason", None) or exc).__name__
 
 
 # --- the folder watch (NEWSBOT_WATCH) ----------------------------------------------------

@@ -17,6 +17,7 @@ from storage.follows import (
     active_follows,
     add_follow,
     follow_events_since,
+    release_claims,
     remove_follow,
     set_config_follow,
 )
@@ -193,12 +194,32 @@ def test_claims_refused_for_a_day_expire(db: Database, tmp_path: Path):
     with db.WriteSession.begin() as session:
         session.execute(
             FollowClaim.__table__.update().values(
-                status="released", found_at=utcnow() - timedelta(days=2)
+                status="released", claimed_at=utcnow() - timedelta(days=2)
             )
         )
     assert sync(db.WriteSession, folder).follow_finds == 0
     with db.Session() as session:
         assert session.scalars(select(FollowClaim.status)).all() == ["expired"]
+
+
+def test_a_claim_that_waited_long_and_was_refused_just_now_is_retried(db: Database, tmp_path: Path):
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    follow(db, "C1", "ai")
+    write_article(folder, "x", topics=("AI",))
+    write_article(folder, "y", topics=("AI",))
+    sync(db.WriteSession, folder)
+    with db.WriteSession.begin() as session:
+        # Both found two days ago (a slow review queue); one refused now, one never tried.
+        session.execute(
+            FollowClaim.__table__.update().values(found_at=utcnow() - timedelta(days=2))
+        )
+        first = session.scalars(select(FollowClaim.id).order_by(FollowClaim.id)).first()
+        assert first is not None
+        release_claims(session, [first])
+    assert sync(db.WriteSession, folder).follow_finds == 1
+    with db.Session() as session:
+        assert session.scalars(select(FollowClaim.status)).all() == ["pending", "pending"]
 
 
 def test_the_follow_tables_go_down_and_up_again(database_url: str):

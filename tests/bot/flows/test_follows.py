@@ -205,14 +205,15 @@ def test_slack_refusing_releases_the_claim_and_the_next_run_posts_it(
     assert desk.post() == 0
     lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(lines) == 1 and "/invite @newsbot" in lines[0] and CHANNEL in lines[0]
-    assert {s for _c, _u, s in claims(desk)} == {"released"}
-    assert desk.post() == 0  # nothing retried before an index run
+    # Only the card Slack refused is released; the others were not tried and wait.
+    assert sorted(s for _c, _u, s in claims(desk)) == ["pending", "pending", "released"]
+    assert desk.post() == 0  # the channel rests a minute
     assert len(slack.calls_to("chat.postMessage", all_attempts=True)) == 1
 
     slack.set_channel(CHANNEL, member=True)  # /invite @newsbot
     report = desk.index()  # no file changed
-    assert report.added == report.updated == 0 and report.follow_finds == 3
-    assert desk.post() == 3
+    assert report.added == report.updated == 0 and report.follow_finds == 1
+    assert desk.post(now=datetime.now(UTC) + timedelta(minutes=2)) == 3
     assert sorted(t for c in desk.posts() for t in card_titles(c)) == [
         "Refused 0",
         "Refused 1",
@@ -294,12 +295,20 @@ def test_rejected_and_missing_articles_never_post(desk: Desk, slack: FakeSlack):
     assert desk.posts() == []
 
 
-def test_a_rate_limit_is_waited_out_and_the_card_posted_once(desk: Desk, slack: FakeSlack):
+def test_a_rate_limited_card_waits_for_its_retry_after_and_is_posted_once(
+    desk: Desk, slack: FakeSlack
+):
     desk.follow("ai")
     write_article(desk.folder, "busy", title="Busy", topics=("AI",))
     desk.index()
-    slack.rate_limit_next("chat.postMessage", times=2)
-    assert desk.post() == 1
+    slack.rate_limit_next("chat.postMessage", times=2, retry_after=20)
+    assert desk.post() == 0
+    assert [s for _c, _u, s in claims(desk)] == ["pending"]  # given back, not released
+    assert desk.post() == 0  # the channel is held until its Retry-After: Slack is not asked
+    assert len(slack.calls_to("chat.postMessage", all_attempts=True)) == 1
+    later = datetime.now(UTC) + timedelta(minutes=1)
+    assert desk.post(now=later) == 0  # limited again
+    assert desk.post(now=later + timedelta(minutes=1)) == 1
     assert len(desk.posts()) == 1
     assert len(slack.calls_to("chat.postMessage", all_attempts=True)) == 3
 
@@ -317,7 +326,7 @@ def test_slack_unreachable_gives_the_claim_back(desk: Desk, slack: FakeSlack, ca
     assert "could not be reached" in caplog.text
     assert [s for _c, _u, s in claims(desk)] == ["released"]
     desk.index()
-    assert desk.post() == 1
+    assert desk.post(now=datetime.now(UTC) + timedelta(minutes=2)) == 1
 
 
 def test_a_connection_dropped_after_sending_is_not_posted_again(desk: Desk, slack: FakeSlack):
@@ -330,6 +339,32 @@ def test_a_connection_dropped_after_sending_is_not_posted_again(desk: Desk, slac
     desk.index()
     assert desk.post() == 0
     assert len(slack.calls_to("chat.postMessage", all_attempts=True)) == 1
+
+
+@pytest.mark.parametrize("status", [500, 502, 504])
+def test_a_server_error_after_sending_is_not_posted_again(
+    desk: Desk, slack: FakeSlack, status: int
+):
+    desk.follow("ai")
+    write_article(desk.folder, "maybe", title="Maybe", topics=("AI",))
+    desk.index()
+    slack.http_error_next("chat.postMessage", status)  # Slack may have posted it first
+    assert desk.post() == 0
+    assert [s for _c, _u, s in claims(desk)] == ["claimed"]
+    desk.index()
+    assert desk.post(now=datetime.now(UTC) + timedelta(minutes=11)) == 0
+    assert len(slack.calls_to("chat.postMessage", all_attempts=True)) == 1
+
+
+def test_a_card_names_every_follow_of_the_channel_matching_when_it_goes_out(desk: Desk):
+    desk.follow("ai")
+    write_article(desk.folder, "robo", title="Robots sort mail", topics=("AI",), heat=60)
+    desk.index()
+    desk.follow("robots")  # made after the find, before the card went out
+    assert desk.post() == 1
+    (card,) = desk.posts()
+    line = card.args["blocks"][0]["elements"][0]["text"]
+    assert "ai" in line and "robots" in line
 
 
 def test_each_channel_gets_its_own_card(desk: Desk, slack: FakeSlack):
@@ -525,6 +560,31 @@ def test_after_unfollow_and_follow_again_an_article_that_starts_matching_is_post
     assert "ai heat&gt;=70" in card.args["blocks"][0]["elements"][0]["text"]
 
 
+def test_a_refused_find_whose_file_is_missing_for_a_run_is_posted_when_it_comes_back(
+    desk: Desk, slack: FakeSlack, tmp_path: Path
+):
+    desk.follow("ai")
+    write_article(desk.folder, "away", title="Away and back", topics=("AI",))
+    desk.index()
+    slack.fail_next("chat.postMessage", "not_in_channel")
+    assert desk.post() == 0
+    assert status_of(desk) == {"Away and back": "released"}
+    aside = tmp_path / "aside"
+    desk.folder.rename(aside)
+    desk.folder.mkdir()  # an unmounted share: the folder is empty for one run
+    desk.index()  # the refused find is pending again, but its article is missing
+    later = datetime.now(UTC) + timedelta(minutes=2)
+    assert desk.post(now=later) == 0
+    assert status_of(desk) == {"Away and back": "missing"}
+    desk.folder.rmdir()
+    aside.rename(desk.folder)  # back, byte for byte
+    desk.index()
+    assert desk.post(now=later) == 1
+    assert [card_titles(c) for c in desk.posts()] == [["Away and back"]]
+    desk.index()
+    assert desk.post(now=later + timedelta(minutes=11)) == 0  # once
+
+
 def test_articles_whose_files_vanish_for_one_run_and_come_back_are_not_new(
     desk: Desk, tmp_path: Path
 ):
@@ -592,22 +652,25 @@ def test_a_deleted_summary_is_not_grown_and_what_it_would_carry_waits(desk: Desk
     assert card_titles(desk.posts()[-1]) == ["Late"]
 
 
-def test_a_rate_limit_outlasting_the_retries_leaves_only_that_channel_to_the_next_run(
-    desk: Desk, slack: FakeSlack
+@pytest.mark.parametrize("retry_after", [20, 3600])
+def test_a_rate_limited_channel_holds_up_no_other_channel(
+    desk: Desk, slack: FakeSlack, retry_after: int
 ):
     desk.follow("ai")
     desk.follow("ai", channel="C0OTHER")
+    desk.follow("ai", channel="C0THIRD")
     write_article(desk.folder, "both", title="Both", topics=("AI",))
     desk.index()
-    slack.rate_limit_next("chat.postMessage", retry_after=3600)  # channels are posted in order
-    assert desk.post() == 1
-    assert desk.posts() == [] and [card_titles(c) for c in desk.posts("C0OTHER")] == [["Both"]]
-    assert sorted(claims(desk)) == [
-        (CHANNEL, "https://news.example/both", "released"),
-        ("C0OTHER", "https://news.example/both", "posted"),
-    ]
-    desk.index()
-    assert desk.post() == 1
+    # Channels are posted in order: the first is limited, the others go out in the same look.
+    slack.rate_limit_next("chat.postMessage", retry_after=retry_after)
+    assert desk.post() == 2
+    assert desk.posts() == []
+    for other in ("C0OTHER", "C0THIRD"):
+        assert [card_titles(c) for c in desk.posts(other)] == [["Both"]]
+    assert sorted(claims(desk))[0] == (CHANNEL, "https://news.example/both", "pending")
+    assert desk.post() == 0  # held until its Retry-After, without an index run
+    assert len(slack.calls_to("chat.postMessage", all_attempts=True)) == 3
+    assert desk.post(now=datetime.now(UTC) + timedelta(seconds=retry_after + 60)) == 1
     assert [card_titles(c) for c in desk.posts()] == [["Both"]]
 
 

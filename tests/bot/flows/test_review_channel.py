@@ -9,10 +9,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
 from bot.render import actions
 from bot.scheduler import start_up
 from storage.db import Database, open_database
+from storage.models import FollowClaim, utcnow
 from tests.bot.follow_desk import Desk, card_titles, make_desk, text_of, write_article
 from tests.builders import make_settings
 from tests.slack_api import FakeSlack
@@ -123,3 +125,70 @@ def test_a_draft_decided_while_it_waits_for_room_is_not_posted(slack, database_u
     desk.index()  # published in the file meanwhile: no longer a draft for review
     assert desk.post(now=datetime.now(UTC) + timedelta(minutes=11)) == 0
     assert [card_titles(c) for c in desk.posts(REVIEW)] == [["First draft"]]
+
+
+def test_a_new_threshold_keeps_the_drafts_waiting_for_room(slack, database_url, folder, db):
+    desk_with(slack, database_url, folder, db).index()
+    env = {"NEWSBOT_REVIEW_CHANNEL": REVIEW, "NEWSBOT_FOLLOW_BURST": "1"}
+    desk = desk_with(slack, database_url, folder, db, NEWSBOT_REVIEW_MIN_HEAT="70", **env)
+    for n in range(3):
+        write_article(folder, f"t{n}", title=f"Threshold {n}", heat=80 + n)
+    desk.index()
+    assert desk.post() == 1
+    # A restart with a lower threshold: the configured follow is replaced; the drafts that
+    # wait still pass it, so they go out.
+    desk = desk_with(slack, database_url, folder, db, NEWSBOT_REVIEW_MIN_HEAT="60", **env)
+    later = datetime.now(UTC) + timedelta(minutes=11)
+    assert desk.post(now=later) == 1
+    assert desk.post(now=later + timedelta(minutes=11)) == 1
+    cards = desk.posts(REVIEW)
+    assert [card_titles(c) for c in cards] == [[f"Threshold {n}"] for n in (2, 1, 0)]
+    # One above it: a draft that waits below the new threshold is not posted.
+    write_article(folder, "t-cool", title="Below the new one", heat=65)
+    desk.index()
+    desk = desk_with(slack, database_url, folder, db, NEWSBOT_REVIEW_MIN_HEAT="70", **env)
+    assert desk.post(now=later + timedelta(minutes=22)) == 0
+
+
+def test_drafts_whose_files_are_missing_for_a_run_are_posted_when_they_come_back(
+    slack, database_url, folder, db, tmp_path
+):
+    desk_with(slack, database_url, folder, db).index()
+    env = {"NEWSBOT_REVIEW_CHANNEL": REVIEW, "NEWSBOT_FOLLOW_BURST": "1"}
+    desk = desk_with(slack, database_url, folder, db, **env)
+    for n in range(3):
+        write_article(folder, f"m{n}", title=f"Missing {n}", heat=80 + n)
+    desk.index()
+    assert desk.post() == 1
+    aside = tmp_path / "aside"
+    folder.rename(aside)
+    folder.mkdir()  # an unmounted share: the folder is empty for one run
+    desk.index()
+    later = datetime.now(UTC) + timedelta(minutes=11)
+    assert desk.post(now=later) == 0  # missing drafts are not posted while missing
+    folder.rmdir()
+    aside.rename(folder)  # back, byte for byte
+    desk.index()
+    assert desk.post(now=later) == 1
+    assert desk.post(now=later + timedelta(minutes=11)) == 1
+    assert desk.post(now=later + timedelta(minutes=22)) == 0
+    cards = desk.posts(REVIEW)
+    assert [card_titles(c) for c in cards] == [[f"Missing {n}"] for n in (2, 1, 0)]
+
+
+def test_a_long_queue_survives_a_refusal(slack, database_url, folder, db):
+    desk_with(slack, database_url, folder, db).index()
+    desk = desk_with(slack, database_url, folder, db, NEWSBOT_REVIEW_CHANNEL=REVIEW)
+    for n in range(8):
+        write_article(folder, f"q{n}", title=f"Queued {n}", heat=50 + n)
+    desk.index()
+    assert desk.post() == 5
+    with db.WriteSession.begin() as session:  # they have waited in the queue for two days
+        session.execute(update(FollowClaim).values(found_at=utcnow() - timedelta(days=2)))
+    slack.fail_next("chat.postMessage", "not_in_channel")  # one hiccup
+    later = datetime.now(UTC) + timedelta(minutes=11)
+    assert desk.post(now=later) == 0
+    desk.index()  # what was refused is pending again; nothing expired
+    assert desk.post(now=later + timedelta(minutes=2)) == 3
+    titles = sorted(t for c in desk.posts(REVIEW) for t in card_titles(c))
+    assert titles == [f"Queued {n}" for n in range(8)]

@@ -6,14 +6,20 @@ moves the row from "message" to "uploading". Each step is given back when
 Slack certainly did not act, and kept (at most once) when Slack may have. A
 given-back message stays a row, so later runs can tell a week whose report is
 owed from a week the app never tried to report (before it existed).
+
+A week is reported once whatever the channel: a week out (or being posted) in
+one channel is not posted to another, and a week given back in a channel the
+report no longer goes to (refused there, then NEWSBOT_REPORT_CHANNEL changed)
+is carried: its row moves to the configured channel when that claims it.
 """
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased
 
 from storage.db import insert_if_absent, update_won
 from storage.decisions import writer_id
@@ -30,36 +36,55 @@ def week_of(day: date) -> date:
 
 
 def claim_report(session: Session, *, channel: str, report_date: date, late: bool) -> int | None:
-    """Claim the report of `report_date`'s week for the channel (a new row, or one given
-    back); its id, or None when someone else has it."""
+    """Claim the report of `report_date`'s week for the channel (a new row, one given back,
+    or one given back in another channel, carried here); its id, or None when someone else
+    has it, or the week is out (or being posted) in another channel."""
     week = week_of(report_date)
-    claimed = insert_if_absent(
-        session,
-        ReportRun,
-        channel=channel,
-        week=week,
-        report_date=report_date,
-        status=CLAIMED,
-        claimed_by=writer_id(),
-        claimed_at=utcnow(),
-        late=late,
-    ) or update_won(
-        session,
-        ReportRun,
-        ReportRun.channel == channel,
-        ReportRun.week == week,
-        ReportRun.status == GIVEN_BACK,
-        status=CLAIMED,
-        report_date=report_date,
-        claimed_by=writer_id(),
-        claimed_at=utcnow(),
-        late=late,
-    )
+    values = {
+        "status": CLAIMED,
+        "report_date": report_date,
+        "claimed_by": writer_id(),
+        "claimed_at": utcnow(),
+        "late": late,
+    }
+    elsewhere = session.scalars(
+        select(ReportRun)
+        .where(ReportRun.week == week, ReportRun.channel != channel)
+        .order_by(ReportRun.id)
+    ).all()
+    if any(run.status != GIVEN_BACK for run in elsewhere):
+        return None
+    mine = find_report(session, channel=channel, week=week)
+    if mine is not None:
+        claimed = update_won(
+            session, ReportRun, ReportRun.id == mine.id, ReportRun.status == GIVEN_BACK, **values
+        )
+    elif elsewhere:
+        claimed = _carry(session, elsewhere[0].id, channel, values)
+    else:
+        claimed = insert_if_absent(session, ReportRun, channel=channel, week=week, **values)
     if not claimed:
         return None
     run = find_report(session, channel=channel, week=week)
     assert run is not None
     return run.id
+
+
+def _carry(session: Session, run_id: int, channel: str, values: dict) -> bool:
+    """Move a week given back in another channel to this one, claimed; False when someone
+    else took it (or, racing, gave this channel a row of that week first)."""
+    try:
+        with session.begin_nested():
+            return update_won(
+                session,
+                ReportRun,
+                ReportRun.id == run_id,
+                ReportRun.status == GIVEN_BACK,
+                channel=channel,
+                **values,
+            )
+    except IntegrityError:
+        return False
 
 
 def find_report(session: Session, *, channel: str, week: date) -> ReportRun | None:
@@ -69,8 +94,22 @@ def find_report(session: Session, *, channel: str, week: date) -> ReportRun | No
     ).first()
 
 
-def mark_message(session: Session, run_id: int, *, message_ts: str, chart: bool) -> None:
-    """Slack accepted the message: the chart is next, or (no chart) the report is out."""
+def find_week(session: Session, *, channel: str, week: date) -> ReportRun | None:
+    """The channel's run of that week; else the week's run in another channel that is out
+    or being posted (so not this channel's to post); else None."""
+    return (
+        find_report(session, channel=channel, week=week)
+        or session.scalars(
+            select(ReportRun)
+            .where(ReportRun.week == week, ReportRun.status != GIVEN_BACK)
+            .order_by(ReportRun.id)
+        ).first()
+    )
+
+
+def mark_message(session: Session, run_id: int, *, message_ts: str | None, chart: bool) -> None:
+    """Slack accepted the message (or may have: no ts): the chart is next, or (no chart)
+    the report is out."""
     session.execute(
         update(ReportRun)
         .where(ReportRun.id == run_id)
@@ -92,20 +131,34 @@ def release_report(session: Session, run_id: int) -> None:
 
 
 def owed_reports(session: Session, *, channel: str, since: date, before: date) -> list[date]:
-    """Report dates of the channel's weeks from `since` to before `before` (week keys) whose
-    message or chart was given back and is still to post, oldest first."""
-    return list(
-        session.scalars(
-            select(ReportRun.report_date)
-            .where(
-                ReportRun.channel == channel,
-                ReportRun.week >= week_of(since),
-                ReportRun.week < week_of(before),
-                ReportRun.status.in_((GIVEN_BACK, MESSAGE)),
-            )
-            .order_by(ReportRun.week)
-        )
+    """Report dates of the weeks from `since` to before `before` (week keys) whose report is
+    still to post in the channel, oldest first: its message or chart was given back there,
+    or its message was given back in another channel and the week is out nowhere (carried
+    here by `claim_report`). A chart whose message went to another channel stays there."""
+    other = aliased(ReportRun)
+    here = aliased(ReportRun)
+    out_anywhere = exists().where(other.week == ReportRun.week, other.status != GIVEN_BACK)
+    row_here = exists().where(here.week == ReportRun.week, here.channel == channel)
+    owed = (ReportRun.channel == channel) & ReportRun.status.in_((GIVEN_BACK, MESSAGE))
+    carried = (
+        (ReportRun.channel != channel)
+        & (ReportRun.status == GIVEN_BACK)
+        & ~out_anywhere
+        & ~row_here
     )
+    rows = session.execute(
+        select(ReportRun.week, ReportRun.report_date)
+        .where(
+            ReportRun.week >= week_of(since),
+            ReportRun.week < week_of(before),
+            owed | carried,
+        )
+        .order_by(ReportRun.week, ReportRun.id)
+    ).all()
+    dates: dict[date, date] = {}
+    for week, report_date in rows:
+        dates.setdefault(week, report_date)
+    return list(dates.values())
 
 
 def claim_chart(session: Session, run_id: int) -> bool:

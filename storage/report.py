@@ -2,8 +2,12 @@
 
 A report run is a row keyed by (channel, week). Whoever inserts it (or takes
 it back from "given-back") posts the message; the chart is uploaded by whoever
-moves the row from "message" to "uploading". Each step is given back when
-Slack certainly did not act, and kept (at most once) when Slack may have. A
+moves the row from "message" to "uploading", and moves it on to "sharing" just
+before files.completeUploadExternal, the only step that shares anything. An
+"uploading" row older than CHART_LEASE (its process died during the first two
+steps, which share nothing) may be taken over; a "sharing" one never is. Each
+step is given back when Slack certainly did not act, and kept (at most once)
+when Slack may have. A
 given-back message stays a row, so later runs can tell a week whose report is
 owed from a week the app never tried to report (before it existed).
 
@@ -15,6 +19,7 @@ is carried: its row moves to the configured channel when that claims it.
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, timedelta
 
 from sqlalchemy import exists, select, update
@@ -26,6 +31,11 @@ from storage.decisions import writer_id
 from storage.models import ReportRun, utcnow
 
 CLAIMED, MESSAGE, UPLOADING, POSTED = "claimed", "message", "uploading", "posted"
+#: files.completeUploadExternal was called: the chart may be shared, never uploaded again.
+SHARING = "sharing"
+#: An "uploading" row this old was left by a process that died before sharing: its first
+#: two steps (a capped wait of minutes at most) share nothing, so another run may take it.
+CHART_LEASE = timedelta(minutes=15)
 #: The message was refused or never reached Slack: the report is owed, free to claim.
 GIVEN_BACK = "given-back"
 
@@ -133,13 +143,14 @@ def release_report(session: Session, run_id: int) -> None:
 def owed_reports(session: Session, *, channel: str, since: date, before: date) -> list[date]:
     """Report dates of the weeks from `since` to before `before` (week keys) whose report is
     still to post in the channel, oldest first: its message or chart was given back there,
+    (or left uploading: `claim_chart` takes it once its lease ran out),
     or its message was given back in another channel and the week is out nowhere (carried
     here by `claim_report`). A chart whose message went to another channel stays there."""
     other = aliased(ReportRun)
     here = aliased(ReportRun)
     out_anywhere = exists().where(other.week == ReportRun.week, other.status != GIVEN_BACK)
     row_here = exists().where(here.week == ReportRun.week, here.channel == channel)
-    owed = (ReportRun.channel == channel) & ReportRun.status.in_((GIVEN_BACK, MESSAGE))
+    owed = (ReportRun.channel == channel) & ReportRun.status.in_((GIVEN_BACK, MESSAGE, UPLOADING))
     carried = (
         (ReportRun.channel != channel)
         & (ReportRun.status == GIVEN_BACK)
@@ -161,16 +172,37 @@ def owed_reports(session: Session, *, channel: str, since: date, before: date) -
     return list(dates.values())
 
 
-def claim_chart(session: Session, run_id: int) -> bool:
-    """Take the chart's upload; False when it is someone else's, or done."""
+def claim_chart(session: Session, run_id: int) -> str | None:
+    """Take the chart's upload (or one whose lease ran out before sharing); the claim's
+    token for `start_sharing`, or None when it is someone else's, or done."""
+    token = f"{writer_id()}#{uuid.uuid4().hex[:12]}"
+    stale = (
+        (ReportRun.status == UPLOADING)
+        & (ReportRun.claimed_at < utcnow() - CHART_LEASE)
+        & ReportRun.claimed_by.contains("#")  # taken by a version that shares under "sharing"
+    )
+    won = update_won(
+        session,
+        ReportRun,
+        ReportRun.id == run_id,
+        (ReportRun.status == MESSAGE) | stale,
+        status=UPLOADING,
+        claimed_by=token,
+        claimed_at=utcnow(),
+    )
+    return token if won else None
+
+
+def start_sharing(session: Session, run_id: int, token: str) -> bool:
+    """Just before files.completeUploadExternal: False when the lease ran out and another
+    run took the upload over (this one must not share)."""
     return update_won(
         session,
         ReportRun,
         ReportRun.id == run_id,
-        ReportRun.status == MESSAGE,
-        status=UPLOADING,
-        claimed_by=writer_id(),
-        claimed_at=utcnow(),
+        ReportRun.status == UPLOADING,
+        ReportRun.claimed_by == token,
+        status=SHARING,
     )
 
 
@@ -187,6 +219,6 @@ def release_chart(session: Session, run_id: int) -> None:
     """Give the chart's upload back (Slack refused it, or was not reached)."""
     session.execute(
         update(ReportRun)
-        .where(ReportRun.id == run_id, ReportRun.status == UPLOADING)
+        .where(ReportRun.id == run_id, ReportRun.status.in_((UPLOADING, SHARING)))
         .values(status=MESSAGE)
     )

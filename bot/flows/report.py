@@ -35,6 +35,7 @@ from storage.report import (
     GIVEN_BACK,
     MESSAGE,
     POSTED,
+    UPLOADING,
     claim_chart,
     claim_report,
     find_week,
@@ -43,6 +44,7 @@ from storage.report import (
     owed_reports,
     release_chart,
     release_report,
+    start_sharing,
     week_of,
 )
 from storage.searches import search_gaps
@@ -172,14 +174,15 @@ def post_report(
             posted_message = True
     run_id, status, message_ts, run_date, run_channel = state
     done = "maybe-posted" if maybe_posted else "posted" if posted_message else "already-posted"
-    if status != MESSAGE or run_channel != channel:
+    if status not in (MESSAGE, UPLOADING) or run_channel != channel:
         return ReportResult(done, run_channel, run_date, message_ts, late=late)
     with db.WriteSession.begin() as session:
-        if not claim_chart(session, run_id):
-            return ReportResult(done, channel, run_date, message_ts)
+        token = claim_chart(session, run_id)
+    if token is None:
+        return ReportResult(done, channel, run_date, message_ts)
     if built is None or run_date != report_date:
         built = build(settings, db, run_date)
-    file_id = _upload_chart(db, client, run_id, channel, built[0])
+    file_id = _upload_chart(db, client, run_id, token, channel, built[0])
     log.info("uploaded the weekly report's chart for %s to %s", run_date, channel)
     done = "maybe-posted" if maybe_posted else "posted"
     return ReportResult(done, channel, run_date, message_ts, file_id, late)
@@ -205,9 +208,18 @@ def owed_before(settings: Settings, db: Database, channel: str, report_date: dat
 
 
 def _upload_chart(
-    db: Database, client: WebClient, run_id: int, channel: str, stats: DeskStats
+    db: Database, client: WebClient, run_id: int, token: str, channel: str, stats: DeskStats
 ) -> str | None:
     what = "the weekly report's chart"
+
+    def before_sharing() -> None:
+        with db.WriteSession.begin() as session:
+            if not start_sharing(session, run_id, token):
+                raise ReportError(
+                    f"another run took over {what} while this one was uploading it: "
+                    "this one does not share it"
+                )
+
     try:
         file_id = share_file(
             client,
@@ -216,6 +228,7 @@ def _upload_chart(
             filename=f"desk-report-{stats.first_day}-{stats.last_day}.png",
             title=chart.title(stats),
             alt_txt=chart.alt_text(stats),
+            before_sharing=before_sharing,
         )
     except UploadFailed as failed:
         if failed.outcome == MAYBE_SHARED:

@@ -70,8 +70,11 @@ def share_file(
     title: str,
     alt_txt: str,
     sleep: Callable[[float], None] = time.sleep,
+    before_sharing: Callable[[], None] | None = None,
 ) -> str | None:
-    """Upload `data` and share it in `channel`; the shared file's id. Raises UploadFailed."""
+    """Upload `data` and share it in `channel`; the shared file's id. Raises UploadFailed.
+
+    `before_sharing` is called just before the step that shares (it may raise to stop)."""
     try:
         ticket = client.files_getUploadURLExternal(
             filename=filename, length=len(data), alt_txt=alt_txt
@@ -79,6 +82,8 @@ def share_file(
     except CALL_FAILED as exc:
         raise _not_shared(GET_URL, exc) from None
     _upload(client, str(ticket["upload_url"]), data, sleep)
+    if before_sharing is not None:
+        before_sharing()
     try:
         done = client.files_completeUploadExternal(
             files=[{"id": str(ticket["file_id"]), "title": title}], channel_id=channel

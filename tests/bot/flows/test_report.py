@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 import numpy
 import pytest
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.app import make_client
 from bot.flows.report import (
@@ -37,7 +37,8 @@ from bot.scheduler import (
     report_job,
 )
 from storage.db import open_database
-from storage.models import ReportRun, SearchLog
+from storage.models import ReportRun, SearchLog, utcnow
+from storage.report import CHART_LEASE, claim_chart, start_sharing
 from tests.builders import closed_port_url, make_settings
 from tests.insights_builders import add_article, decide, searched
 from tests.slack_api import mentions_in
@@ -262,7 +263,7 @@ def test_a_chart_whose_sharing_may_have_happened_is_not_uploaded_again(settings,
     slack.drop_next("files.completeUploadExternal")
     with pytest.raises(ReportError):
         post(settings, db)
-    assert [status for status, _ts, _file in runs(db)] == ["uploading"]
+    assert [status for status, _ts, _file in runs(db)] == ["sharing"]
     assert post(settings, db).status == "already-posted"
     assert len(slack.calls_to("files.completeUploadExternal", all_attempts=True)) == 1
 
@@ -275,7 +276,7 @@ def test_a_5xx_after_the_chart_was_shared_is_not_shared_again(settings, db, slac
         post(settings, db)
     assert not isinstance(raised.value, ReportUnreachable)
     assert f"HTTP {status}" in str(raised.value) and f"may be in {CHANNEL}" in str(raised.value)
-    assert [state for state, _ts, _file in runs(db)] == ["uploading"]
+    assert [state for state, _ts, _file in runs(db)] == ["sharing"]
     assert post(settings, db, now=DUE + timedelta(minutes=5)).status == "already-posted"
     assert len(slack.calls_to("files.completeUploadExternal", all_attempts=True)) == 1
     assert len(shared_charts(slack)) == 1
@@ -630,3 +631,45 @@ def test_a_week_out_in_one_channel_is_not_posted_in_another(settings, db, slack)
     )
     assert result.status == "already-posted" and result.channel == CHANNEL
     assert len(posted(slack)) == 1
+
+
+def test_a_chart_left_uploading_by_a_dead_process_is_taken_over_after_its_lease(
+    settings, db, slack
+):
+    """Killed during the first two steps (which share nothing), a process leaves the row
+    "uploading": once the lease has run out, the next run uploads the chart, once."""
+    week_of_work(db)
+    slack.fail_next("files.completeUploadExternal", "missing_scope")
+    with pytest.raises(ReportError):
+        post(settings, db)
+    with db.WriteSession.begin() as session:
+        assert claim_chart(session, runs_ids(db)[0])  # taken, then the process is killed
+    assert post(settings, db).status == "already-posted"  # the lease still runs
+    with db.WriteSession.begin() as session:
+        session.execute(update(ReportRun).values(claimed_at=utcnow() - CHART_LEASE * 2))
+    result = post(settings, db)
+    assert result.status == "posted" and result.file_id
+    assert shared_charts(slack) == [result.file_id]
+    assert runs(db)[0][0] == "posted"
+
+
+def test_a_run_whose_lease_was_taken_over_does_not_share(settings, db, slack):
+    week_of_work(db)
+    slack.fail_next("files.completeUploadExternal", "missing_scope")
+    with pytest.raises(ReportError):
+        post(settings, db)
+    run_id = runs_ids(db)[0]
+    with db.WriteSession.begin() as session:
+        stale = claim_chart(session, run_id)
+        session.execute(update(ReportRun).values(claimed_at=utcnow() - CHART_LEASE * 2))
+    with db.WriteSession.begin() as session:
+        fresh = claim_chart(session, run_id)
+    assert stale and fresh
+    with db.WriteSession.begin() as session:
+        assert not start_sharing(session, run_id, stale)
+        assert start_sharing(session, run_id, fresh)
+
+
+def runs_ids(db) -> list[int]:
+    with db.Session() as session:
+        return list(session.scalars(select(ReportRun.id)))

@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt import App, BoltContext, BoltResponse
 from slack_bolt.error import BoltUnhandledRequestError
 from slack_sdk import WebClient
-from slack_sdk.http_retry import RetryHandler
+from slack_sdk.http_retry import HttpRequest, HttpResponse, RetryHandler, RetryState
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -28,15 +28,51 @@ log = logging.getLogger(__name__)
 
 SORRY = "Sorry, something went wrong on our side. Please try again in a minute."
 
+#: A 429 is waited out only when its Retry-After asks for this many seconds or less.
+LONGEST_WAIT = 30
+
+
+class CappedRateLimitRetryHandler(RateLimitErrorRetryHandler):
+    """Waits out a 429 as the SDK's handler does, unless Retry-After asks for more than
+    `longest_wait` seconds (or says something else than seconds): then the 429 is raised.
+
+    An uncapped wait held a report's or digest's claim for hours and kept SIGTERM
+    waiting; given up, the caller hands its claim back and tries again later.
+    """
+
+    def __init__(self, max_retry_count: int = 5, longest_wait: float = LONGEST_WAIT) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.longest_wait = longest_wait
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if not super()._can_retry(state=state, request=request, response=response, error=error):
+            return False
+        assert response is not None
+        said = next((v for k, v in response.headers.items() if k.lower() == "retry-after"), None)
+        if said is None:
+            return True  # the SDK waits about a second
+        try:
+            return 0 <= int(said[0] if isinstance(said, list) else said) <= self.longest_wait
+        except (TypeError, ValueError, IndexError):
+            return False
+
 
 def make_client(settings: Settings, *, retry_connections: bool = True) -> WebClient:
     """A WebClient for SLACK_API_URL that waits out 429s and retries dropped connections.
 
-    A 429 means Slack did not act, so retrying is always safe. A dropped
+    A 429 means Slack did not act, so retrying is always safe; one that asks to
+    wait more than LONGEST_WAIT seconds is raised at once instead. A dropped
     connection may have been acted on: callers that must never post twice
     (the digest) pass `retry_connections=False`.
     """
-    handlers: list[RetryHandler] = [RateLimitErrorRetryHandler(max_retry_count=5)]
+    handlers: list[RetryHandler] = [CappedRateLimitRetryHandler(max_retry_count=5)]
     if retry_connections:
         handlers += [
             ConnectionErrorRetryHandler(max_retry_count=2),

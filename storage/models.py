@@ -567,8 +567,9 @@ class ReportRun(Base):
 
     status: "claimed" (the message is being posted, or a crash left it unknown),
     "message" (the message is out, the chart still to upload), "uploading" (the
-    chart is being uploaded, or unknown after a crash), "posted", "given-back" (the
-    message was refused or never reached Slack: owed, free to claim again).
+    chart's first two steps, which share nothing: taken over after a lease), "sharing"
+    (files.completeUploadExternal was called: maybe shared, never again), "posted",
+    "given-back" (the message was refused or never reached Slack: owed, free to claim again).
     """
 
     __tablename__ = "report_runs"

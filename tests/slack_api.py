@@ -11,6 +11,7 @@ real client, its retry handlers and Bolt's `respond()` all talk to it:
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import re
@@ -223,6 +224,12 @@ class FakeSlack:
         """The next `times` calls to `method` answer HTTP `status` (a 500, a 413...)."""
         self._script(method, ("status", status), times)
 
+    def act_then_error_next(self, method: str, status: int, times: int = 1) -> None:
+        """The next `times` calls to `method` are carried out (a message posted, a file
+        shared), then answered HTTP `status`, as a gateway timing out on a call Slack
+        finished does (a 504)."""
+        self._script(method, ("acted", status), times)
+
     def drop_next(self, method: str, times: int = 1) -> None:
         """The next `times` calls to `method` get the connection closed, no answer."""
         self._script(method, ("drop", None), times)
@@ -303,6 +310,10 @@ class FakeSlack:
             status, body = 400, {"ok": False, "error": arg}
         elif action == "ratelimit":
             status, body, extra = 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": arg}
+        elif action == "acted":
+            with contextlib.suppress(SlackApiFailure):  # what it refused, it did not do
+                self._dispatch(method, args, headers, None)
+            status, body = arg, {"ok": False, "error": f"http_{arg}"}
         else:
             try:
                 body = self._dispatch(method, args, headers, arg if action == "fail" else None)

@@ -81,6 +81,32 @@ def never_sent(exc: BaseException) -> bool:
     return isinstance(exc, URLError) and not isinstance(exc, HTTPError)
 
 
+#: Slack's HTTP statuses that say it did not act on the call: try again later.
+NOT_ACTED = (429, 503)
+
+
+def not_acted(exc: BaseException) -> bool:
+    """Whether a failed Web API call certainly changed nothing in Slack, so it may be made
+    again: an error Slack named (a refusal), a 4xx, a 429 or a 503 (Slack did not take the
+    request), or a failure before the request was sent (`never_sent`).
+
+    A 500, 502 or 504 may come after Slack acted (a gateway timing out on a call Slack
+    finished), as may a connection dropped after sending: the call may have posted.
+    """
+    if isinstance(exc, SlackApiError):
+        status = exc.response.status_code
+        return status < 500 or status in NOT_ACTED
+    return never_sent(exc)
+
+
+def try_later(exc: BaseException) -> bool:
+    """Whether a call that changed nothing failed for a reason a few minutes may cure
+    (a 429, a 503, Slack out of reach), rather than a refusal that needs a fix."""
+    if isinstance(exc, SlackApiError):
+        return exc.response.status_code in NOT_ACTED or exc.response.get("error") == "ratelimited"
+    return never_sent(exc)
+
+
 def post_cards(
     client: WebClient, channel: str, message: render.Message, **extra: Any
 ) -> SlackResponse:

@@ -14,7 +14,14 @@ from sqlalchemy.orm import Session
 
 from bot import render
 from bot.deps import Deps
-from bot.flows.cards import CALL_FAILED, api_host, failure_reason, never_sent, post_cards
+from bot.flows.cards import (
+    CALL_FAILED,
+    api_host,
+    failure_reason,
+    not_acted,
+    post_cards,
+    try_later,
+)
 from bot.localtime import local_today, wall_time
 from bot.settings import Settings
 from storage.db import Database
@@ -43,7 +50,8 @@ class DigestError(Exception):
 
 
 class DigestUnreachable(DigestError):
-    """Slack could not be reached, so nothing was posted and the claim was given back."""
+    """Slack could not be reached (or rate-limited past waiting, or answered 503), so nothing
+    was posted and the claim was given back, to be tried again in a few minutes."""
 
 
 @dataclass(frozen=True)
@@ -116,10 +124,11 @@ def post_digest(
     """Post the digest unless this channel already has the one for this date.
 
     The claim is taken in the database before posting, and given back when
-    Slack refuses or cannot be reached (`DigestUnreachable`), so a later
-    attempt can post. A retry after a 429 is made by the client on the same
-    request, which Slack did not accept: never twice. A connection lost after
-    the request was sent may have posted: the claim stays, and it is not
+    Slack refuses, or cannot be reached, rate-limits past waiting or answers
+    503 (`DigestUnreachable`), so a later attempt can post. A retry after a 429
+    is made by the client on the same request, which Slack did not accept: never
+    twice. A connection lost after the request was sent, or a 500, 502 or 504
+    (Slack may have acted), may have posted: the claim stays, and it is not
     posted again (at most once).
     """
     now = now or datetime.now(UTC)
@@ -148,22 +157,27 @@ def post_digest(
     try:
         first = _post(client, channel, messages[0])
     except CALL_FAILED as exc:
-        if isinstance(exc, SlackApiError) or never_sent(exc):
+        if not_acted(exc):
             with db.WriteSession.begin() as session:
                 release_claim(session, run_id)
-        if isinstance(exc, SlackApiError):
-            raise DigestError(
-                render.channel_refusal(exc.response, channel, setting=_SETTING)
-            ) from None
-        if never_sent(exc):
-            raise DigestUnreachable(
-                f"Slack could not be reached at {api_host(client)} ({failure_reason(exc)}), "
-                f"so nothing was posted to {channel}"
-            ) from None
+            if isinstance(exc, SlackApiError) and not try_later(exc):
+                raise DigestError(
+                    render.channel_refusal(exc.response, channel, setting=_SETTING)
+                ) from None
+            why = (
+                f"Slack answered HTTP {exc.response.status_code}"
+                if isinstance(exc, SlackApiError)
+                else f"Slack could not be reached at {api_host(client)} ({failure_reason(exc)})"
+            )
+            raise DigestUnreachable(f"{why}, so nothing was posted to {channel}") from None
+        said = (
+            f"Slack answered HTTP {exc.response.status_code}"
+            if isinstance(exc, SlackApiError)
+            else f"the connection to Slack failed ({failure_reason(exc)})"
+        )
         raise DigestError(
-            f"the connection to Slack failed after the digest for {local_date} was sent "
-            f"({failure_reason(exc)}), so it may be in {channel}: it is not posted again "
-            "(see README, 'Exactly once')"
+            f"{said} after the digest for {local_date} was sent, so it may be in {channel}: "
+            "it is not posted again (see README, 'Exactly once')"
         ) from None
     posted = [(first, messages[0])]
     for reply in messages[1:]:

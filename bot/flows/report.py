@@ -4,10 +4,14 @@ The report for a report date covers the seven local days before it. It is two
 posts, the Block Kit message and then the chart image (files_upload_v2's three
 steps, bot/flows/upload.py), each exactly once across replicas and restarts
 (storage/report.py): a step that certainly posted nothing (refused, not
-reached, rate-limited past waiting, or, for the chart, anything before
-files.completeUploadExternal) is given back for a later run; a step whose
-connection dropped after it may have posted is not tried again (at most once,
-as the digest). A week without activity posts one line and no chart.
+reached, rate-limited past waiting, a 503, or, for the chart, anything before
+files.completeUploadExternal) is given back for a later run; a step that may
+have posted (its connection dropped after sending, or Slack answered 500, 502
+or 504) is not tried again (at most once, as the digest). A message that may
+have posted is followed by its chart, which certainly was not sent yet. A week
+without activity posts one line and no chart. A week is reported in one channel
+only; one given back in a channel the report no longer goes to is carried to
+NEWSBOT_REPORT_CHANNEL.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from datetime import UTC, date, datetime, timedelta
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.flows.cards import CALL_FAILED, api_host, failure_reason, never_sent
+from bot.flows.cards import CALL_FAILED, api_host, failure_reason, not_acted
 from bot.flows.upload import MAYBE_SHARED, REFUSED, UploadFailed, share_file
 from bot.localtime import local_today, wall_time
 from bot.render import chart
@@ -31,14 +35,16 @@ from storage.report import (
     GIVEN_BACK,
     MESSAGE,
     POSTED,
+    UPLOADING,
     claim_chart,
     claim_report,
-    find_report,
+    find_week,
     mark_chart,
     mark_message,
     owed_reports,
     release_chart,
     release_report,
+    start_sharing,
     week_of,
 )
 from storage.searches import search_gaps
@@ -115,18 +121,20 @@ def post_report(
     work a few minutes later (Slack not reached, rate-limited past waiting, a
     chart's connection dropped before sharing): it is free for the retry.
     ReportError when Slack refused (free too, for the next run, with the fix)
-    or when the connection dropped after it may have posted (not tried again).
-    A quiet week from before the database held anything is not reported
-    ("nothing-to-report").
+    or when the chart may have been shared (not tried again). A message that may
+    have posted (a dropped connection, a 500, 502 or 504) is not posted again,
+    and its chart is uploaded ("maybe-posted", logged as an error). A quiet week
+    from before the database held anything is not reported ("nothing-to-report");
+    a week out (or being posted) in another channel is "already-posted" there.
     """
     now = now or datetime.now(UTC)
     late = now - due_at(settings, report_date) > LATE_AFTER
     week = week_of(report_date)
     with db.Session() as session:
-        run = find_report(session, channel=channel, week=week)
-        state = (run.id, run.status, run.message_ts, run.report_date) if run else None
+        run = find_week(session, channel=channel, week=week)
+        state = (run.id, run.status, run.message_ts, run.report_date, run.channel) if run else None
     built: tuple[DeskStats, list[SearchGap]] | None = None
-    posted_message = False
+    posted_message = maybe_posted = False
     if state is None or state[1] == GIVEN_BACK:
         built = build(settings, db, report_date)
         stats, gaps = built
@@ -135,12 +143,13 @@ def post_report(
         message = report_message(stats, gaps, late=late)
         with db.WriteSession.begin() as session:
             run_id = claim_report(session, channel=channel, report_date=report_date, late=late)
-        if run_id is None:  # a replica was quicker
+        if run_id is None:  # a replica was quicker, or the week is out in another channel
             with db.Session() as session:
-                run = find_report(session, channel=channel, week=week)
+                run = find_week(session, channel=channel, week=week)
                 assert run is not None
-                state = (run.id, run.status, run.message_ts, run.report_date)
+                state = (run.id, run.status, run.message_ts, run.report_date, run.channel)
         else:
+            ts: str | None
             try:
                 response = client.chat_postMessage(
                     channel=channel,
@@ -149,36 +158,34 @@ def post_report(
                     unfurl_links=False,
                     unfurl_media=False,
                 )
+                ts = str(response["ts"])
             except CALL_FAILED as exc:
-                if _given_back(exc):
+                if not_acted(exc):
                     with db.WriteSession.begin() as session:
                         release_report(session, run_id)
-                raise _error(exc, client, channel, "the weekly report") from None
-            ts = str(response["ts"])
+                    raise _error(exc, client, channel, "the weekly report") from None
+                log.error("weekly report for %s: %s", report_date, _maybe(exc, channel))
+                ts, maybe_posted = None, True
             with db.WriteSession.begin() as session:
                 mark_message(session, run_id, message_ts=ts, chart=not stats.quiet)
-            log.info("posted the weekly report for %s to %s", report_date, channel)
-            state = (run_id, POSTED if stats.quiet else MESSAGE, ts, report_date)
+            if ts:
+                log.info("posted the weekly report for %s to %s", report_date, channel)
+            state = (run_id, POSTED if stats.quiet else MESSAGE, ts, report_date, channel)
             posted_message = True
-    run_id, status, message_ts, run_date = state
-    if status != MESSAGE:
-        return ReportResult(
-            "posted" if posted_message else "already-posted",
-            channel,
-            run_date,
-            message_ts,
-            late=late,
-        )
+    run_id, status, message_ts, run_date, run_channel = state
+    done = "maybe-posted" if maybe_posted else "posted" if posted_message else "already-posted"
+    if status not in (MESSAGE, UPLOADING) or run_channel != channel:
+        return ReportResult(done, run_channel, run_date, message_ts, late=late)
     with db.WriteSession.begin() as session:
-        if not claim_chart(session, run_id):
-            return ReportResult(
-                "posted" if posted_message else "already-posted", channel, run_date, message_ts
-            )
+        token = claim_chart(session, run_id)
+    if token is None:
+        return ReportResult(done, channel, run_date, message_ts)
     if built is None or run_date != report_date:
         built = build(settings, db, run_date)
-    file_id = _upload_chart(db, client, run_id, channel, built[0])
+    file_id = _upload_chart(db, client, run_id, token, channel, built[0])
     log.info("uploaded the weekly report's chart for %s to %s", run_date, channel)
-    return ReportResult("posted", channel, run_date, message_ts, file_id, late)
+    done = "maybe-posted" if maybe_posted else "posted"
+    return ReportResult(done, channel, run_date, message_ts, file_id, late)
 
 
 def _had_data(db: Database, stats: DeskStats) -> bool:
@@ -201,9 +208,18 @@ def owed_before(settings: Settings, db: Database, channel: str, report_date: dat
 
 
 def _upload_chart(
-    db: Database, client: WebClient, run_id: int, channel: str, stats: DeskStats
+    db: Database, client: WebClient, run_id: int, token: str, channel: str, stats: DeskStats
 ) -> str | None:
     what = "the weekly report's chart"
+
+    def before_sharing() -> None:
+        with db.WriteSession.begin() as session:
+            if not start_sharing(session, run_id, token):
+                raise ReportError(
+                    f"another run took over {what} while this one was uploading it: "
+                    "this one does not share it"
+                )
+
     try:
         file_id = share_file(
             client,
@@ -212,6 +228,7 @@ def _upload_chart(
             filename=f"desk-report-{stats.first_day}-{stats.last_day}.png",
             title=chart.title(stats),
             alt_txt=chart.alt_text(stats),
+            before_sharing=before_sharing,
         )
     except UploadFailed as failed:
         if failed.outcome == MAYBE_SHARED:
@@ -234,25 +251,34 @@ def _upload_chart(
     return file_id
 
 
-def _given_back(exc: BaseException) -> bool:
-    """Whether a failed chat.postMessage certainly posted nothing (so it can be tried again)."""
-    return isinstance(exc, SlackApiError) or never_sent(exc)
-
-
 def _error(exc: BaseException, client: WebClient, channel: str, what: str) -> ReportError:
+    """The sentence for a call that changed nothing (see `not_acted`)."""
     if isinstance(exc, SlackApiError):
         if exc.response.get("error") == "ratelimited" or exc.response.status_code == 429:
             return ReportUnreachable(
                 f"Slack kept answering 429 (rate limited), so {what} was not posted to {channel}"
             )
+        if exc.response.status_code >= 500:
+            return ReportUnreachable(
+                f"Slack answered HTTP {exc.response.status_code}, "
+                f"so {what} was not posted to {channel}"
+            )
         fix = channel_refusal(exc.response, channel, setting=_SETTING)
         return ReportError(f"{what} was not posted: {fix}")
-    if never_sent(exc):
-        return ReportUnreachable(
-            f"Slack could not be reached at {api_host(client)} ({failure_reason(exc)}), "
-            f"so {what} was not posted to {channel}"
-        )
-    return ReportError(
-        f"the connection to Slack failed after {what} was sent ({failure_reason(exc)}), "
-        f"so it may be in {channel}: it is not posted again"
+    return ReportUnreachable(
+        f"Slack could not be reached at {api_host(client)} ({failure_reason(exc)}), "
+        f"so {what} was not posted to {channel}"
+    )
+
+
+def _maybe(exc: BaseException, channel: str) -> str:
+    """The sentence for a message call that may have posted."""
+    said = (
+        f"Slack answered HTTP {exc.response.status_code}"
+        if isinstance(exc, SlackApiError)
+        else f"the connection to Slack failed ({failure_reason(exc)})"
+    )
+    return (
+        f"{said} after the weekly report was sent, so it may be in {channel}: it is not "
+        "posted again, and its chart follows"
     )

@@ -5,7 +5,13 @@ POST of the bytes to the URL it gives, files.completeUploadExternal) but
 raises one kind of exception for all of them, and does not wait out a 429 on
 the POST. Only the third step shares the file: a failure before it leaves
 nothing in the channel and can always be tried again, while a connection
-dropped during it may have shared the file.
+dropped during it, or a 500, 502 or 504 answer (a gateway may time out on a
+call Slack finished), may have shared the file. Only a refusal, a 429, a 503
+or a failure before sending is given back there.
+
+A retry uploads a new file rather than completing step 1's again: Slack does
+not document completing a file twice, and files.info cannot tell "not shared"
+from "shared a moment later", so checking would still risk a second chart.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from urllib.request import BaseHandler, HTTPSHandler, ProxyHandler, Request, bui
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.flows.cards import CALL_FAILED, failure_reason, never_sent
+from bot.flows.cards import CALL_FAILED, failure_reason, never_sent, not_acted
 
 #: Slack refused a step (an error it named, a 4xx from the file server): nothing
 #: is shared; trying again only helps once the cause is fixed.
@@ -29,7 +35,8 @@ REFUSED = "refused"
 #: reached, kept rate-limiting, failed on its side, or the connection dropped before
 #: the file was shared.
 LATER = "later"
-#: The connection dropped while the file was being shared: it may be in the channel.
+#: The connection dropped while the file was being shared, or Slack answered 500, 502
+#: or 504 then: it may be in the channel.
 MAYBE_SHARED = "maybe-shared"
 
 GET_URL, UPLOAD, COMPLETE = (
@@ -63,8 +70,11 @@ def share_file(
     title: str,
     alt_txt: str,
     sleep: Callable[[float], None] = time.sleep,
+    before_sharing: Callable[[], None] | None = None,
 ) -> str | None:
-    """Upload `data` and share it in `channel`; the shared file's id. Raises UploadFailed."""
+    """Upload `data` and share it in `channel`; the shared file's id. Raises UploadFailed.
+
+    `before_sharing` is called just before the step that shares (it may raise to stop)."""
     try:
         ticket = client.files_getUploadURLExternal(
             filename=filename, length=len(data), alt_txt=alt_txt
@@ -72,16 +82,21 @@ def share_file(
     except CALL_FAILED as exc:
         raise _not_shared(GET_URL, exc) from None
     _upload(client, str(ticket["upload_url"]), data, sleep)
+    if before_sharing is not None:
+        before_sharing()
     try:
         done = client.files_completeUploadExternal(
             files=[{"id": str(ticket["file_id"]), "title": title}], channel_id=channel
         )
     except CALL_FAILED as exc:
-        if isinstance(exc, SlackApiError) or never_sent(exc):
+        if not_acted(exc):
             raise _not_shared(COMPLETE, exc) from None
-        raise UploadFailed(
-            MAYBE_SHARED, COMPLETE, exc, f"the connection dropped ({failure_reason(exc)})"
-        ) from None
+        said = (
+            f"Slack answered HTTP {exc.response.status_code}"
+            if isinstance(exc, SlackApiError)
+            else f"the connection dropped ({failure_reason(exc)})"
+        )
+        raise UploadFailed(MAYBE_SHARED, COMPLETE, exc, said) from None
     files: Any = done.get("files") or []
     first = files[0] if isinstance(files, list) and files else {}
     return first.get("id") if isinstance(first, dict) else None

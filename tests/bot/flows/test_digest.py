@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import create_app, make_client
-from bot.flows.digest import DigestError, post_digest
+from bot.flows.digest import DigestError, DigestUnreachable, post_digest
+from bot.scheduler import DIGEST_RETRY_JOB, create_scheduler, digest_job
 from storage.models import DigestRun, PostedMessage
 from tests.builders import (
     DIGEST_CHANNEL,
@@ -72,6 +73,42 @@ def test_a_429_is_waited_out_and_posts_once(digest, slack):
     settings, db = digest
     slack.rate_limit_next("chat.postMessage", retry_after=1)
     assert post(settings, db).status == "posted"
+    assert len(slack.calls_to("chat.postMessage")) == 1
+    assert len(slack.calls_to("chat.postMessage", all_attempts=True)) == 2
+
+
+@pytest.mark.parametrize("status", [500, 502, 504])
+def test_a_5xx_after_slack_posted_is_not_posted_again(digest, slack, status):
+    """A gateway's 500/502/504 may come after Slack posted: the claim stays (at most once)."""
+    settings, db = digest
+    slack.act_then_error_next("chat.postMessage", status)
+    with pytest.raises(DigestError) as raised:
+        post(settings, db)
+    assert not isinstance(raised.value, DigestUnreachable)
+    assert f"HTTP {status}" in str(raised.value) and "it is not posted again" in str(raised.value)
+    assert post(settings, db).status == "already-posted"
+    assert len(slack.calls_to("chat.postMessage", all_attempts=True)) == 1
+
+
+@pytest.mark.parametrize("kind", ["503", "429 for an hour"])
+def test_a_503_or_a_long_retry_after_is_handed_back_and_tried_again(digest, slack, caplog, kind):
+    """Slack did not take the request: the claim is given back at once (not held through
+    an hour's Retry-After) and the scheduler tries again five minutes later."""
+    settings, db = digest
+    if kind == "503":
+        slack.http_error_next("chat.postMessage", 503)
+    else:
+        slack.rate_limit_next("chat.postMessage", retry_after=3600)
+    client = make_client(settings, retry_connections=False)
+    scheduler = create_scheduler(settings, db, client)
+    digest_job(settings, db, client, now=DIGEST_DUE, scheduler=scheduler)
+    assert "trying again at" in caplog.text
+    with db.Session() as session:
+        assert session.scalars(select(DigestRun)).all() == []
+    retry = scheduler.get_job(DIGEST_RETRY_JOB)
+    assert retry is not None
+
+    retry.func(*retry.args, **{**retry.kwargs, "now": DIGEST_DUE + timedelta(minutes=5)})
     assert len(slack.calls_to("chat.postMessage")) == 1
     assert len(slack.calls_to("chat.postMessage", all_attempts=True)) == 2
 

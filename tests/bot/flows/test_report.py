@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 import numpy
 import pytest
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.app import make_client
 from bot.flows.report import (
@@ -37,7 +37,8 @@ from bot.scheduler import (
     report_job,
 )
 from storage.db import open_database
-from storage.models import ReportRun, SearchLog
+from storage.models import ReportRun, SearchLog, utcnow
+from storage.report import CHART_LEASE, claim_chart, start_sharing
 from tests.builders import closed_port_url, make_settings
 from tests.insights_builders import add_article, decide, searched
 from tests.slack_api import mentions_in
@@ -190,16 +191,71 @@ def test_slack_out_of_reach_gives_everything_back(slack, db, database_url, tmp_p
     assert runs(db) == [("given-back", None, None)]  # owed, free to claim
 
 
-def test_a_connection_dropped_after_sending_is_not_posted_twice(settings, db, slack):
+def shared_charts(slack) -> list[str]:
+    """The files Slack shared in a channel, whatever it answered."""
+    return [file_id for file_id, entry in slack.files.items() if entry.get("channel")]
+
+
+@pytest.mark.parametrize("kind", ["drop", "500", "502", "504"])
+def test_a_message_that_may_have_posted_is_not_posted_again_and_its_chart_follows(
+    settings, db, slack, caplog, kind
+):
+    """A dropped connection, or a 500/502/504 that may come after Slack posted: the message
+    is kept (no ts known) and never repeated, and the chart, never sent, goes up once."""
     week_of_work(db)
-    slack.drop_next("chat.postMessage")
-    with pytest.raises(ReportError) as raised:
-        post(settings, db)
-    assert not isinstance(raised.value, ReportUnreachable)
-    assert f"may be in {CHANNEL}" in str(raised.value)
-    assert runs(db) == [("claimed", None, None)]
-    assert post(settings, db).status == "already-posted"
+    if kind == "drop":
+        slack.drop_next("chat.postMessage")
+    else:
+        slack.act_then_error_next("chat.postMessage", int(kind))
+    result = post(settings, db)
+    assert result.status == "maybe-posted" and result.file_id and result.message_ts is None
+    assert f"may be in {CHANNEL}: it is not posted again" in caplog.text
+    assert runs(db) == [("posted", None, result.file_id)]
+    assert shared_charts(slack) == [result.file_id]
+
+    assert post(settings, db, now=DUE + timedelta(hours=1)).status == "already-posted"
     assert len(slack.calls_to("chat.postMessage", all_attempts=True)) == 1
+    assert len(shared_charts(slack)) == 1
+
+
+def test_a_503_on_the_message_is_tried_again_by_the_scheduler(settings, db, slack, caplog):
+    """A 503 says Slack did not take the request: given back, and tried again five minutes
+    later, not left for a week as a refusal."""
+    week_of_work(db)
+    client = make_client(settings, retry_connections=False)
+    scheduler = create_scheduler(settings, db, client)
+    slack.http_error_next("chat.postMessage", 503)
+    report_job(settings, db, client, now=DUE, scheduler=scheduler)
+    assert "HTTP 503" in caplog.text and "trying again at" in caplog.text
+    assert runs(db) == [("given-back", None, None)]
+    retry = scheduler.get_job(REPORT_RETRY_JOB)
+    assert retry is not None
+
+    retry.func(*retry.args, **{**retry.kwargs, "now": DUE + timedelta(minutes=5)})
+    assert [c.status for c in slack.calls_to("chat.postMessage", all_attempts=True)] == [503, 200]
+    assert len(shared_charts(slack)) == 1
+    assert runs(db)[0][0] == "posted"
+
+
+@pytest.mark.parametrize("method", ["chat.postMessage", "files.getUploadURLExternal"])
+def test_a_long_retry_after_is_not_waited_out_but_handed_back(settings, db, slack, caplog, method):
+    """A 429 asking for an hour gives the claim back at once (nothing was posted), and the
+    scheduler tries again: no claim is held through the wait, nor SIGTERM kept waiting."""
+    week_of_work(db)
+    client = make_client(settings, retry_connections=False)
+    scheduler = create_scheduler(settings, db, client)
+    slack.rate_limit_next(method, retry_after=3600)
+    report_job(settings, db, client, now=DUE, scheduler=scheduler)
+    assert len(slack.calls_to(method, all_attempts=True)) == 1
+    assert "429" in caplog.text and "trying again at" in caplog.text
+    assert runs(db)[0][0] == ("given-back" if method == "chat.postMessage" else "message")
+    retry = scheduler.get_job(REPORT_RETRY_JOB)
+    assert retry is not None
+
+    retry.func(*retry.args, **{**retry.kwargs, "now": DUE + timedelta(minutes=5)})
+    assert len(slack.calls_to("chat.postMessage")) == 1
+    assert len(shared_charts(slack)) == 1
+    assert runs(db)[0][0] == "posted"
 
 
 def test_a_chart_whose_sharing_may_have_happened_is_not_uploaded_again(settings, db, slack):
@@ -207,16 +263,30 @@ def test_a_chart_whose_sharing_may_have_happened_is_not_uploaded_again(settings,
     slack.drop_next("files.completeUploadExternal")
     with pytest.raises(ReportError):
         post(settings, db)
-    assert [status for status, _ts, _file in runs(db)] == ["uploading"]
+    assert [status for status, _ts, _file in runs(db)] == ["sharing"]
     assert post(settings, db).status == "already-posted"
     assert len(slack.calls_to("files.completeUploadExternal", all_attempts=True)) == 1
+
+
+@pytest.mark.parametrize("status", [500, 502, 504])
+def test_a_5xx_after_the_chart_was_shared_is_not_shared_again(settings, db, slack, status):
+    week_of_work(db)
+    slack.act_then_error_next("files.completeUploadExternal", status)
+    with pytest.raises(ReportError) as raised:
+        post(settings, db)
+    assert not isinstance(raised.value, ReportUnreachable)
+    assert f"HTTP {status}" in str(raised.value) and f"may be in {CHANNEL}" in str(raised.value)
+    assert [state for state, _ts, _file in runs(db)] == ["sharing"]
+    assert post(settings, db, now=DUE + timedelta(minutes=5)).status == "already-posted"
+    assert len(slack.calls_to("files.completeUploadExternal", all_attempts=True)) == 1
+    assert len(shared_charts(slack)) == 1
 
 
 def fault(slack, method: str, kind: str) -> None:
     if kind == "drop":
         slack.drop_next(method)
-    elif kind == "503":
-        slack.http_error_next(method, 503)
+    elif kind in ("500", "503"):
+        slack.http_error_next(method, int(kind))
     elif kind == "429s":  # one more than the upload (or the client's retry handler) waits out
         times = UPLOAD_RETRIES + 1 if method == "upload" else RATE_LIMIT_RETRIES + 1
         slack.rate_limit_next(method, times=times, retry_after=0)
@@ -229,11 +299,13 @@ def fault(slack, method: str, kind: str) -> None:
     [
         ("files.getUploadURLExternal", "drop"),
         ("files.getUploadURLExternal", "429s"),
+        ("files.getUploadURLExternal", "500"),
         ("upload", "drop"),
         ("upload", "503"),
         ("upload", "429s"),
         ("upload", "429 for 600"),
         ("files.completeUploadExternal", "429s"),
+        ("files.completeUploadExternal", "503"),
     ],
 )
 def test_a_chart_that_was_not_shared_is_given_back_and_shared_by_the_next_run(
@@ -517,3 +589,87 @@ def test_the_manifest_asks_for_files_write_and_says_why():
     (line,) = [line for line in manifest.splitlines() if "- files:write" in line]
     assert "weekly report's chart" in line and "files_upload_v2" in line
     assert "stats [7d|30d]" in manifest
+
+
+def test_a_week_refused_for_its_channel_is_carried_to_the_channel_set_after(
+    settings, db, slack, caplog
+):
+    """The refusal says to set NEWSBOT_REPORT_CHANNEL; once set, the week refused in the
+    old channel is posted in the new one, once, and never again in either."""
+    week_of_work(db)
+    add_article(db, "2026-11-24 08:00", heat=10)  # the week after
+    client = make_client(settings, retry_connections=False)
+    slack.fail_next("chat.postMessage", "channel_not_found")
+    report_job(settings, db, client, now=DUE)
+    assert "set NEWSBOT_REPORT_CHANNEL" in caplog.text
+
+    moved = replace(settings, report_channel="C0NEW")
+    report_job(moved, db, client, now=DUE + timedelta(days=7))
+    report_job(moved, db, client, now=DUE + timedelta(days=7, hours=1))
+    headers = [(c.args["channel"], c.args["blocks"][0]["text"]["text"]) for c in posted(slack)]
+    assert headers == [
+        ("C0NEW", "Weekly desk report: Nov 16 – Nov 22, 2026"),
+        ("C0NEW", "Weekly desk report: Nov 23 – Nov 29, 2026"),
+    ]
+    with db.Session() as session:
+        rows = sorted(
+            (r.channel, str(r.week), r.status) for r in session.scalars(select(ReportRun))
+        )
+    assert rows == [("C0NEW", "2026-11-23", "posted"), ("C0NEW", "2026-11-30", "posted")]
+
+    # and back to the old channel: nothing is owed there, the weeks are out
+    report_job(settings, db, client, now=DUE + timedelta(days=7, hours=2))
+    assert len(posted(slack)) == 2
+
+
+def test_a_week_out_in_one_channel_is_not_posted_in_another(settings, db, slack):
+    week_of_work(db)
+    assert post(settings, db).status == "posted"
+    client = make_client(settings, retry_connections=False)
+    result = post_report(
+        settings, db, client, channel="C0NEW", report_date=MONDAY, now=DUE + timedelta(hours=1)
+    )
+    assert result.status == "already-posted" and result.channel == CHANNEL
+    assert len(posted(slack)) == 1
+
+
+def test_a_chart_left_uploading_by_a_dead_process_is_taken_over_after_its_lease(
+    settings, db, slack
+):
+    """Killed during the first two steps (which share nothing), a process leaves the row
+    "uploading": once the lease has run out, the next run uploads the chart, once."""
+    week_of_work(db)
+    slack.fail_next("files.completeUploadExternal", "missing_scope")
+    with pytest.raises(ReportError):
+        post(settings, db)
+    with db.WriteSession.begin() as session:
+        assert claim_chart(session, runs_ids(db)[0])  # taken, then the process is killed
+    assert post(settings, db).status == "already-posted"  # the lease still runs
+    with db.WriteSession.begin() as session:
+        session.execute(update(ReportRun).values(claimed_at=utcnow() - CHART_LEASE * 2))
+    result = post(settings, db)
+    assert result.status == "posted" and result.file_id
+    assert shared_charts(slack) == [result.file_id]
+    assert runs(db)[0][0] == "posted"
+
+
+def test_a_run_whose_lease_was_taken_over_does_not_share(settings, db, slack):
+    week_of_work(db)
+    slack.fail_next("files.completeUploadExternal", "missing_scope")
+    with pytest.raises(ReportError):
+        post(settings, db)
+    run_id = runs_ids(db)[0]
+    with db.WriteSession.begin() as session:
+        stale = claim_chart(session, run_id)
+        session.execute(update(ReportRun).values(claimed_at=utcnow() - CHART_LEASE * 2))
+    with db.WriteSession.begin() as session:
+        fresh = claim_chart(session, run_id)
+    assert stale and fresh
+    with db.WriteSession.begin() as session:
+        assert not start_sharing(session, run_id, stale)
+        assert start_sharing(session, run_id, fresh)
+
+
+def runs_ids(db) -> list[int]:
+    with db.Session() as session:
+        return list(session.scalars(select(ReportRun.id)))

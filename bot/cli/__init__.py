@@ -13,6 +13,8 @@ the Slack SDK, which would otherwise be a third of its time.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import logging
 import os
 import re
@@ -30,6 +32,11 @@ if TYPE_CHECKING:
     from storage.db import Database
 
 Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+#: The process started with stdout closed (`>&-`): output meant for a program (`--png -`)
+#: is refused, the rest goes nowhere.
+stdout_closed = False
 
 
 class UserError(Exception):
@@ -105,6 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one `newsbot` command; the exit status."""
+    if sys.stdout is None:  # started with stdout closed (`>&-`): what it prints goes nowhere
+        global stdout_closed
+        stdout_closed = True
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the life of the process
     try:
         try:
             return _run(argv)
@@ -114,8 +125,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader went away (`newsbot search ai | head -1`): stop quietly with 1, as
         # rich does for the tables. Point stdout at /dev/null so that the interpreter's
         # own flush at exit does not fail again.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _silence_stdout()
         return 1
+    except OSError as exc:
+        if exc.errno not in _CANNOT_WRITE:
+            raise
+        # Output to a full disk (`> /dev/full`) or a closed descriptor: one sentence.
+        print(f"newsbot: cannot write the output ({exc.strerror})", file=sys.stderr)
+        _silence_stdout()
+        return 2
+
+
+# Why writing the output can fail that is no fault of ours.
+_CANNOT_WRITE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EBADF}
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's flush at exit does not fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _run(argv: Sequence[str] | None) -> int:

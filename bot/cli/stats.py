@@ -7,10 +7,12 @@ import errno
 import os
 import stat
 import sys
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot import cli
 from bot.cli import UserError, open_db
 from bot.cli.output import json_line, printable, table
 from bot.settings import Settings
@@ -74,13 +76,27 @@ def png_target(typed: str, *, json: bool) -> Path | str:
     if typed == STDOUT:
         if json:
             raise UserError("--png - writes the chart to stdout, where --json writes its JSON")
+        if cli.stdout_closed:
+            raise UserError("--png - writes the chart to stdout, which is closed")
         if sys.stdout.isatty():
             raise UserError("--png - writes a PNG to stdout: redirect it to a file or a program")
         return STDOUT
     path = Path(typed)
     if typed.endswith(os.sep) or path.is_dir():
         raise UserError(f"--png {shown}: is a folder, not a file name")
+    if json and _is_stdout(path):
+        raise UserError(f"--png {shown} is where --json writes its JSON: choose another file")
     return path
+
+
+def _is_stdout(path: Path) -> bool:
+    """Whether `path` is the file stdout writes to (/dev/stdout, /proc/self/fd/1, the file
+    stdout was redirected to)."""
+    try:
+        out, there = os.fstat(sys.stdout.fileno()), os.stat(path)
+    except (OSError, ValueError):
+        return False
+    return (out.st_dev, out.st_ino) == (there.st_dev, there.st_ino)
 
 
 def write_png(stats: DeskStats, target: Path | str, *, report: TextIO) -> None:
@@ -119,18 +135,27 @@ def _write_file(path: Path, data: bytes) -> None:
             device.write(data)
         return
     real = Path(os.path.realpath(path))
-    temporary = real.with_name(f".{real.name}.{os.getpid()}.tmp")
-    # O_EXCL: never write through something already there under the temporary name.
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    # A short name of its own beside the target (a 255-byte name leaves no room for more),
+    # made with O_EXCL: never written through something already there.
+    fd, name = tempfile.mkstemp(dir=real.parent, prefix=".newsbot-", suffix=".png.tmp")
+    temporary = Path(name)
     try:
         with open(fd, "wb") as file:
             file.write(data)
-            if found is not None:
-                os.fchmod(file.fileno(), stat.S_IMODE(found.st_mode))
+            os.fchmod(file.fileno(), _mode(found))
         os.replace(temporary, real)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def _mode(found: os.stat_result | None) -> int:
+    """An existing file's permission bits, or what a new file gets under the umask."""
+    if found is not None:
+        return stat.S_IMODE(found.st_mode)
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def stats_json(stats: DeskStats) -> dict[str, Any]:

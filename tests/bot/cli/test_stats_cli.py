@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shlex
 import stat
 import subprocess
 import sys
@@ -99,6 +100,10 @@ def test_png(url, tmp_path):
         (["--png", "."], "newsbot: --png .: is a folder, not a file name"),
         (["--png", "charts/"], "newsbot: --png charts/: is a folder, not a file name"),
         (["--png", "-", "--json"], "newsbot: --png - writes the chart to stdout, where --json"),
+        (
+            ["--json", "--png", "/dev/stdout"],
+            "newsbot: --png /dev/stdout is where --json writes its JSON: choose another file",
+        ),
     ],
 )
 def test_mistakes_are_one_sentence(url, tmp_path, args, said):
@@ -160,3 +165,39 @@ def test_a_period_longer_than_searches_are_kept_says_so(url, tmp_path):
     assert "searches (the last 90 days only)" in table.stdout
     assert table.stderr == ""
     assert "90 days" not in newsbot(url, "--since", "90d", cwd=tmp_path).stdout
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("args", [["--png", "-"], ["--json"], []], ids=["png", "json", "table"])
+def test_output_to_a_full_disk_is_one_sentence(url, tmp_path, args):
+    env = {**os.environ, "NEWSBOT_DATABASE_URL": url, "PYTHONPATH": str(REPO)}
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", "stats", *args],
+            cwd=tmp_path,
+            env=env,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == 2
+    assert done.stderr == "newsbot: cannot write the output (No space left on device)\n"
+
+
+def test_png_dash_with_stdout_closed_is_one_sentence(url, tmp_path):
+    env = {**os.environ, "NEWSBOT_DATABASE_URL": url, "PYTHONPATH": str(REPO)}
+    command = f"exec {shlex.quote(sys.executable)} -m bot stats --png - >&-"
+    done = subprocess.run(
+        ["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 2
+    assert done.stderr == "newsbot: --png - writes the chart to stdout, which is closed\n"
+
+
+def test_a_file_name_of_255_bytes_is_written(url, tmp_path):
+    target = tmp_path / ("d" * 251 + ".png")
+    done = newsbot(url, "--png", str(target), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert is_chart(target.read_bytes())
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []

@@ -580,7 +580,7 @@ class _Clone:
             where = f" in {self.folder}"
             run_git(self.folder, "read-tree", rev, subject=where, env=env)
             for path, blob in blobs.items():
-                listed = self.git("ls-tree", "-z", rev, "--", f":(literal){path}")
+                listed = self.git("ls-tree", "--full-tree", "-z", rev, "--", f":(literal){path}")
                 mode = listed.split(" ", 1)[0] if listed else "100644"
                 run_git(self.folder, "update-index", "--add", "--cacheinfo",
                         f"{mode},{blob},{path}", subject=where, env=env)  # fmt: skip

@@ -34,6 +34,7 @@ __all__ = [
     "commit_file",
     "committed_version",
     "current_branch",
+    "former_clone_id",
     "is_git_work_tree",
 ]
 
@@ -66,6 +67,18 @@ def clone_id(path: Path) -> str | None:
     the first time it runs, so two clones never share one. (The id therefore changes
     with the host name: give a container a stable one.)
     """
+    found = _clone_ids(path)
+    return found[0] if found is not None else None
+
+
+def former_clone_id(path: Path) -> str | None:
+    """The id the clone holding `path` had before ids named their host and path, if it had
+    one: commits owed under it are made by whichever clone's file has their change."""
+    found = _clone_ids(path)
+    return found[1] if found is not None else None
+
+
+def _clone_ids(path: Path) -> tuple[str, str | None] | None:
     folder = path if path.is_dir() else path.parent
     try:
         if run_git(folder, "rev-parse", "--is-inside-work-tree", ok=(0, 128)).strip() != "true":
@@ -75,15 +88,19 @@ def clone_id(path: Path) -> str | None:
         return None
     real = os.path.realpath(git_dir.strip())
     target = Path(real) / _ID_FILE
-    binding = (socket.gethostname(), real)
-    found = _read_id(target, binding)
+    # One line each in the file, whatever the names hold.
+    binding = (_NOT_IN_A_LINE.sub("?", socket.gethostname()), _NOT_IN_A_LINE.sub("?", real))
+    found = _read_ids(target, binding)
     if found is not None:
         return found
     # Under the clone's lock, so that of two processes starting at once one id wins.
     with clone_lock(folder):
-        found = _read_id(target, binding)
+        found = _read_ids(target, binding)
         if found is None:
-            found = _write_id(target, secrets.token_hex(16), binding)
+            lines = _lines(target)
+            # One line: an id from before ids were bound, which a copy may share.
+            former = lines[0] if len(lines) == 1 and _ID.match(lines[0]) else None
+            found = (_write_ids(target, secrets.token_hex(16), binding, former), former)
     return found
 
 
@@ -91,39 +108,40 @@ _ID_FILE = "newsbot-clone-id"
 _ID = re.compile(r"[0-9a-f]{32}\Z")
 
 
-def _read_id(target: Path, binding: tuple[str, str]) -> str | None:
-    """The id in `target` if it was made for this host and git folder; an id written before
-    ids were bound (one line) is bound to them now, so the commits it owes are kept."""
+def _lines(target: Path) -> list[str]:
     try:
         fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW)
     except FileNotFoundError:
-        return None
+        return []
     except OSError as exc:
         raise GitCommitError(f"cannot read {target} ({exc.strerror})") from None
     with os.fdopen(fd, encoding="utf-8", errors="replace") as file:
-        lines = file.read(8192).splitlines()
-    if not lines or not _ID.match(lines[0].strip()):
+        return [line.strip() for line in file.read(8192).splitlines()]
+
+
+def _read_ids(target: Path, binding: tuple[str, str]) -> tuple[str, str | None] | None:
+    """The id in `target` and the former one, if it was made for this host and git folder."""
+    lines = _lines(target)
+    if len(lines) < 3 or not _ID.match(lines[0]) or tuple(lines[1:3]) != binding:
         return None
-    found = lines[0].strip()
-    if len(lines) == 1:
-        return _write_id(target, found, binding)
-    return found if tuple(lines[1:3]) == binding else None
+    former = lines[3] if len(lines) > 3 and _ID.match(lines[3]) else None
+    return lines[0], former
 
 
-def _write_id(target: Path, found: str, binding: tuple[str, str]) -> str:
+def _write_ids(target: Path, new: str, binding: tuple[str, str], former: str | None) -> str:
     # Written aside and renamed in place: a reader sees the old file or the new one.
     spare = target.with_name(f"{_ID_FILE}.{secrets.token_hex(8)}")
     try:
         fd = os.open(spare, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
         with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(f"{found}\n{binding[0]}\n{binding[1]}\n")
+            out.write(f"{new}\n{binding[0]}\n{binding[1]}\n{former or ''}\n")
         os.replace(spare, target)
     except OSError as exc:
         raise GitCommitError(f"cannot write {target} ({exc.strerror})") from None
     finally:
         with contextlib.suppress(OSError):
             os.unlink(spare)
-    return found
+    return new
 
 
 def current_branch(work_tree: Path) -> str | None:

@@ -24,6 +24,7 @@ from pathlib import Path
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from bot import render
 from bot.deps import Deps
@@ -48,6 +49,7 @@ from storage.gitcommit import (
     commit_file,
     committed_version,
     current_branch,
+    former_clone_id,
     is_git_work_tree,
 )
 from storage.gitrun import GitError
@@ -177,8 +179,12 @@ def commit_owed(settings: Settings, db: Database, root: Path) -> list[Reverted]:
     clone = owing_clone(settings, root)
     if clone is None:
         return []
+    try:
+        former = former_clone_id(root)
+    except GitError:
+        former = None  # clone_id could read the file just now; it says what is wrong if not
     with db.Session() as session:
-        if not owed_commits(session, clone):
+        if not _owed(session, clone, former):
             return []
     undone: list[Reverted] = []
     try:
@@ -187,10 +193,12 @@ def commit_owed(settings: Settings, db: Database, root: Path) -> list[Reverted]:
         with clone_lock(root):
             # Read again under the lock: a click may have committed its own meanwhile.
             with db.Session() as session:
-                owed = owed_commits(session, clone)
+                owed = _owed(session, clone, former)
             found = decision_commits(root, [o.decision_id for o in owed]) if owed else {}
-            for o in owed:
+            for o, ours in owed.items():
                 made = found.get(o.decision_id) or _commit_one(settings, root, o)
+                if not ours and made in (_NOTHING, _CHANGED):
+                    continue  # owed under an id a copy of this clone may share: not ours to drop
                 if made is _CHANGED:
                     reverted = _undo_owed(db, root, o)
                     if reverted is not None:
@@ -217,6 +225,15 @@ def commit_owed(settings: Settings, db: Database, root: Path) -> list[Reverted]:
     except (GitError, ValueError) as exc:
         log.warning("git: decisions wait to be committed in %s: %s", root, exc)
     return undone
+
+
+def _owed(session: Session, clone: str, former: str | None) -> dict[OwedCommit, bool]:
+    """The commits owed in this clone, oldest first: {owed: whether it is this clone's
+    alone}; those owed under its former id (`former_clone_id`) are not."""
+    owed = {o: True for o in owed_commits(session, clone)}
+    if former is not None:
+        owed.update((o, False) for o in owed_commits(session, former))
+    return dict(sorted(owed.items(), key=lambda item: item[0].decision_id))
 
 
 # What `_commit_one` found instead of making a commit.

@@ -753,3 +753,34 @@ def test_a_copied_clone_never_drops_the_commit_the_original_owes(
     before_index(desk.settings, desk.db)
     assert desk.decision_rows()[0][3] == "pushed" and published_in(site.read(VOTER))
     other.db.dispose()
+
+
+def test_a_commit_owed_under_an_id_from_before_is_made_by_the_clone_that_has_it(
+    desk: Desk, site: Site, slack: FakeSlack
+) -> None:
+    # Both clones hold the one-line id of older versions, as a copy made then does.
+    shared = "0123456789abcdef" * 2
+    copy = site.root / "copy"
+    shutil.copytree(desk.clone, copy, symlinks=True)
+    for clone in (desk.clone, copy):
+        (clone / ".git" / "newsbot-clone-id").write_text(shared + "\n")
+    other = Desk(site, slack, desk.settings.database_url, clone=copy)
+    outcome = decide(
+        desk.db.WriteSession,
+        article_id=desk.article(VOTER).id,
+        action="publish",
+        fingerprint=None,
+        reviewer_id=REVIEWER,
+        reviewer_name="rita",
+        root=desk.articles,
+        owe_commit_in=shared,  # owed before the upgrade, and not committed yet
+    )
+    assert outcome.status == "done"
+
+    before_index(other.settings, other.db)  # its file does not have the change: left alone
+    assert desk.decision_rows() == [("publish", "done", "", "uncommitted")]
+    before_index(desk.settings, desk.db)
+
+    assert desk.decision_rows()[0][3] == "pushed" and published_in(site.read(VOTER))
+    assert uncommitted(desk.clone) == ""
+    other.db.dispose()

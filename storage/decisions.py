@@ -584,18 +584,13 @@ def owed_commits(session: Session, clone: str) -> list[OwedCommit]:
     ).all()
     ids = [d.id for d, _path, _title, _seen in rows]
     approvals: dict[int, list[tuple[str, str]]] = {}
-    scheduled: dict[int, tuple[str, str]] = {}
     if ids:
         for a in session.scalars(
             select(Approval).where(Approval.decision_id.in_(ids)).order_by(Approval.id)
         ):
             assert a.decision_id is not None
             approvals.setdefault(a.decision_id, []).append((a.reviewer_id, a.reviewer_name))
-        for p in session.scalars(
-            select(ScheduledPublication).where(ScheduledPublication.decision_id.in_(ids))
-        ):
-            assert p.decision_id is not None
-            scheduled[p.decision_id] = (p.scheduled_by_id, p.scheduled_by_name)
+    scheduled = schedulers(session, ids)
     return [
         OwedCommit(
             d.id,
@@ -608,6 +603,23 @@ def owed_commits(session: Session, clone: str) -> list[OwedCommit]:
         )
         for d, path, title, seen in rows
     ]
+
+
+def schedulers(session: Session, decision_ids: Collection[int]) -> dict[int, tuple[str, str]]:
+    """Who scheduled the publication each of these decisions ran or fulfilled (a second
+    reviewer's Publish fulfils a schedule waiting for one): {decision id: (user id, name)},
+    for the commit's `Scheduled-by` trailer."""
+    if not decision_ids:
+        return {}
+    return {
+        p.decision_id: (p.scheduled_by_id, p.scheduled_by_name)
+        for p in session.scalars(
+            select(ScheduledPublication).where(
+                ScheduledPublication.decision_id.in_(list(decision_ids))
+            )
+        )
+        if p.decision_id is not None
+    }
 
 
 def forget_owed(session: Session, decision_id: int) -> None:

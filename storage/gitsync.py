@@ -24,9 +24,13 @@ refusal is one sentence in `SyncResult.problem`.
 
 A decision commit carries its decision's id in a `Newsbot-Decision:` trailer.
 With `push=True`, a decision commit listed in `pending` whose file changed on
-the upstream since the clone last had it, or which the upstream had and
+the upstream since the clone last had it (judged per commit, so a force-push
+back to before the reviewed version counts), or which the upstream had and
 removed, is dropped rather than put on top of someone else's edit; the caller
-then undoes the decision in the database.
+then undoes the decision in the database. One that stands is not
+cherry-picked but made again on the upstream's file, its `published` flag set
+by the write-back's rule, so a commit made by hand next to that line cannot
+make it conflict.
 
 Two locks take turns in a clone: `clone_lock` for what moves the branch or
 the index (a decision's commit, the replay and the checkout), held for local

@@ -29,7 +29,7 @@ from bot.flows.reminders import post_reminder
 from bot.flows.schedule import run_due
 from bot.settings import Settings
 from storage.db import Database, IndexBusy
-from storage.decisions import LEASE, finish_interrupted
+from storage.decisions import LEASE, finish_interrupted, written_elsewhere
 from storage.errors import DatabaseError
 from storage.follows import set_config_follow
 from storage.scan import FolderError
@@ -181,12 +181,24 @@ def finish_decisions_job(settings: Settings, db: Database, *, at_start: bool = F
     """Settle review decisions whose writer died between the database and the file."""
     if not settings.articles_dir.is_dir():
         return  # an unmounted folder proves nothing; the index run says what is wrong
+    clone = owing_clone(settings)
     settled_all = finish_interrupted(
         db.WriteSession,
         settings.articles_dir,
         at_start=at_start,
-        owe_commit_in=owing_clone(settings),  # committed before the next pull
+        owe_commit_in=clone,  # committed before the next pull
     )
+    with db.Session() as session:
+        elsewhere = written_elsewhere(session, clone)
+    for other, count in sorted(elsewhere.items()):
+        log.warning(
+            "%d decision(s) written in the git clone %s have been pending for a while: only a "
+            "replica of that clone settles them, at its restart; if that clone is gone for "
+            "good, run `newsbot index --clone-gone %s`",
+            count,
+            other,
+            other,
+        )
     for settled in settled_all:
         outcome = (
             "done: the file has the new value"

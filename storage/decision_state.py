@@ -60,13 +60,21 @@ def state_of(article: Article) -> str:
     return "rejected" if article.rejected else "draft"
 
 
-def writer_id() -> str:
-    """Who is writing a pending decision: `host:pid`."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+def writer_id(clone: str | None = None) -> str:
+    """Who is writing a pending decision: `host:pid`, and `host:pid@clone` when the file is
+    in a git clone (`storage.gitcommit.clone_id`), whose work tree alone holds the write."""
+    who = f"{socket.gethostname()}:{os.getpid()}"
+    return f"{who}@{clone}" if clone else who
+
+
+def writer_clone(owner: str | None) -> str | None:
+    """The clone a pending decision's file was written in (see `writer_id`), if any."""
+    _who, at, clone = (owner or "").partition("@")
+    return clone if at and clone else None
 
 
 def writer_gone(owner: str | None, since: datetime, *, now: datetime, at_start: bool) -> bool:
-    """Whether the process `owner` (`host:pid`) that took something on at `since` is gone.
+    """Whether the process `owner` (`writer_id`) that took something on at `since` is gone.
 
     It is when it is a process of this host that no longer runs (at start, that
     includes this process id, reused by a container restart), or when it has
@@ -75,7 +83,7 @@ def writer_gone(owner: str | None, since: datetime, *, now: datetime, at_start: 
     """
     if now - since >= LEASE:
         return True
-    host, _, pid = (owner or "").rpartition(":")
+    host, _, pid = (owner or "").partition("@")[0].rpartition(":")
     if host != socket.gethostname() or not pid.isdigit():
         return False
     if int(pid) == os.getpid():

@@ -27,6 +27,7 @@ from storage.decision_state import (
     lock_article,
     pending_decision,
     state_of,
+    writer_clone,
     writer_gone,
 )
 
@@ -118,7 +119,8 @@ def decisions_since(session: Session, since: datetime) -> list[AuditEntry]:
             d.channel_id,
             d.message_ts,
             note=notes.get(d.id, ""),
-            commit_sha=sha,
+            # While the commit is owed, commit_sha holds what the reviewer saw (`_owe_commit`).
+            commit_sha=sha if state != UNCOMMITTED else None,
             push_state=state,
             status=d.status,
         )
@@ -163,6 +165,7 @@ class _Request:
     two_reviewers: Collection[str] | None
     schedule_id: int | None
     revoked: Collection[str] = ()
+    clone: str | None = None
 
 
 def decide(
@@ -201,13 +204,15 @@ def decide(
     Approvals by reviewers in `revoked` (no longer reviewers) do not count.
     A decision that takes effect ends the article's open approvals and
     schedules in its own transaction. With `owe_commit_in` (a clone's id,
-    NEWSBOT_GIT_COMMIT), a decision that rewrote its file is marked done
-    together with its git commit owed in that clone (`owed_commits`), so that
-    a commit that then fails or never happens is made later.
+    NEWSBOT_GIT_COMMIT), the pending record names that clone, so that only it
+    settles the decision after a crash, and a decision that rewrote its file
+    is marked done together with its git commit owed in that clone
+    (`owed_commits`), so that a commit that then fails or never happens is
+    made later.
     """
     request = _Request(
         article_id, action, fingerprint, (reviewer_id, reviewer_name), root,
-        channel_id, message_ts, two_reviewers, schedule_id, revoked,
+        channel_id, message_ts, two_reviewers, schedule_id, revoked, owe_commit_in,
     )  # fmt: skip
     with session_factory.begin() as session:
         started = _begin(session, request)
@@ -284,7 +289,7 @@ def _begin(session: Session, r: _Request) -> Outcome | _Started:
         message_ts=r.message_ts,
         decided_at=utcnow(),
         status=PENDING if touches_file else DONE,
-        owner=writer_id() if touches_file else None,
+        owner=writer_id(r.clone) if touches_file else None,
     )
     session.add(decision)
     session.flush()
@@ -334,7 +339,7 @@ def _finish(
     article.version = Article.version + 1
     article.updated_at = utcnow()
     if owe_commit_in is not None:
-        _owe_commit(session, decision.id, owe_commit_in)
+        _owe_commit(session, decision.id, owe_commit_in, seen=started.fingerprint)
     session.flush()
     return Outcome(
         "done",
@@ -399,6 +404,12 @@ def finish_interrupted(
     includes this process id, reused by a container restart), or when the
     decision has been pending longer than `LEASE`, which a live writer never
     lets happen: a replica on another host is left alone until then.
+
+    A decision written in a git clone (its record names the clone) is settled
+    only from that clone's file, by a replica of that clone: another machine's
+    clone does not have the write, so it leaves the decision alone, however
+    long it waits (`written_elsewhere` lists them; `abandon_clone` is for a
+    clone gone for good).
     """
     now = now or utcnow()
     with session_factory() as session:
@@ -409,6 +420,9 @@ def finish_interrupted(
         ).all()
     settled = []
     for decision_id, owner, decided_at in candidates:
+        written_in = writer_clone(owner)
+        if written_in is not None and written_in != owe_commit_in:
+            continue
         if not writer_gone(owner, decided_at, now=now, at_start=at_start):
             continue
         with session_factory.begin() as session:
@@ -418,9 +432,53 @@ def finish_interrupted(
     return settled
 
 
+def written_elsewhere(
+    session: Session, clone: str | None, *, now: datetime | None = None
+) -> dict[str, int]:
+    """Decisions pending longer than `LEASE` whose file was written in another clone than
+    `clone`: {clone id: how many}. Only that clone settles them (`finish_interrupted`)."""
+    since = (now or utcnow()) - LEASE
+    owners = session.scalars(
+        select(ReviewDecision.owner).where(
+            ReviewDecision.status == PENDING, ReviewDecision.decided_at <= since
+        )
+    )
+    found: dict[str, int] = {}
+    for owner in owners:
+        written_in = writer_clone(owner)
+        if written_in is not None and written_in != clone:
+            found[written_in] = found.get(written_in, 0) + 1
+    return found
+
+
+def abandon_clone(session_factory: sessionmaker[Session], clone: str) -> list[Settled]:
+    """For a clone gone for good (its machine and disk lost): abandon the decisions pending
+    in it, as if their files were never written, and put their articles back.
+
+    Only an operator who knows the clone is gone calls this (`newsbot index
+    --clone-gone ID`): a clone that comes back afterwards has the writes in its
+    work tree, uncommitted, and must be reset by hand. Commits still owed in it
+    are left: `owed_commits` shows them, and the clone's files are the truth.
+    """
+    with session_factory() as session:
+        candidates = session.execute(
+            select(ReviewDecision.id, ReviewDecision.owner).where(ReviewDecision.status == PENDING)
+        ).all()
+    settled = []
+    for decision_id, owner in candidates:
+        if writer_clone(owner) != clone:
+            continue
+        with session_factory.begin() as session:
+            result = _settle(session, decision_id, None, None)
+        if result is not None:
+            settled.append(result)
+    return settled
+
+
 def _settle(
-    session: Session, decision_id: int, root: Path, owe_commit_in: str | None
+    session: Session, decision_id: int, root: Path | None, owe_commit_in: str | None
 ) -> Settled | None:
+    """Settle a pending decision from its file under `root`; without `root`, abandon it."""
     article_id = session.scalar(
         select(ReviewDecision.article_id).where(ReviewDecision.id == decision_id)
     )
@@ -429,12 +487,13 @@ def _settle(
     if article is None or decision is None or decision.status != PENDING:
         return None  # settled meanwhile, by its writer or another replica
     column, _requires, after, _touches = ACTIONS[decision.action]
-    if _file_says(root / article.source_path, after, root):
+    if root is not None and _file_says(root / article.source_path, after, root):
         decision.status = DONE
         editorial.after_decision(session, article, decision, fingerprint=article.content_hash)
         setattr(article, column, after)
         if owe_commit_in is not None:
-            _owe_commit(session, decision.id, owe_commit_in)
+            # The row's fingerprint is still the file's before the write, unless indexed since.
+            _owe_commit(session, decision.id, owe_commit_in, seen=article.content_hash)
     else:
         decision.status = ABANDONED
         editorial.drop_approvals(session, decision.id)
@@ -486,11 +545,13 @@ def record_commit(session: Session, decision_id: int, sha: str, *, pushing: bool
     session.flush()
 
 
-def _owe_commit(session: Session, decision_id: int, clone: str) -> None:
+def _owe_commit(session: Session, decision_id: int, clone: str, *, seen: str) -> None:
+    # Until the commit is made, commit_sha holds the fingerprint of the file the reviewer
+    # saw: the owed commit is made on that version only (bot.flows.gitsync._commit_one).
     session.merge(
         DecisionCommit(
             decision_id=decision_id,
-            commit_sha="",
+            commit_sha=seen,
             push_state=UNCOMMITTED,
             updated_at=utcnow(),
             owed_in=clone,
@@ -509,31 +570,27 @@ class OwedCommit:
     title: str
     approvers: tuple[tuple[str, str], ...]  # (user id, name), at least the reviewer
     scheduled_by: tuple[str, str] | None
+    seen: str | None = None  # the fingerprint of the file the reviewer saw, if known
 
 
 def owed_commits(session: Session, clone: str) -> list[OwedCommit]:
     """The decisions whose commits are owed in the clone `clone`, oldest first."""
     rows = session.execute(
-        select(ReviewDecision, Article.source_path, Article.title)
+        select(ReviewDecision, Article.source_path, Article.title, DecisionCommit.commit_sha)
         .join(DecisionCommit, DecisionCommit.decision_id == ReviewDecision.id)
         .join(Article, Article.id == ReviewDecision.article_id)
         .where(DecisionCommit.push_state == UNCOMMITTED, DecisionCommit.owed_in == clone)
         .order_by(ReviewDecision.id)
     ).all()
-    ids = [d.id for d, _path, _title in rows]
+    ids = [d.id for d, _path, _title, _seen in rows]
     approvals: dict[int, list[tuple[str, str]]] = {}
-    scheduled: dict[int, tuple[str, str]] = {}
     if ids:
         for a in session.scalars(
             select(Approval).where(Approval.decision_id.in_(ids)).order_by(Approval.id)
         ):
             assert a.decision_id is not None
             approvals.setdefault(a.decision_id, []).append((a.reviewer_id, a.reviewer_name))
-        for p in session.scalars(
-            select(ScheduledPublication).where(ScheduledPublication.decision_id.in_(ids))
-        ):
-            assert p.decision_id is not None
-            scheduled[p.decision_id] = (p.scheduled_by_id, p.scheduled_by_name)
+    scheduled = schedulers(session, ids)
     return [
         OwedCommit(
             d.id,
@@ -542,9 +599,27 @@ def owed_commits(session: Session, clone: str) -> list[OwedCommit]:
             title,
             tuple(approvals.get(d.id) or [(d.reviewer_id, d.reviewer_name)]),
             scheduled.get(d.id),
+            seen or None,
         )
-        for d, path, title in rows
+        for d, path, title, seen in rows
     ]
+
+
+def schedulers(session: Session, decision_ids: Collection[int]) -> dict[int, tuple[str, str]]:
+    """Who scheduled the publication each of these decisions ran or fulfilled (a second
+    reviewer's Publish fulfils a schedule waiting for one): {decision id: (user id, name)},
+    for the commit's `Scheduled-by` trailer."""
+    if not decision_ids:
+        return {}
+    return {
+        p.decision_id: (p.scheduled_by_id, p.scheduled_by_name)
+        for p in session.scalars(
+            select(ScheduledPublication).where(
+                ScheduledPublication.decision_id.in_(list(decision_ids))
+            )
+        )
+        if p.decision_id is not None
+    }
 
 
 def forget_owed(session: Session, decision_id: int) -> None:
@@ -642,6 +717,8 @@ def revert_decision(session_factory: sessionmaker[Session], decision_id: int) ->
             setattr(article, column, decision.old_value == "true")
         decision.status = REVERTED
         if commit is not None:
+            if commit.push_state == UNCOMMITTED:
+                commit.commit_sha = ""  # it held a fingerprint, not a commit
             commit.push_state, commit.updated_at = DROPPED, utcnow()
         # The file is now whatever the upstream has, which may be byte for byte what the
         # decision wrote: the next index must read it again, not skip it by its hash.

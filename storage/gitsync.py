@@ -24,9 +24,13 @@ refusal is one sentence in `SyncResult.problem`.
 
 A decision commit carries its decision's id in a `Newsbot-Decision:` trailer.
 With `push=True`, a decision commit listed in `pending` whose file changed on
-the upstream since the clone last had it, or which the upstream had and
+the upstream since the clone last had it (judged per commit, so a force-push
+back to before the reviewed version counts), or which the upstream had and
 removed, is dropped rather than put on top of someone else's edit; the caller
-then undoes the decision in the database.
+then undoes the decision in the database. One that stands is not
+cherry-picked but made again on the upstream's file, its `published` flag set
+by the write-back's rule, so a commit made by hand next to that line cannot
+make it conflict.
 
 Two locks take turns in a clone: `clone_lock` for what moves the branch or
 the index (a decision's commit, the replay and the checkout), held for local
@@ -46,6 +50,7 @@ import errno
 import fcntl
 import os
 import re
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping
@@ -54,6 +59,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from storage.gitrun import GitError, one_line, reason, run, run_git, run_git_bytes
+from storage.writeback import WriteBackError, published_in, with_published
 
 __all__ = [
     "PUSH_ATTEMPTS",
@@ -229,8 +235,8 @@ class _Run:
 
         With `push`, the pending decisions' commits come first and the clone's
         own commits after them, so that what is pushed holds nothing else.
-        Commits the upstream removed are dropped from the branch, and a pending
-        decision whose file changed upstream is dropped too.
+        Commits the upstream removed are dropped from the branch, and so is a
+        pending decision whose file changed upstream (`_reapply`).
         """
         clone = self.clone
         head, upstream = clone.head(), clone.upstream_tip()
@@ -243,18 +249,18 @@ class _Run:
         self.own = sum(1 for c in own if c.decision is None)
         self.gone = len(gone)
         fates: dict[str, str | None] = {c.sha: None for c in local if c.sha in gone}
-        changed: set[str] = set()
-        if ours:
-            changed = clone.changed_paths(clone.merge_base(head, upstream), upstream)
+        by_sha = {c.sha: c for c in local}
+        flags: dict[str, bool] = {}  # path -> the published flag the decisions kept set
         tip = upstream
         for commit in ours:
-            if commit.paths & changed:
-                fates[commit.sha] = None
-                continue
-            tip = fates[commit.sha] = self._replay(commit, onto=tip)
+            base = _upstream_base(commit, by_sha, gone)
+            now = fates[commit.sha] = self._reapply(commit, onto=tip, upstream=upstream, base=base)
+            if now is not None:
+                tip = now
+                flags.update(clone.flag_set_by(commit))
         to_push = tip
         for commit in own:
-            tip = fates[commit.sha] = self._replay(commit, onto=tip)
+            tip = fates[commit.sha] = self._replay(commit, onto=tip, flags=flags)
         if tip != head:
             clone.switch(tip)
             self.moved = True
@@ -263,13 +269,56 @@ class _Run:
                 self.now[original] = fates.get(now, now)
         return to_push if push else tip
 
-    def _replay(self, commit: _Commit, *, onto: str) -> str:
+    def _reapply(self, commit: _Commit, *, onto: str, upstream: str, base: str) -> str | None:
+        """A decision's commit on top of `onto`; None when its file changed upstream.
+
+        `base` is the upstream's last commit under it: the file as the clone had it
+        from the upstream when the card was shown. If the upstream's file is not
+        that one any more (edited, or rewound by a force-push), the decision is
+        dropped. Otherwise the decision is made again on `onto`'s file by the
+        write-back's rule (only the `published` token changes), not cherry-picked:
+        no hand-made commit next to it can make it conflict.
+        """
+        clone = self.clone
+        if len(commit.paths) != 1:  # not one of ours as newsbot makes them
+            if commit.paths & clone.changed_paths(base, upstream):
+                return None
+            return self._replay(commit, onto=onto)
+        (path,) = commit.paths
+        if clone.blob(base, path) != clone.blob(upstream, path):
+            return None
+        if commit.parent == onto:
+            return commit.sha
+        theirs, current = clone.blob(commit.sha, path), clone.blob(onto, path)
+        if theirs is None or current is None:
+            return self._replay(commit, onto=onto)
+        if clone.blob(commit.parent, path) == current:
+            new = theirs
+        else:
+            flag = clone.flag_set_by(commit).get(path)
+            made = None if flag is None else clone.with_flag(current, path, flag)
+            if made is None:
+                return None  # not a change newsbot can make again on this version
+            new = made
+        if new == current:
+            return onto  # the upstream made the same change
+        tree = clone.tree_with(onto, {path: new})
+        return clone.commit_like(commit, tree=tree, parent=onto)
+
+    def _replay(
+        self, commit: _Commit, *, onto: str, flags: Mapping[str, bool] | None = None
+    ) -> str:
         """`commit` itself when it is on `onto` already, else its change on top of `onto`
-        (`onto` itself when the upstream made the same change)."""
+        (`onto` itself when the upstream made the same change).
+
+        `flags`: the `published` values the decisions under `onto` set, by path; the
+        commit's change is taken with them applied on both sides, so that a commit
+        made by hand before a decision, next to its line, does not conflict with it.
+        """
         clone = self.clone
         if commit.parent == onto:
             return commit.sha
-        tree = clone.replayed_tree(commit, onto=onto)
+        tree = clone.replayed_tree(commit, onto=onto, flags=flags or {})
         if tree == clone.tree_of(onto):
             return onto
         return clone.commit_like(commit, tree=tree, parent=onto)
@@ -306,6 +355,15 @@ class _Commit:
     parent: str
     decision: int | None
     paths: frozenset[str]
+
+
+def _upstream_base(commit: _Commit, local: Mapping[str, _Commit], gone: Collection[str]) -> str:
+    """The nearest commit under `commit` that came from the upstream: its parent, or below
+    the clone's own local commits (a commit the upstream removed came from it too)."""
+    sha = commit.parent
+    while sha in local and sha not in gone:
+        sha = local[sha].parent
+    return sha
 
 
 class _Clone:
@@ -424,19 +482,30 @@ class _Clone:
         out = self.git("diff-tree", "-r", "-z", "--name-only", "--no-renames", old, new)
         return {path for path in out.split("\0") if path}
 
-    def replayed_tree(self, commit: _Commit, *, onto: str) -> str:
+    def replayed_tree(
+        self, commit: _Commit, *, onto: str, flags: Mapping[str, bool] | None = None
+    ) -> str:
         """The tree of `commit`'s change applied on top of `onto`, merged in memory.
 
         merge-tree (git 2.38) takes the merge base of its two commits: a
         throwaway commit with `onto`'s tree and `commit`'s parent makes that
-        base the parent, as a cherry-pick has it.
+        base the parent, as a cherry-pick has it. With `flags` ({path: the
+        `published` value}), the parent and the commit are taken with those set.
         """
         if commit.parent == onto:
             return self.tree_of(commit.sha)
+        parent, theirs = commit.parent, commit.sha
+        if flags:
+            base_tree = self.with_flags(self.tree_of(commit.parent), flags)
+            parent = self.git("commit-tree", "-m", "newsbot: replay base", base_tree).strip()
+            theirs_tree = self.with_flags(self.tree_of(commit.sha), flags)
+            theirs = self.git(
+                "commit-tree", "-p", parent, "-m", "newsbot: replayed", theirs_tree
+            ).strip()
         stand_in = self.git(
             "commit-tree",
             "-p",
-            commit.parent,
+            parent,
             "-m",
             "newsbot: replay base",
             self.tree_of(onto),
@@ -448,7 +517,7 @@ class _Clone:
             "--no-messages",
             "-z",
             stand_in,
-            commit.sha,
+            theirs,
             ok=(0, 1),
         )
         tree, *conflicted = [part for part in out.split("\0") if part]
@@ -460,6 +529,66 @@ class _Clone:
                 "top of the upstream by hand"
             )
         return tree
+
+    def blob(self, rev: str, path: str) -> str | None:
+        """The blob of `path` in `rev` (a commit or a tree), None when it has none."""
+        out = self.git("rev-parse", "-q", "--verify", f"{rev}:{path}", ok=(0, 1)).strip()
+        return out or None
+
+    def flag_set_by(self, commit: _Commit) -> dict[str, bool]:
+        """{path: value} when `commit` is a decision as newsbot makes them: one article file
+        whose `published` flag it set; else nothing."""
+        if len(commit.paths) != 1:
+            return {}
+        (path,) = commit.paths
+        blob = self.blob(commit.sha, path)
+        if blob is None:
+            return {}
+        try:
+            return {path: published_in(self.read_blob(blob), path)}
+        except WriteBackError:
+            return {}
+
+    def read_blob(self, blob: str) -> bytes:
+        return run_git_bytes(self.folder, "cat-file", "blob", blob, subject=f" in {self.folder}")
+
+    def with_flag(self, blob: str, path: str, value: bool) -> str | None:
+        """The blob with `published` set to `value` by the write-back's rule (`blob` itself
+        when already so); None when the file is not one the write-back can edit."""
+        try:
+            data = with_published(self.read_blob(blob), value, path)
+        except WriteBackError:
+            return None
+        if data is None:
+            return blob
+        out = run_git_bytes(
+            self.folder, "hash-object", "-w", "--no-filters", "--stdin",
+            subject=f" in {self.folder}", input=data,
+        )  # fmt: skip
+        return out.decode().strip()
+
+    def with_flags(self, tree: str, flags: Mapping[str, bool]) -> str:
+        """`tree` with the `published` flag of each file of `flags` set (where it can be)."""
+        changes = {}
+        for path, value in flags.items():
+            blob = self.blob(tree, path)
+            made = self.with_flag(blob, path, value) if blob is not None else None
+            if made is not None and made != blob:
+                changes[path] = made
+        return self.tree_with(tree, changes) if changes else tree
+
+    def tree_with(self, rev: str, blobs: Mapping[str, str]) -> str:
+        """The tree of `rev` with these files' blobs replaced (their modes kept)."""
+        with tempfile.TemporaryDirectory(prefix="newsbot-index-") as tmp:
+            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+            where = f" in {self.folder}"
+            run_git(self.folder, "read-tree", rev, subject=where, env=env)
+            for path, blob in blobs.items():
+                listed = self.git("ls-tree", "--full-tree", "-z", rev, "--", f":(literal){path}")
+                mode = listed.split(" ", 1)[0] if listed else "100644"
+                run_git(self.folder, "update-index", "--add", "--cacheinfo",
+                        f"{mode},{blob},{path}", subject=where, env=env)  # fmt: skip
+            return run_git(self.folder, "write-tree", subject=where, env=env).strip()
 
     def commit_like(self, commit: _Commit, *, tree: str, parent: str) -> str:
         """A commit with `commit`'s author, committer name and message, on `parent`."""

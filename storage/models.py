@@ -505,9 +505,10 @@ class DecisionCommit(Base):
     remote could not be reached, or has not been tried yet), "pushed", or
     "dropped" (the article changed upstream before the push: the commit was
     dropped and the decision reverted). `commit_sha` follows the commit when
-    it is replayed on top of the upstream before its push; it is empty while
-    the commit is owed, and `owed_in` names the clone whose work tree holds
-    the change (`storage.gitcommit.clone_id`).
+    it is replayed on top of the upstream before its push; while the commit
+    is owed it holds the fingerprint of the file the reviewer saw (empty in
+    rows owed before that was kept), and `owed_in` names the clone whose work
+    tree holds the change (`storage.gitcommit.clone_id`).
     """
 
     __tablename__ = "decision_commits"

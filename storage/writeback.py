@@ -38,9 +38,11 @@ __all__ = [
     "StaleFileError",
     "WriteBackError",
     "WriteResult",
+    "published_in",
     "read_published",
     "set_published",
     "sweep_leftovers",
+    "with_published",
 ]
 
 #: Part of every temporary file's name (`.<name>.newsbot-tmp-XXXXXXXX`). The
@@ -136,6 +138,11 @@ def read_published(path: Path, *, root: Path | None = None) -> bool:
     """
     label, target = _locate(path, root)
     data, _st = _read(target, label)
+    return published_in(data, label)
+
+
+def published_in(data: bytes, label: str) -> bool:
+    """`read_published` for an article's bytes (a git blob); `label` names it in errors."""
     parsed = _Parsed.of(data, label)
     found = _top_level_published(parsed.root, parsed.frontmatter, label, parsed.fences.first_line)
     return found is not None and found[2]
@@ -251,6 +258,15 @@ class _Parsed:
         fences = _fences(text, label)
         frontmatter = text[fences.start : fences.end]
         return cls(bom, text, fences, frontmatter, _compose(frontmatter, label, fences.first_line))
+
+
+def with_published(data: bytes, value: bool, label: str) -> bytes | None:
+    """An article's bytes with `published` set to `value` by `set_published`'s rule (only
+    that token changes), or None when already so; `label` names it in errors.
+
+    Raises `WriteBackError` for bytes `set_published` could not edit.
+    """
+    return _with_published(data, value, label)
 
 
 def _with_published(data: bytes, value: bool, label: str) -> bytes | None:

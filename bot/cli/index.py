@@ -1,4 +1,5 @@
-"""`newsbot index [PATH] [--watch] [--strict]`: index the articles folder, and keep at it."""
+"""`newsbot index [PATH] [--watch] [--strict] [--clone-gone ID]`: index the articles folder,
+and keep at it."""
 
 from __future__ import annotations
 
@@ -25,6 +26,11 @@ def add_commands(commands: Any) -> None:
     index.add_argument("path", nargs="?", help="the folder (default $NEWSBOT_ARTICLES_DIR)")
     index.add_argument("--watch", action="store_true", help="keep re-indexing as files change")
     index.add_argument("--strict", action="store_true", help="exit 1 when any file failed")
+    index.add_argument(
+        "--clone-gone",
+        metavar="ID",
+        help="first abandon the decisions pending in the git clone ID, lost for good",
+    )
     index.set_defaults(handler=cmd_index)
 
 
@@ -32,13 +38,16 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     root = Path(args.path) if args.path else settings.articles_dir
     # The clone changes before the index reads it (owed commits, a pull).
     git = settings.git_commit or settings.git_pull or settings.git_push
-    found = None if args.watch or git else quick_compare(settings.database_url, root)
+    quick = not (args.watch or git or args.clone_gone)
+    found = quick_compare(settings.database_url, root) if quick else None
     if found is not None and not found.needs_writing():
         report = found.report()
         print_report(report)
     else:
         db = open_db(settings)
         try:
+            if args.clone_gone:
+                abandon(db, args.clone_gone)
             exchanged = git_before_index(settings, db, root) if git else None
             report = index_once(db, root, show_progress=sys.stderr.isatty(), found=found)
             print_report(report)
@@ -49,6 +58,14 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
         finally:
             db.dispose()
     return 1 if args.strict and report.failed else 0
+
+
+def abandon(db: Database, clone: str) -> None:
+    """The decisions pending in a clone whose machine is gone for good: abandoned."""
+    from storage.decisions import abandon_clone
+
+    for settled in abandon_clone(db.WriteSession, clone):
+        print(f"abandoned: the {settled.action} of {settled.source_path} by {settled.reviewer_id}")
 
 
 def git_before_index(settings: Settings, db: Database, root: Path) -> Exchanged | None:

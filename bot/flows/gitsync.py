@@ -24,6 +24,7 @@ from pathlib import Path
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from bot import render
 from bot.deps import Deps
@@ -42,15 +43,24 @@ from storage.decisions import (
     revert_decision,
 )
 from storage.errors import DatabaseError
-from storage.gitcommit import clone_id, commit_file, current_branch, is_git_work_tree
+from storage.gitcommit import (
+    clone_id,
+    commit_content,
+    commit_file,
+    committed_version,
+    current_branch,
+    former_clone_id,
+    is_git_work_tree,
+)
 from storage.gitrun import GitError
 from storage.gitsync import TRAILER, clone_lock, decision_commits, synchronize
+from storage.hashing import content_hash
 from storage.models import Article
 from storage.scan import FolderError
 from storage.sync import sync
 from storage.types import ArticleView, Outcome
 from storage.views import views_of
-from storage.writeback import WriteBackError, read_published
+from storage.writeback import WriteBackError, read_published, set_published, with_published
 
 log = logging.getLogger(__name__)
 
@@ -155,45 +165,88 @@ def owing_clone(settings: Settings, root: Path | None = None) -> str | None:
         return None
 
 
-def commit_owed(settings: Settings, db: Database, root: Path) -> None:
+def commit_owed(settings: Settings, db: Database, root: Path) -> list[Reverted]:
     """Make the git commits that decisions owe in the clone of `root`, oldest first: their
     commit failed or never ran (a killed process, a stale index.lock). Before every pull,
     so that the clone never has a change of ours in the way of the upstream's.
 
     A commit already made (the process died before recording it) is found by its
-    trailer; a file that no longer has the decision's change owes nothing.
+    trailer; a file that no longer has the decision's change owes nothing. Only the
+    decision's change is committed (`_commit_one`); a decision whose file is no
+    longer the version its reviewer saw is undone, in the file and the database,
+    and returned, so that its reviewer is told as after an upstream change.
     """
     clone = owing_clone(settings, root)
     if clone is None:
-        return
+        return []
+    try:
+        former = former_clone_id(root)
+    except GitError:
+        former = None  # clone_id could read the file just now; it says what is wrong if not
     with db.Session() as session:
-        if not owed_commits(session, clone):
-            return
+        if not _owed(session, clone, former):
+            return []
+    undone: list[Reverted] = []
     try:
         if not _on_a_branch(root):
-            return
+            return []
         with clone_lock(root):
             # Read again under the lock: a click may have committed its own meanwhile.
             with db.Session() as session:
-                owed = owed_commits(session, clone)
+                owed = _owed(session, clone, former)
             found = decision_commits(root, [o.decision_id for o in owed]) if owed else {}
-            for o in owed:
-                sha = found.get(o.decision_id) or _commit_one(settings, root, o)
+            for o, ours in owed.items():
+                made = found.get(o.decision_id) or _commit_one(settings, root, o)
+                if not ours and made in (_NOTHING, _CHANGED):
+                    continue  # owed under an id a copy of this clone may share: not ours to drop
+                if made is _CHANGED:
+                    reverted = _undo_owed(db, root, o)
+                    if reverted is not None:
+                        undone.append(reverted)
+                    continue
                 with db.WriteSession.begin() as session:
-                    if sha is None:
+                    if made is _NOTHING:
                         forget_owed(session, o.decision_id)
                     else:
-                        record_commit(session, o.decision_id, sha, pushing=settings.git_push)
-                log.info(
-                    "git: committed the %s of %s, which waited to be committed",
-                    o.action,
-                    o.source_path,
-                )
+                        record_commit(session, o.decision_id, made, pushing=settings.git_push)
+                if made is _NOTHING:
+                    log.info(
+                        "git: the %s of %s has nothing to commit: its file no longer has its "
+                        "change, and is indexed as it is",
+                        o.action,
+                        o.source_path,
+                    )
+                else:
+                    log.info(
+                        "git: committed the %s of %s, which waited to be committed",
+                        o.action,
+                        o.source_path,
+                    )
     except (GitError, ValueError) as exc:
         log.warning("git: decisions wait to be committed in %s: %s", root, exc)
+    return undone
 
 
-def _commit_one(settings: Settings, root: Path, owed: OwedCommit) -> str | None:
+def _owed(session: Session, clone: str, former: str | None) -> dict[OwedCommit, bool]:
+    """The commits owed in this clone, oldest first: {owed: whether it is this clone's
+    alone}; those owed under its former id (`former_clone_id`) are not."""
+    owed = {o: True for o in owed_commits(session, clone)}
+    if former is not None:
+        owed.update((o, False) for o in owed_commits(session, former))
+    return dict(sorted(owed.items(), key=lambda item: item[0].decision_id))
+
+
+# What `_commit_one` found instead of making a commit.
+_NOTHING, _CHANGED = "nothing", "changed"
+
+
+def _commit_one(settings: Settings, root: Path, owed: OwedCommit) -> str:
+    """Commit the decision's change alone: HEAD's version of the file with the decision
+    applied, when that is the version the reviewer saw; other edits of the work tree
+    stay uncommitted, for the indexer. When the reviewer saw the file with edits not
+    committed yet, the file is committed as the decision left it. The sha, or
+    `_NOTHING` (the file no longer has the change), or `_CHANGED` (neither holds: the
+    file is not the version the reviewer saw)."""
     path = root / owed.source_path
     _column, _requires, value, _touches = ACTIONS[owed.action]
     try:
@@ -201,19 +254,66 @@ def _commit_one(settings: Settings, root: Path, owed: OwedCommit) -> str | None:
     except WriteBackError:
         says = None
     if says is not value:
-        return None  # changed since (the index follows the file); nothing of ours to commit
+        return _NOTHING  # changed since (the index follows the file); nothing of ours to commit
     trailers = [("Approved-by", f"{name} <{user}>") for user, name in owed.approvers]
     if owed.scheduled_by is not None:
         user, name = owed.scheduled_by
         trailers.append(("Scheduled-by", f"{name} <{user}>"))
     trailers.append((TRAILER, str(owed.decision_id)))
-    return commit_file(
-        root,
-        path,
-        message=f"{VERBS[owed.action]}: {owed.title}",
-        trailers=trailers,
-        author=settings.git_author,
-    )
+    message, author = f"{VERBS[owed.action]}: {owed.title}", settings.git_author
+
+    def the_file_as_it_is() -> str:
+        sha = commit_file(root, path, message=message, trailers=trailers, author=author)
+        return sha or _NOTHING
+
+    if owed.seen is None:  # owed before the version seen was kept: as it was done then
+        return the_file_as_it_is()
+    committed = committed_version(root, path)
+    if committed is not None and content_hash(committed) == owed.seen:
+        try:
+            content = with_published(committed, value, owed.source_path)
+        except WriteBackError:
+            return _CHANGED
+        if content is None:
+            return _NOTHING
+        sha = commit_content(root, path, content, message=message, trailers=trailers, author=author)
+        return sha or _NOTHING
+    try:
+        now = path.read_bytes()
+        before = with_published(now, not value, owed.source_path)
+    except (OSError, WriteBackError):
+        return _CHANGED
+    if before is not None and content_hash(before) == owed.seen:
+        return the_file_as_it_is()
+    return _CHANGED
+
+
+def _undo_owed(db: Database, root: Path, owed: OwedCommit) -> Reverted | None:
+    """Undo a decision whose owed commit cannot be made on the version its reviewer saw:
+    its flag goes back in the file (the rest of the file is left as it is) and the
+    decision is reverted."""
+    _column, _requires, value, _touches = ACTIONS[owed.action]
+    try:
+        set_published(root / owed.source_path, not value, root=root)
+    except WriteBackError as exc:
+        log.error(
+            "git: the %s of %s waits to be committed, and its file is no longer the version "
+            "its reviewer saw, but it could not be undone: %s",
+            owed.action,
+            owed.source_path,
+            exc,
+        )
+        return None
+    done = revert_decision(db.WriteSession, owed.decision_id)
+    if done is not None:
+        log.warning(
+            "the %s of %s by %s was undone: its commit waited, and the file changed since "
+            "its reviewer saw it",
+            done.action,
+            done.article.web_url,
+            done.reviewer_id,
+        )
+    return done
 
 
 # Clones said to be on a detached HEAD, so that it is said once, not at every click.
@@ -248,8 +348,9 @@ def pull_for(deps: Deps, client: WebClient, outcome: Outcome, fingerprint: str |
     root = settings.articles_dir
     if not is_git_work_tree(root):
         return False
-    commit_owed(settings, deps.db, root)  # as before every pull
+    undone = commit_owed(settings, deps.db, root)  # as before every pull
     exchanged = _exchange(settings, deps.db, root, pull=True)
+    exchanged.reverted[:0] = undone
     if exchanged.problem:
         log.warning("git: %s", exchanged.problem)
     _follow(settings, deps.db, client, exchanged, root)
@@ -264,13 +365,14 @@ def before_index(settings: Settings, db: Database, root: Path | None = None) -> 
     index runs on the folder as it is.
     """
     root = root or settings.articles_dir
+    undone: list[Reverted] = []
     if settings.git_commit and is_git_work_tree(root):
         try:
-            commit_owed(settings, db, root)  # before the pull: nothing of ours in its way
+            undone = commit_owed(settings, db, root)  # before the pull: nothing in its way
         except SQLAlchemyError as exc:
             log.error("git: owed commits not made, the database failed (%s)", type(exc).__name__)
     if not (settings.git_pull or settings.git_push):
-        return None
+        return Exchanged(reverted=undone) if undone else None
     if not is_git_work_tree(root):
         log.warning("git: %s is not a git work tree, so it is indexed as it is", root)
         return None
@@ -278,7 +380,8 @@ def before_index(settings: Settings, db: Database, root: Path | None = None) -> 
         exchanged = _exchange(settings, db, root, pull=settings.git_pull)
     except SQLAlchemyError as exc:
         log.error("git: the pull was not done, the database failed (%s)", type(exc).__name__)
-        return None
+        return Exchanged(reverted=undone) if undone else None
+    exchanged.reverted[:0] = undone
     if exchanged.problem:
         log.warning("git: %s; the index runs on %s as it is", exchanged.problem, root)
     elif exchanged.moved:

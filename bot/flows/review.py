@@ -14,7 +14,7 @@ from bot.deps import Deps
 from bot.flows.cards import refresh_cards
 from bot.flows.follows import decision_taken
 from bot.flows.gitsync import commit_decision, owing_clone, pull_for
-from storage.decisions import decide, review_queue
+from storage.decisions import decide, review_queue, schedulers
 from storage.editorial import approver_ids
 from storage.types import Outcome
 
@@ -58,7 +58,11 @@ def apply(deps: Deps, client: WebClient, click: Click) -> tuple[Outcome, set[tup
     )
     if deps.settings.git_commit and outcome.path is not None:
         outcome = commit_decision(
-            deps, client, action=click.action, trailers=trailers(click, outcome), outcome=outcome
+            deps,
+            client,
+            action=click.action,
+            trailers=trailers(deps, click, outcome),
+            outcome=outcome,
         )
     assert outcome.article is not None
     if outcome.status == "done":  # not undone upstream: a `published` follow posts it
@@ -95,13 +99,17 @@ def _revoked(deps: Deps, click: Click) -> frozenset[str]:
     return frozenset(i for i in ids if deps.reviewers.membership(i) is False)
 
 
-def trailers(click: Click, outcome: Outcome) -> list[tuple[str, str]]:
+def trailers(deps: Deps, click: Click, outcome: Outcome) -> list[tuple[str, str]]:
     """The commit's trailers: `Approved-by` for each approver (two when two were needed),
-    and `Scheduled-by` when a scheduled publication ran it."""
+    and `Scheduled-by` when the decision ran or fulfilled a scheduled publication."""
     approvers = outcome.approvers or ((click.user_id, click.user_name),)
     found = [("Approved-by", f"{name} <{user}>") for user, name in approvers]
-    if click.schedule_id is not None:
-        found.append(("Scheduled-by", f"{click.user_name} <{click.user_id}>"))
+    if outcome.decision_id is not None:
+        with deps.db.Session() as session:
+            scheduled = schedulers(session, [outcome.decision_id]).get(outcome.decision_id)
+        if scheduled is not None:
+            user, name = scheduled
+            found.append(("Scheduled-by", f"{name} <{user}>"))
     return found
 
 

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
-from storage.gitcommit import GitCommitError, commit_file, is_git_work_tree
+from storage.gitcommit import (
+    GitCommitError,
+    clone_id,
+    commit_content,
+    commit_file,
+    committed_version,
+    former_clone_id,
+    is_git_work_tree,
+)
 from storage.writeback import set_published
 from tests.builders import git, git_repo
 
@@ -189,3 +198,48 @@ def test_is_git_work_tree(repo: Path, tmp_path: Path) -> None:
     plain.mkdir()
     assert not is_git_work_tree(plain)
     assert not is_git_work_tree(tmp_path / "missing" / "folder")
+
+
+# --- a version built from HEAD's, and the clone's id ----------------------------------------
+
+
+def test_commit_content_commits_that_version_and_leaves_the_work_tree_as_it_is(
+    repo: Path,
+) -> None:
+    articles = repo / "articles"  # the articles folder may be a subfolder of the clone
+    path = articles / "a.md"
+    path.write_bytes(ARTICLE + b"work in progress\n")
+    published = ARTICLE.replace(b"false", b"true")
+
+    sha = commit_content(
+        articles, path, published, message="Publish: A", trailers=APPROVED, author="Bot <b@x>"
+    )
+
+    assert sha == git(repo, "rev-parse", "HEAD").strip()
+    assert files_in(repo) == ["articles/a.md"]
+    assert committed_version(articles, path) == published
+    assert git(repo, "log", "-1", "--format=%an%n%(trailers:key=Approved-by)") == (
+        "Bot\nApproved-by: Jane Doe <U123>\n\n"
+    )
+    assert path.read_bytes() == ARTICLE + b"work in progress\n"
+    assert git(repo, "status", "--porcelain", "--", "articles/a.md") == " M articles/a.md\n"
+    assert commit_content(articles, path, published, message="Again", trailers={}) is None
+
+
+def test_a_copied_clone_gets_an_id_of_its_own(repo: Path, tmp_path: Path) -> None:
+    first = clone_id(repo)
+    assert first is not None and clone_id(repo / "articles") == first
+    copy = tmp_path / "copy"
+    shutil.copytree(repo, copy, symlinks=True)  # cp -a, a volume snapshot, a baked image
+
+    assert clone_id(copy) not in (None, first)
+    assert clone_id(copy) == clone_id(copy)
+    assert clone_id(repo) == first
+
+
+def test_an_id_written_before_ids_were_bound_is_replaced_and_remembered(repo: Path) -> None:
+    # A copy may share it: each clone makes an id of its own and remembers the old one.
+    (repo / ".git" / "newsbot-clone-id").write_text("ab" * 16 + "\n")
+    made = clone_id(repo)
+    assert made not in (None, "ab" * 16) and clone_id(repo) == made
+    assert former_clone_id(repo) == "ab" * 16

@@ -459,6 +459,44 @@ def test_a_decision_whose_file_changed_upstream_is_dropped_not_pushed(
     assert log(site.bare, "main") == ["Publish: B", "Retitle A", "Initial articles"]
 
 
+def test_a_hand_commit_next_to_the_flag_neither_blocks_the_decision_nor_the_pull(
+    site: Site, clone: Path
+) -> None:
+    # The line right above `published:` changed by hand, committed, never to be pushed.
+    article_a = ARTICLE.replace("Harbor", "A")
+    by_hand = article_a.replace("heat: 80", "heat: 99")
+    commit(clone, "a.md", by_hand, "Hand: heat")
+    commit(clone, "a.md", by_hand.replace("false", "true"), "Publish: A", decision=3)
+    site.upstream_edit("b.md", ARTICLE.replace("line five", "line 5"), "Edit B")
+
+    result = synchronize(clone, pull=True, push=True, pending={3})
+
+    assert (result.problem, result.pushed, result.own, result.dropped) == (None, True, 1, [])
+    # The decision is made again on the upstream's file: its flag, and nothing of the hand's.
+    assert site.file("a.md") == article_a.replace("false", "true")
+    assert log(site.bare, "main") == ["Publish: A", "Edit B", "Initial articles"]
+    assert log(clone)[:3] == ["Hand: heat", "Publish: A", "Edit B"]
+    assert (clone / "a.md").read_text() == by_hand.replace("false", "true")
+    assert "line 5" in (clone / "b.md").read_text()
+    assert synchronize(clone, pull=True, push=True).problem is None
+
+
+def test_an_upstream_rewound_under_a_waiting_decision_drops_it(site: Site, clone: Path) -> None:
+    before, article_a = site.tip(), ARTICLE.replace("Harbor", "A")
+    reviewed = article_a.replace("Body line one.", "REVIEWED VERSION 2")
+    site.upstream_edit("a.md", reviewed, "Version 2 of A")
+    assert synchronize(clone, pull=True, push=False).moved
+    commit(clone, "a.md", reviewed.replace("false", "true"), "Publish: A", decision=5)
+    force_back(site, before)  # the maintainer takes version 2 back
+
+    result = synchronize(clone, pull=True, push=True, pending={5})
+
+    # Version 1 was never reviewed: the decision is not published on top of it.
+    assert (result.problem, result.dropped) == (None, [5])
+    assert site.tip() == before and site.file("a.md") == article_a
+    assert (clone / "a.md").read_text() == article_a and head(clone) == before
+
+
 def test_a_commit_that_is_not_a_pending_decision_is_never_dropped(site: Site, clone: Path) -> None:
     mine = commit(clone, "a.md", ARTICLE.replace("heat: 80", "heat: 1"), "Publish: A", decision=7)
     theirs = site.upstream_edit("a.md", ARTICLE.replace("heat: 80", "heat: 2"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,9 +24,10 @@ from bot.render import actions
 from bot.scheduler import reindex_and_post_job, start_up
 from bot.settings import ConfigError, Settings
 from storage.db import Database, open_database
-from storage.decisions import decide
+from storage.decision_state import LEASE
+from storage.decisions import abandon_clone, decide, finish_interrupted
 from storage.gitcommit import commit_file
-from storage.models import Article, DecisionCommit, ReviewDecision
+from storage.models import Article, DecisionCommit, ReviewDecision, utcnow
 from storage.sync import sync
 from tests.bot.flows.git_site import NEWS, Site, git, git_environment
 from tests.builders import REVIEWER, make_settings
@@ -43,10 +45,18 @@ CHANNEL = "C0DESK"
 class Desk:
     """One replica: its clone of the site, its settings, the real app on a shared database."""
 
-    def __init__(self, site: Site, slack: FakeSlack, database_url: str, **env: str) -> None:
+    def __init__(
+        self,
+        site: Site,
+        slack: FakeSlack,
+        database_url: str,
+        *,
+        clone: Path | None = None,
+        **env: str,
+    ) -> None:
         self.site = site
         self.slack = slack
-        self.clone = site.clone("replica")
+        self.clone = clone or site.clone("replica")
         self.articles = self.clone / NEWS
         env = {
             "NEWSBOT_GIT_COMMIT": "true",
@@ -132,7 +142,11 @@ class Desk:
                 .outerjoin(DecisionCommit, DecisionCommit.decision_id == ReviewDecision.id)
                 .order_by(ReviewDecision.id)
             )
-            return [tuple(row) for row in rows]
+            # While a commit is owed, its sha column holds the version seen, not a commit.
+            return [
+                (action, status, "" if state == "uncommitted" else sha, state)
+                for action, status, sha, state in rows
+            ]
 
 
 @pytest.fixture
@@ -606,3 +620,167 @@ def test_a_decision_undone_by_the_same_edit_upstream_leaves_the_row_as_the_file_
     assert desk.decision_rows()[0][1::2] == ("reverted", "dropped")
     assert published_in(site.read(VOTER)) and published_in((desk.articles / VOTER).read_bytes())
     assert desk.article(VOTER).published  # what the file says
+
+
+# --- several clones: each settles and commits only what its own work tree holds -------------
+
+
+def killed_after_the_write(desk: Desk, monkeypatch: pytest.MonkeyPatch, rel: str) -> None:
+    """A click whose process died after writing the file, before the database said "done"."""
+    real = storage.decisions.set_published
+
+    def written_then_killed(*args: object, **kwargs: object) -> None:
+        real(*args, **kwargs)  # type: ignore[arg-type]
+        raise Killed
+
+    monkeypatch.setattr(storage.decisions, "set_published", written_then_killed)
+    with pytest.raises(Killed):
+        desk.click(desk.queue(), rel)
+    monkeypatch.undo()
+
+
+def test_another_clone_never_settles_a_decision_written_in_this_one(
+    desk: Desk, site: Site, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = Desk(site, slack, desk.settings.database_url, clone=site.clone("other"))
+    killed_after_the_write(desk, monkeypatch, ZURICH)
+
+    # The other replica restarts (this host, so the writer's pid counts as gone), and much
+    # later its periodic job runs: its own clone has no write, so it leaves the decision.
+    start_up(other.settings, other.db)
+    later = utcnow() + 10 * LEASE
+    clone = owing_clone(other.settings)
+    assert (
+        finish_interrupted(other.db.WriteSession, other.articles, now=later, owe_commit_in=clone)
+        == []
+    )
+    before_index(other.settings, other.db)
+    assert desk.decision_rows() == [("publish", "pending", None, None)]
+
+    # The writer's clone settles it from its file at its restart, commits and pushes it.
+    start_up(desk.settings, desk.db)
+    before_index(desk.settings, desk.db)
+
+    assert desk.decision_rows()[0][1::2] == ("done", "pushed")
+    assert published_in(site.read(ZURICH)) and uncommitted(desk.clone) == ""
+    before_index(other.settings, other.db)
+    assert published_in((other.articles / ZURICH).read_bytes())
+    other.db.dispose()
+
+
+def test_a_decision_of_a_clone_lost_for_good_is_abandoned_by_the_operator(
+    desk: Desk, site: Site, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    killed_after_the_write(desk, monkeypatch, ZURICH)
+    lost = owing_clone(desk.settings)
+    assert lost is not None
+
+    (settled,) = abandon_clone(desk.db.WriteSession, lost)
+
+    assert (settled.action, settled.status) == ("publish", "abandoned")
+    assert desk.decision_rows() == [("publish", "abandoned", None, None)]
+    assert not desk.article(ZURICH).published
+
+
+def test_an_owed_commit_takes_only_the_decision_not_later_edits(
+    desk: Desk, site: Site, slack: FakeSlack
+) -> None:
+    stale = desk.clone / ".git" / "index.lock"
+    stale.touch()
+    desk.click(desk.queue(), VOTER)
+    # The pipeline rewrites the file before the commit could be made.
+    path = desk.articles / VOTER
+    path.write_bytes(path.read_bytes() + b"\nUNREVIEWED PIPELINE REWRITE\n")
+    stale.unlink()
+
+    before_index(desk.settings, desk.db)
+
+    (pushed,) = site.commits_since_import()
+    assert pushed["subject"].startswith("Publish: State Auditor")
+    assert published_in(site.read(VOTER)) and b"UNREVIEWED" not in site.read(VOTER)
+    assert desk.decision_rows() == [("publish", "done", pushed["sha"], "pushed")]
+    # The edit stays in the work tree, uncommitted, for the indexer and whoever made it.
+    assert uncommitted(desk.clone) == f" M {NEWS}/{VOTER}\n"
+    assert b"UNREVIEWED" in path.read_bytes() and published_in(path.read_bytes())
+
+
+def test_an_owed_commit_whose_file_is_no_longer_what_was_reviewed_is_undone(
+    desk: Desk, site: Site, slack: FakeSlack
+) -> None:
+    path = desk.articles / VOTER
+    # The reviewer sees a version not committed yet; it is changed again after the click.
+    path.write_bytes(path.read_bytes() + b"\nSEEN, NOT COMMITTED\n")
+    sync(desk.db.WriteSession, desk.articles)
+    stale = desk.clone / ".git" / "index.lock"
+    stale.touch()
+    shared = desk.share(VOTER)
+    desk.click(shared, VOTER, channel_id=CHANNEL, message_ts=shared["ts"])
+    path.write_bytes(path.read_bytes() + b"\nNOT SEEN\n")
+    stale.unlink()
+    slack.reset()
+
+    reindex_and_post_job(
+        desk.settings, desk.db, WebClient(token=desk.settings.bot_token, base_url=slack.api_url)
+    )
+
+    assert site.commits_since_import() == [] and not published_in(site.read(VOTER))
+    assert not published_in(path.read_bytes()) and b"NOT SEEN" in path.read_bytes()
+    assert not desk.article(VOTER).published
+    assert desk.decision_rows()[0][1::2] == ("reverted", "dropped")
+    (told,) = slack.calls_to("chat.postEphemeral")
+    assert told.args["user"] == REVIEWER
+
+
+def test_a_copied_clone_never_drops_the_commit_the_original_owes(
+    desk: Desk, site: Site, slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    original = owing_clone(desk.settings)
+    copy = site.root / "copy"
+    shutil.copytree(desk.clone, copy, symlinks=True)  # as cp -a, a snapshot or an image does
+    other = Desk(site, slack, desk.settings.database_url, clone=copy)
+    stale = desk.clone / ".git" / "index.lock"
+    stale.touch()
+    desk.click(desk.queue(), VOTER)
+
+    with caplog.at_level(logging.INFO, logger="bot.flows.gitsync"):
+        before_index(other.settings, other.db)
+
+    assert owing_clone(other.settings) not in (None, original)
+    assert owing_clone(desk.settings) == original
+    assert desk.decision_rows() == [("publish", "done", "", "uncommitted")]
+    assert not any("committed the publish" in r.getMessage() for r in caplog.records)
+    stale.unlink()
+    before_index(desk.settings, desk.db)
+    assert desk.decision_rows()[0][3] == "pushed" and published_in(site.read(VOTER))
+    other.db.dispose()
+
+
+def test_a_commit_owed_under_an_id_from_before_is_made_by_the_clone_that_has_it(
+    desk: Desk, site: Site, slack: FakeSlack
+) -> None:
+    # Both clones hold the one-line id of older versions, as a copy made then does.
+    shared = "0123456789abcdef" * 2
+    copy = site.root / "copy"
+    shutil.copytree(desk.clone, copy, symlinks=True)
+    for clone in (desk.clone, copy):
+        (clone / ".git" / "newsbot-clone-id").write_text(shared + "\n")
+    other = Desk(site, slack, desk.settings.database_url, clone=copy)
+    outcome = decide(
+        desk.db.WriteSession,
+        article_id=desk.article(VOTER).id,
+        action="publish",
+        fingerprint=None,
+        reviewer_id=REVIEWER,
+        reviewer_name="rita",
+        root=desk.articles,
+        owe_commit_in=shared,  # owed before the upgrade, and not committed yet
+    )
+    assert outcome.status == "done"
+
+    before_index(other.settings, other.db)  # its file does not have the change: left alone
+    assert desk.decision_rows() == [("publish", "done", "", "uncommitted")]
+    before_index(desk.settings, desk.db)
+
+    assert desk.decision_rows()[0][3] == "pushed" and published_in(site.read(VOTER))
+    assert uncommitted(desk.clone) == ""
+    other.db.dispose()

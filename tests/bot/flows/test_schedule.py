@@ -292,6 +292,36 @@ def test_the_git_commit_says_who_scheduled_it(slack, database_url, articles_dir)
     desk.db.dispose()
 
 
+def test_a_schedule_fulfilled_by_a_second_reviewer_says_who_scheduled_it(
+    slack, database_url, articles_dir
+):
+    git = ["git", "-C", str(articles_dir)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    ident = ["-c", "user.name=pipe", "-c", "user.email=p@x"]
+    subprocess.run([*git, *ident, "add", "."], check=True)
+    subprocess.run([*git, *ident, "commit", "-qm", "import"], check=True)
+    desk = make_desk(
+        slack,
+        database_url,
+        articles_dir,
+        NEWSBOT_GIT_COMMIT="true",
+        NEWSBOT_TWO_REVIEWERS="privacy",
+        NEWSBOT_GIT_AUTHOR="Newsbot <newsbot@desk.example>",
+    )
+    when = in_a_day()
+    desk.schedule(VOTER, when)  # rita's schedule waits for a second reviewer at its time
+    assert [status for _id, status in publish_due(desk, when)] == ["waiting"]
+
+    desk.click(desk.queue(SECOND), actions.REVIEW_PUBLISH, VOTER, user=SECOND)
+
+    log = subprocess.run(
+        [*git, "log", "-1", "--format=%B"], capture_output=True, text=True, check=True
+    ).stdout
+    assert log.startswith("Publish: State Auditor Finds Voter Roll")
+    assert f"Approved-by: sam <{SECOND}>" in log and f"Scheduled-by: rita <{REVIEWER}>" in log
+    desk.db.dispose()
+
+
 # --- replicas, restarts and a runner that died ----------------------------------------------
 
 

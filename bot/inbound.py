@@ -151,21 +151,23 @@ def _interaction(body: dict[str, Any]) -> dict[str, Any]:
     user = body.get("user")
     if not (isinstance(user, dict) and isinstance(user.get("id"), str)):
         raise Refused(400, "payload without a user id")
-    if "actions" in body:
-        actions = body["actions"]
+    if kind == "block_actions":  # legacy attachment buttons (interactive_message) name theirs
+        actions = body.get("actions")
         if not (
             isinstance(actions, list)
             and actions
             and all(isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in actions)
         ):
             raise Refused(400, "payload with malformed actions")
-    if "view" in body or kind in ("view_submission", "view_closed"):
-        view = body.get("view")
-        if not (
-            isinstance(view, dict)
-            and all(isinstance(view.get(name), str) for name in ("id", "type", "callback_id"))
-        ):
-            raise Refused(400, "payload with a malformed view")
+    view = body.get("view")
+    if "view" in body and not isinstance(view, dict):
+        raise Refused(400, "payload with a malformed view")
+    # A submitted or closed view is routed by its callback_id (App Home's is "").
+    if kind in ("view_submission", "view_closed") and not (
+        isinstance(view, dict)
+        and all(isinstance(view.get(name), str) for name in ("id", "type", "callback_id"))
+    ):
+        raise Refused(400, f"{kind} with a malformed view")
     _check_response_url(body.get("response_url"))
     return body
 

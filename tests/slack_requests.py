@@ -235,7 +235,13 @@ def block_action(
         assert view is not None
         payload["container"] = {"type": "view", "view_id": view.get("id", "V0001")}
         # App Home actions carry the view, and neither channel, message nor response_url.
-        payload["view"] = {"team_id": team_id, "app_id": API_APP_ID, "bot_id": "BBOT", **view}
+        payload["view"] = {
+            "team_id": team_id,
+            "app_id": API_APP_ID,
+            "bot_id": "BBOT",
+            "callback_id": "",  # App Home's view has one, empty
+            **view,
+        }
     else:
         payload["container"] = {
             "type": "message",

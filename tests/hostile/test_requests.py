@@ -338,6 +338,40 @@ def test_a_signed_request_no_listener_takes_is_one_line_and_404(fresh):
     assert fresh.slack.calls == []
 
 
+@pytest.mark.parametrize(
+    ("payload", "status"),
+    [
+        (  # a click on App Home: the view is there, and only what Slack always sends of it
+            {
+                "type": "block_actions",
+                "user": {"id": "U1", "name": "jane"},
+                "container": {"type": "view", "view_id": "V1"},
+                "view": {"id": "V1", "type": "home"},
+                "actions": [{"action_id": "no-such-action", "value": "x"}],
+            },
+            404,
+        ),
+        (  # a legacy attachment button: actions are named, not ided; no listener takes it
+            {
+                "type": "interactive_message",
+                "user": {"id": "U1"},
+                "callback_id": "legacy",
+                "actions": [{"name": "go", "type": "button", "value": "1"}],
+            },
+            404,
+        ),
+    ],
+    ids=["App Home click", "interactive_message"],
+)
+def test_shapes_slack_sends_are_not_refused_as_malformed(fresh, payload, status):
+    body = _payload(payload)
+    log_start = fresh.output_size()
+    headers = sign_bytes(body, SIGNING_SECRET, content_type=FORM)
+    assert fresh.send(raw_request("POST", "/slack/events", headers, body)).status == status
+    output = fresh.output(log_start)
+    assert refused_lines(output) == [] and "no listener for this request: 404" in output
+
+
 def test_a_command_naming_payload_is_answered(fresh):
     """Bolt reads any form with the word `payload` in it as an interaction."""
     answer = news(fresh, "payload", fresh.slack.response_url())

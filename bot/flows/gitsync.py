@@ -269,7 +269,7 @@ def _commit_one(settings: Settings, root: Path, owed: OwedCommit) -> str:
     if owed.seen is None:  # owed before the version seen was kept: as it was done then
         return the_file_as_it_is()
     committed = committed_version(root, path)
-    if committed is not None and content_hash(committed) == owed.seen:
+    if committed is not None and owed.seen in _hashes_as_checked_out(committed):
         try:
             content = with_published(committed, value, owed.source_path)
         except WriteBackError:
@@ -286,6 +286,14 @@ def _commit_one(settings: Settings, root: Path, owed: OwedCommit) -> str:
     if before is not None and content_hash(before) == owed.seen:
         return the_file_as_it_is()
     return _CHANGED
+
+
+def _hashes_as_checked_out(stored: bytes) -> set[str]:
+    """The fingerprints a committed file has in a work tree: as stored, and with CRLF line
+    endings, as git writes it out where `eol=crlf` (or core.autocrlf) converts it. Asking
+    git (`cat-file --filters`) would also run a smudge filter from the clone's config."""
+    crlf = stored.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    return {content_hash(stored), content_hash(crlf)}
 
 
 def _undo_owed(db: Database, root: Path, owed: OwedCommit) -> Reverted | None:

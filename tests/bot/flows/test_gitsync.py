@@ -704,6 +704,32 @@ def test_an_owed_commit_takes_only_the_decision_not_later_edits(
     assert b"UNREVIEWED" in path.read_bytes() and published_in(path.read_bytes())
 
 
+def test_an_owed_commit_of_a_file_git_checks_out_with_crlf_is_made_not_undone(
+    desk: Desk, site: Site, slack: FakeSlack
+) -> None:
+    # The clone converts line endings (eol=crlf): HEAD stores LF, the reviewer saw CRLF.
+    (desk.clone / ".git" / "info").mkdir(exist_ok=True)
+    (desk.clone / ".git" / "info" / "attributes").write_text("*.md text eol=crlf\n")
+    path = desk.articles / VOTER
+    path.unlink()
+    git(desk.clone, "checkout", "--", f"{NEWS}/{VOTER}")
+    assert b"\r\n" in path.read_bytes()
+    sync(desk.db.WriteSession, desk.articles)
+    stale = desk.clone / ".git" / "index.lock"
+    stale.touch()
+    desk.click(desk.queue(), VOTER)
+    path.write_bytes(path.read_bytes() + b"UNREVIEWED PIPELINE REWRITE\r\n")
+    stale.unlink()
+
+    before_index(desk.settings, desk.db)
+
+    (pushed,) = site.commits_since_import()
+    assert pushed["subject"].startswith("Publish: State Auditor")
+    assert published_in(site.read(VOTER)) and b"UNREVIEWED" not in site.read(VOTER)
+    assert b"\r\n" not in site.read(VOTER)  # stored as git stores it
+    assert desk.decision_rows() == [("publish", "done", pushed["sha"], "pushed")]
+
+
 def test_an_owed_commit_whose_file_is_no_longer_what_was_reviewed_is_undone(
     desk: Desk, site: Site, slack: FakeSlack
 ) -> None:

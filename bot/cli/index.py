@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.cli import UserError, open_db
+from bot.cli.output import printable
 from bot.settings import Settings
 from storage.errors import DatabaseError
 from storage.scan import Comparison, FolderError, quick_compare
@@ -64,7 +65,13 @@ def abandon(db: Database, clone: str) -> None:
     """The decisions pending in a clone whose machine is gone for good: abandoned."""
     from storage.decisions import abandon_clone
 
-    for settled in abandon_clone(db.WriteSession, clone):
+    settled_all = abandon_clone(db.WriteSession, clone)
+    if not settled_all:
+        raise UserError(
+            f"--clone-gone {printable(clone)}: no decision is pending in that clone (its ID is "
+            "in the log line that names the decisions waiting for it)"
+        )
+    for settled in settled_all:
         print(f"abandoned: the {settled.action} of {settled.source_path} by {settled.reviewer_id}")
 
 

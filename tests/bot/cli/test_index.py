@@ -41,3 +41,13 @@ def test_watch_reindexes_when_a_file_changes(tmp_path, articles_dir):
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)
     assert proc.returncode == 0
+
+
+def test_clone_gone_with_an_id_nothing_waits_for_is_one_sentence(env, capsys):
+    assert main(["index", "--clone-gone", "host:1@no-such-clone"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == (
+        "newsbot: --clone-gone host:1@no-such-clone: no decision is pending in that clone "
+        "(its ID is in the log line that names the decisions waiting for it)\n"
+    )
+    assert captured.out == ""

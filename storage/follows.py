@@ -949,24 +949,8 @@ def take_summary(
             .values(summary_at=now, summary_ts=None)
         )
     else:  # all it carries: what it had, and what is taken into it now
-        claim_ids = list(
-            session.scalars(
-                select(FollowClaim.id).where(
-                    FollowClaim.channel == channel,
-                    FollowClaim.status == "summarized",
-                    FollowClaim.message_ts == into,
-                )
-            )
-        )
-        extra_ids = list(
-            session.scalars(
-                select(FollowExtra.id).where(
-                    FollowExtra.channel == channel,
-                    FollowExtra.status == "summarized",
-                    FollowExtra.message_ts == into,
-                )
-            )
-        )
+        claim_ids = _carried(session, FollowClaim, channel, into)
+        extra_ids = _carried(session, FollowExtra, channel, into)
     listed, more, follow_ids = _summary_content(session, claim_ids, extra_ids)
     return Summary(
         claim_ids=list(kept),
@@ -976,6 +960,19 @@ def take_summary(
         follow_ids=follow_ids,
         into=into,
         previous=previous,
+    )
+
+
+def _carried(
+    session: Session, model: type[FollowClaim] | type[FollowExtra], channel: str, into: str
+) -> list[int]:
+    """The ids of the claims (or counted finds) that the summary message `into` carries."""
+    return list(
+        session.scalars(
+            select(model.id).where(
+                model.channel == channel, model.status == "summarized", model.message_ts == into
+            )
+        )
     )
 
 

@@ -463,7 +463,4 @@ def serving(
 def closed_port_url(credentials: str = "") -> str:
     """An API URL on a local port that refuses connections (bound, then closed): nothing
     is ever sent there. `credentials` ("user:password@") as a proxy's URL may carry them."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://{credentials}127.0.0.1:{port}/api/"
+    return f"http://{credentials}127.0.0.1:{free_port()}/api/"

@@ -532,15 +532,20 @@ def views_publish(fake: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
     _require(args, "user_id", "view")
     view = args["view"]
     fake.check_blocks("views.publish", view, surface="home")
+    return {"view": _view_as_slack_has_it(fake, view, hash_suffix="abc")}
+
+
+def _view_as_slack_has_it(
+    fake: FakeSlack, view: dict[str, Any], *, hash_suffix: str
+) -> dict[str, Any]:
+    """A view as views.publish and views.open answer it: with its id, owners and hash."""
     return {
-        "view": {
-            "id": f"V{next(fake._ids):08d}",
-            "team_id": fake.team_id,
-            "app_id": APP_ID,
-            "bot_id": BOT_ID,
-            "hash": f"{time.time():.6f}.abc",
-            **view,
-        }
+        "id": f"V{next(fake._ids):08d}",
+        "team_id": fake.team_id,
+        "app_id": APP_ID,
+        "bot_id": BOT_ID,
+        "hash": f"{time.time():.6f}.{hash_suffix}",
+        **view,
     }
 
 
@@ -631,18 +636,8 @@ def views_open(fake: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
             fake.block_kit_violations.extend(f"views.open: {p}" for p in problems)
         raise SlackApiFailure("invalid_arguments", errors=problems)
     fake.check_blocks("views.open", view, surface="modal")
-    return {
-        "view": {
-            "id": f"V{next(fake._ids):08d}",
-            "team_id": fake.team_id,
-            "app_id": APP_ID,
-            "bot_id": BOT_ID,
-            "state": {"values": {}},
-            "hash": f"{time.time():.6f}.modal",
-            "previous_view_id": None,
-            **view,
-        }
-    }
+    opened = {"state": {"values": {}}, "previous_view_id": None, **view}
+    return {"view": _view_as_slack_has_it(fake, opened, hash_suffix="modal")}
 
 
 def files_get_upload_url_external(fake: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:

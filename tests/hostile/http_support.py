@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.builders import free_port
 from tests.conftest import EXAMPLES
 from tests.slack_api import BOT_TOKEN, FakeSlack
 from tests.slack_requests import SIGNING_SECRET, SlackRequest
@@ -160,19 +161,13 @@ class Served:
             return "\n".join(conn.iterdump())
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def serve(workdir: Path, slack: FakeSlack) -> Iterator[Served]:
     """`newsbot serve` in HTTP mode on the example articles, against `slack`."""
     articles = workdir / "articles"
     shutil.copytree(EXAMPLES, articles)
     database = workdir / "newsbot.db"
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "SLACK_APP_TOKEN"} | {
         "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,

@@ -381,13 +381,19 @@ def force_back(site: Site, rev: str) -> None:
     git(site.bare, "update-ref", "refs/heads/main", rev)
 
 
-def test_a_force_push_upstream_is_never_undone(site: Site, clone: Path) -> None:
+def published_then_rewound(site: Site, clone: Path) -> None:
+    """A's publish is pushed, a secret is pushed upstream and pulled, then the maintainer
+    force-pushes main back to before both."""
     initial = site.tip()
     commit(clone, "a.md", ARTICLE.replace("false", "true"), "Publish: A", decision=1)
     assert synchronize(clone, pull=False, push=True, pending={1}).pushed
     site.upstream_edit("SECRET.txt", "hunter2\n", "oops: secret")
     assert synchronize(clone, pull=True, push=True).moved
     force_back(site, initial)
+
+
+def test_a_force_push_upstream_is_never_undone(site: Site, clone: Path) -> None:
+    published_then_rewound(site, clone)
     commit(clone, "b.md", ARTICLE.replace("false", "true"), "Publish: B", decision=2)
 
     result = synchronize(clone, pull=True, push=True, pending={2})
@@ -401,12 +407,7 @@ def test_a_force_push_upstream_is_never_undone(site: Site, clone: Path) -> None:
 
 
 def test_without_a_reflog_removed_commits_are_still_never_pushed(site: Site, clone: Path) -> None:
-    initial = site.tip()
-    commit(clone, "a.md", ARTICLE.replace("false", "true"), "Publish: A", decision=1)
-    assert synchronize(clone, pull=False, push=True, pending={1}).pushed
-    site.upstream_edit("SECRET.txt", "hunter2\n", "oops: secret")
-    assert synchronize(clone, pull=True, push=True).moved
-    force_back(site, initial)
+    published_then_rewound(site, clone)
     git(clone, "config", "core.logAllRefUpdates", "false")
     shutil.rmtree(clone / ".git" / "logs")
     commit(clone, "b.md", ARTICLE.replace("false", "true"), "Publish: B", decision=2)

@@ -25,7 +25,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -45,6 +44,7 @@ from storage.db import Database, open_database
 from storage.models import Article, DecisionCommit, ReviewDecision
 from storage.parse import parse_bytes
 from tests.bot.flows.git_site import NEWS, Site, git, git_environment
+from tests.builders import free_port
 from tests.corpus import make_articles
 from tests.slack_api import BOT_TOKEN, FakeSlack
 from tests.slack_requests import SIGNING_SECRET, block_action, slash_command
@@ -229,12 +229,6 @@ def _answered(replies: list[dict]) -> bool:
     if "Already published" in said or "the article changed upstream" in said:
         return len(replies) >= 2
     return "Published by" in said
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager

@@ -546,16 +546,7 @@ def test_a_commit_made_before_the_process_died_is_found_not_made_twice(
 def test_a_decision_settled_from_its_file_at_start_is_committed(
     desk: Desk, site: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = storage.decisions.set_published
-
-    def written_then_killed(*args: object, **kwargs: object) -> None:
-        real(*args, **kwargs)  # type: ignore[arg-type]
-        raise Killed
-
-    monkeypatch.setattr(storage.decisions, "set_published", written_then_killed)
-    with pytest.raises(Killed):
-        desk.click(desk.queue(), ZURICH)
-    monkeypatch.undo()
+    killed_after_the_write(desk, monkeypatch, ZURICH)
     assert desk.decision_rows() == [("publish", "pending", None, None)]
 
     start_up(desk.settings, desk.db)  # what serve does first: settled from the file
